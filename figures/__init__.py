@@ -1,0 +1,1 @@
+"""figures part of locent."""

@@ -1,0 +1,1 @@
+"""realdata part of locent."""

@@ -1,0 +1,1 @@
+"""simulate part of locent."""

@@ -1,0 +1,1 @@
+"""theory part of locent."""
