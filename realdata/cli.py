@@ -38,4 +38,128 @@ def register(subparsers) -> None:
 
 
 def _register_part1(sub) -> None:
-    """prepare / measure; filled in by realdata part 1."""
+    """``prepare`` (groups per sampler + pools on test queries) and ``measure`` (sampler table)."""
+    from locent.realdata.samplers import SAMPLERS, SamplerConfig
+
+    defaults = SamplerConfig()
+    plans = ("msmarco", "vaswani", "cranfield")
+    prep = sub.add_parser(
+        "prepare",
+        help="build training groups per sampler (realdata/groups/) and pools on test queries",
+    )
+    add_common(prep)
+    _add_selection(prep, plans, SAMPLERS)
+    prep.add_argument(
+        "--queries",
+        type=int,
+        default=16,
+        help="training queries per dataset (default 16; 0 = all, e.g. 6,980 for dev/small)",
+    )
+    prep.add_argument(
+        "--test-queries",
+        type=int,
+        default=6,
+        help="test queries per test dataset for kappa/coverage (default 6; 0 = all)",
+    )
+    prep.add_argument("--k", type=int, default=defaults.k, help="group size (default 16)")
+    prep.add_argument("--depth", type=int, default=defaults.depth, help="BM25 pool depth d")
+    prep.add_argument(
+        "--universe",
+        type=int,
+        default=defaults.universe,
+        help="BM25 top-u re-ranked by the teacher and MiniLM (default 100)",
+    )
+    prep.add_argument(
+        "--rerank-depth",
+        type=int,
+        default=defaults.rerank_depth,
+        help="teacher/dense pool: top-d of the universe (default 30)",
+    )
+    prep.add_argument(
+        "--margin", type=float, default=defaults.margin, help="ensemble de-noising margin"
+    )
+    prep.add_argument("--teacher", default="rasyosef/splade-tiny", help="teacher model or run file")
+    prep.add_argument(
+        "--encoder", default="sentence-transformers/all-MiniLM-L6-v2", help="locality encoder"
+    )
+    prep.set_defaults(func=_cmd_prepare)
+
+    meas = sub.add_parser("measure", help="per sampler: diameter, entropy, kappa, coverage table")
+    add_common(meas)
+    _add_selection(meas, plans, SAMPLERS)
+    meas.add_argument(
+        "--encoder", default="sentence-transformers/all-MiniLM-L6-v2", help="locality encoder"
+    )
+    meas.set_defaults(func=_cmd_measure)
+
+
+def _add_selection(parser, plans, samplers) -> None:
+    parser.add_argument(
+        "--datasets",
+        default=",".join(plans),
+        help=f"comma-separated plans among {','.join(plans)} (default all)",
+    )
+    parser.add_argument(
+        "--samplers",
+        default=",".join(samplers),
+        help=f"comma-separated samplers among {','.join(samplers)} (default all)",
+    )
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def _device(name: str) -> str:
+    from locent.realdata.encoders import resolve_device
+
+    return resolve_device(name)
+
+
+def _cmd_prepare(args) -> int:
+    import json
+    import time
+
+    from locent.realdata.prepare import prepare
+    from locent.realdata.samplers import SamplerConfig
+
+    cfg = SamplerConfig(
+        k=args.k,
+        depth=args.depth,
+        universe=args.universe,
+        rerank_depth=args.rerank_depth,
+        margin=args.margin,
+        seed=args.seed,
+    )
+    start = time.perf_counter()
+    summary = prepare(
+        args.out,
+        plans=_split(args.datasets),
+        samplers=_split(args.samplers),
+        cfg=cfg,
+        n_queries=args.queries or None,
+        n_test_queries=args.test_queries or None,
+        teacher=args.teacher,
+        encoder=args.encoder,
+        device=_device(args.device),
+    )
+    print(json.dumps(summary, indent=1, default=str))
+    print(f"prepare: {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def _cmd_measure(args) -> int:
+    import time
+
+    from locent.realdata.measure import measure
+
+    start = time.perf_counter()
+    measure(
+        args.out,
+        plans=_split(args.datasets),
+        samplers=_split(args.samplers),
+        encoder=args.encoder,
+        device=_device(args.device),
+    )
+    print(f"measure: {time.perf_counter() - start:.1f} s")
+    return 0

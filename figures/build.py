@@ -1,0 +1,313 @@
+"""Regenerate every figure from the stored results under ``--out`` (``locent figures``).
+
+Each :class:`FigureSpec` names the result files it reads (docs/CONTRACTS.md paths) and a builder
+``(inputs) -> (Figure, numbers)``. A figure whose inputs are absent is skipped with the missing
+paths listed; a figure whose builder raises is reported as failed with the error. Nothing is
+skipped silently: :func:`build_figures` returns a record per figure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+SIM_PRESETS = ("paper", "smoke")
+GRID_PRESETS = ("default", "paper", "smoke")
+
+
+@dataclass(frozen=True)
+class ResultPaths:
+    """The result files under ``out`` (the first preset present of each list is used)."""
+
+    out: Path
+    sim_preset: str
+    grid_preset: str
+
+    @classmethod
+    def locate(
+        cls, out: str | os.PathLike, sim_preset: str | None = None, grid_preset: str | None = None
+    ) -> ResultPaths:
+        out = Path(out)
+
+        def first(folder: Path, presets: Sequence[str]) -> str:
+            for p in presets:
+                if (folder / p).is_dir():
+                    return p
+            return presets[0]
+
+        return cls(
+            out=out,
+            sim_preset=sim_preset or first(out / "simulate", SIM_PRESETS),
+            grid_preset=grid_preset or first(out / "realdata" / "grid", GRID_PRESETS),
+        )
+
+    @property
+    def theory_results(self) -> Path:
+        return self.out / "theory" / "results.json"
+
+    @property
+    def sim_table(self) -> Path:
+        return self.out / "simulate" / self.sim_preset / "table.parquet"
+
+    @property
+    def sim_summary(self) -> Path:
+        return self.out / "simulate" / self.sim_preset / "summary.json"
+
+    @property
+    def samplers(self) -> Path:
+        return self.out / "realdata" / "measure" / "samplers.csv"
+
+    @property
+    def measure_per_query(self) -> Path:
+        return self.out / "realdata" / "measure" / "per_query.parquet"
+
+    @property
+    def grid(self) -> Path:
+        return self.out / "realdata" / "grid" / self.grid_preset
+
+    @property
+    def grid_results(self) -> Path:
+        return self.grid / "results.csv"
+
+    @property
+    def grid_per_query(self) -> Path:
+        return self.grid / "per_query.parquet"
+
+    @property
+    def grid_logs(self) -> Path:
+        return self.grid / "logs.parquet"
+
+    @property
+    def score_at_rank(self) -> Path:
+        return self.grid / "score_at_rank.parquet"
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise FileNotFoundError(f"result file not found: {path}")
+    return pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
+
+
+def read_json(path: Path):
+    if not path.is_file():
+        raise FileNotFoundError(f"result file not found: {path}")
+    with open(path) as handle:
+        return json.load(handle)
+
+
+def kappa_by_sampler(samplers: pd.DataFrame, dataset_prefix: str = "msmarco-passage") -> dict:
+    """κ_Q per sampler from ``realdata/measure/samplers.csv`` (MS MARCO rows)."""
+    from locent.figures.tables import training_rows
+
+    rows = training_rows(samplers, dataset_prefix)
+    return {str(s): float(k) for s, k in zip(rows["sampler"], rows["kappa_Q"])}
+
+
+@dataclass
+class FigureSpec:
+    name: str
+    title: str
+    inputs: Callable[[ResultPaths], list[Path]]
+    optional: Callable[[ResultPaths], list[Path]]
+    build: Callable[[ResultPaths], tuple]
+
+
+def _fig2(p: ResultPaths):
+    from locent.figures.paper_figures import fig2_score_vs_rank_ratio
+
+    results = read_table(p.grid_results) if p.grid_results.is_file() else None
+    fig, laws = fig2_score_vs_rank_ratio(read_table(p.score_at_rank), results)
+    return fig, {f"exponent[{k}]": v.exponent for k, v in laws.items()}
+
+
+def _fig3(p: ResultPaths):
+    from locent.figures.paper_figures import fig3_training_dynamics
+
+    results = read_table(p.grid_results) if p.grid_results.is_file() else None
+    if p.samplers.is_file():
+        kappas = kappa_by_sampler(read_table(p.samplers))
+    elif results is not None and "kappa_Q" in results.columns:
+        kappas = results.groupby("sampler")["kappa_Q"].first().astype(float).to_dict()
+    else:
+        kappas = {}
+    fig = fig3_training_dynamics(read_table(p.grid_logs), kappas, results)
+    return fig, {f"kappa_Q[{k}]": v for k, v in kappas.items()}
+
+
+def _fig4(p: ResultPaths):
+    from locent.figures.paper_figures import fig4_score_at_rank_grid
+
+    results = read_table(p.grid_results) if p.grid_results.is_file() else None
+    fig, laws = fig4_score_at_rank_grid(read_table(p.score_at_rank), results)
+    return fig, {f"exponent[{lo}/{s}]": v.exponent for (lo, s), v in laws.items()}
+
+
+def _bound(p: ResultPaths):
+    from locent.figures.theory_figures import bound_vs_risk
+
+    fig, soundness = bound_vs_risk(read_table(p.sim_table))
+    return fig, {f"bound_holds_fraction[{k}]": v for k, v in soundness.items()}
+
+
+def _heatmap(p: ResultPaths):
+    from locent.figures.theory_figures import misordering_heatmap
+
+    fig, _ = misordering_heatmap(read_table(p.sim_table))
+    return fig, {}
+
+
+def _coupling(p: ResultPaths):
+    from locent.figures.tables import training_rows
+    from locent.figures.theory_figures import locality_entropy_coupling
+
+    per_query = None
+    if p.measure_per_query.is_file():
+        per_query = read_table(p.measure_per_query)
+        per_query = training_rows(per_query)
+    return locality_entropy_coupling(read_table(p.sim_table), per_query), {}
+
+
+def _violins(p: ResultPaths):
+    from locent.figures.realdata_figures import sampler_violins
+
+    fig, infinite = sampler_violins(read_table(p.measure_per_query))
+    return fig, {f"kappa_infinite[{k}]": v for k, v in infinite.items()}
+
+
+def _table1(p: ResultPaths):
+    from locent.figures.realdata_figures import (
+        baseline_means,
+        effectiveness_table,
+        table1_effectiveness,
+    )
+
+    per_query = read_table(p.grid_per_query) if p.grid_per_query.is_file() else None
+    table = effectiveness_table(read_table(p.grid_results), per_query)
+    baselines = baseline_means(per_query) if per_query is not None else None
+    return table1_effectiveness(table, baselines=baselines), {
+        f"nDCG@10[{r.dataset}/{r.loss}/{r.sampler}]": r.mean for r in table.itertuples()
+    }
+
+
+FIGURES: tuple[FigureSpec, ...] = (
+    FigureSpec(
+        "fig2_score_vs_rank_ratio",
+        "Fig. 2: score vs rank ratio (DL19)",
+        lambda p: [p.score_at_rank],
+        lambda p: [p.grid_results],
+        _fig2,
+    ),
+    FigureSpec(
+        "fig3_training_dynamics",
+        "Fig. 3: training KL and gradient norm",
+        lambda p: [p.grid_logs],
+        lambda p: [p.samplers, p.grid_results],
+        _fig3,
+    ),
+    FigureSpec(
+        "fig4_score_at_rank_grid",
+        "Fig. 4: mean score at rank, loss × sampler (DL19)",
+        lambda p: [p.score_at_rank],
+        lambda p: [p.grid_results],
+        _fig4,
+    ),
+    FigureSpec(
+        "bound_vs_risk",
+        "Theorem 2.1 (ii)/(iii): bound vs true risk (simulation)",
+        lambda p: [p.sim_table],
+        lambda p: [],
+        _bound,
+    ),
+    FigureSpec(
+        "misordering_heatmap",
+        "Test misordering over (Δ̂_Q, H(g)) (simulation)",
+        lambda p: [p.sim_table],
+        lambda p: [],
+        _heatmap,
+    ),
+    FigureSpec(
+        "locality_entropy_coupling",
+        "Locality–entropy coupling with the Lemma B floor",
+        lambda p: [p.sim_table],
+        lambda p: [p.measure_per_query],
+        _coupling,
+    ),
+    FigureSpec(
+        "sampler_violins",
+        "Δ̂_q, H_q, κ_q per sampler (MS MARCO)",
+        lambda p: [p.measure_per_query],
+        lambda p: [],
+        _violins,
+    ),
+    FigureSpec(
+        "table1_effectiveness",
+        "Table 1 analogue: nDCG@10 with 95% CIs",
+        lambda p: [p.grid_results],
+        lambda p: [p.grid_per_query],
+        _table1,
+    ),
+)
+
+
+@dataclass
+class FigureRecord:
+    """What happened to one figure: ``status`` is ``written``, ``missing`` or ``failed``."""
+
+    name: str
+    title: str
+    status: str
+    files: list[str] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    error: str | None = None
+    numbers: dict = field(default_factory=dict)
+
+
+def build_figures(
+    out: str | os.PathLike,
+    figure_dir: str | os.PathLike | None = None,
+    sim_preset: str | None = None,
+    grid_preset: str | None = None,
+    only: Sequence[str] | None = None,
+) -> list[FigureRecord]:
+    """Build every figure whose inputs exist; write PNG+PDF to ``figure_dir`` (``<out>/figures``)
+    and ``figures/index.json`` (the records)."""
+    from locent.figures.style import save_figure
+
+    from locent.provenance import atomic_write_json
+
+    paths = ResultPaths.locate(out, sim_preset, grid_preset)
+    figure_dir = Path(figure_dir) if figure_dir else paths.out / "figures"
+    unknown = set(only or ()) - {s.name for s in FIGURES}
+    if unknown:
+        raise ValueError(f"unknown figure(s) {sorted(unknown)}; known: {[s.name for s in FIGURES]}")
+    records = []
+    for spec in FIGURES:
+        if only and spec.name not in only:
+            continue
+        needed = spec.inputs(paths)
+        record = FigureRecord(
+            spec.name,
+            spec.title,
+            "missing",
+            inputs=[str(p) for p in needed + spec.optional(paths) if p.is_file()],
+        )
+        record.missing = [str(p) for p in needed if not p.is_file()]
+        if not record.missing:
+            try:
+                fig, numbers = spec.build(paths)
+            except Exception as err:  # one bad figure must not stop the others; it is reported
+                record.status, record.error = "failed", f"{type(err).__name__}: {err}"
+            else:
+                written = save_figure(fig, figure_dir, spec.name)
+                record.status = "written"
+                record.files = [str(written["png"]), str(written["pdf"])]
+                record.numbers = {k: float(v) for k, v in numbers.items()}
+        records.append(record)
+    atomic_write_json(figure_dir / "index.json", [r.__dict__ for r in records])
+    return records

@@ -1,0 +1,156 @@
+"""First-stage indexes: BM25 (bm25s) over any ir_datasets corpus, and exact dense search.
+
+- :class:`BM25Index`: ``BM25Index.build(dataset_id, cache_dir)`` indexes the dataset's corpus with
+  bm25s (Lucene BM25, k1 = 0.9, b = 0.4 as Anserini's MS MARCO defaults, English stopwords, Snowball
+  stemmer when PyStemmer is installed) and saves it under
+  ``<cache_dir>/bm25/<corpus>-<corpus-sha256[:16]>/``; a second build loads it.
+  ``.search(query_texts, k) -> (doc_ids (n, k) object, scores (n, k) float32)``.
+- :func:`dense_search`: inner-product top-k of unit-norm embeddings (cosine) with faiss
+  ``IndexFlatIP`` (exact), or torch top-k when faiss is absent or ``backend="torch"``; both give
+  the same ids (ties aside) and scores.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+BM25_PARAMS = {"k1": 0.9, "b": 0.4, "method": "lucene"}
+DEFAULT_CACHE = "locent-out/cache"
+
+
+def _stemmer():
+    try:
+        import Stemmer  # PyStemmer
+    except ImportError:
+        return None
+    return Stemmer.Stemmer("english")
+
+
+class BM25Index:
+    """A bm25s index over a corpus of ``doc_ids`` (row order of the index)."""
+
+    def __init__(self, retriever, doc_ids, corpus: str, corpus_sha256: str):
+        self.retriever = retriever
+        self.doc_ids = np.asarray(doc_ids, dtype=object)
+        self.corpus = corpus
+        self.corpus_sha256 = corpus_sha256
+        self.stemmer = _stemmer()
+
+    def __repr__(self) -> str:
+        return f"BM25Index({self.corpus!r}, docs={len(self.doc_ids)}, {BM25_PARAMS})"
+
+    @classmethod
+    def build(cls, dataset_id: str, cache_dir: str | os.PathLike = DEFAULT_CACHE) -> BM25Index:
+        """Index the corpus of ``dataset_id`` (or load the cached index of the same corpus)."""
+        import bm25s
+        from locent.realdata import datasets
+        from locent.realdata.encoders import slug
+
+        corpus = datasets.corpus_id(dataset_id)
+        ids, texts = datasets.corpus(corpus)
+        digest = datasets.corpus_hash(corpus)
+        folder = Path(cache_dir) / "bm25" / f"{slug(corpus)}-{digest[:16]}"
+        stemmer = _stemmer()
+        if (folder / "params.index.json").exists():
+            retriever = bm25s.BM25.load(str(folder), show_progress=False)
+        else:
+            tokens = bm25s.tokenize(texts, stopwords="en", stemmer=stemmer, show_progress=False)
+            retriever = bm25s.BM25(**BM25_PARAMS)
+            retriever.index(tokens, show_progress=False)
+            tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
+            retriever.save(str(tmp), show_progress=False)
+            tmp.replace(folder) if not folder.exists() else None
+        return cls(retriever, ids, corpus, digest)
+
+    def search(self, query_texts, k: int = 100) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` per query: ``doc_ids (n, k)`` object, ``scores (n, k)`` float32, best first.
+
+        Queries with fewer than ``k`` matching docs get the remaining slots filled by bm25s with
+        zero-score docs (their scores are 0).
+        """
+        import bm25s
+
+        query_texts = list(query_texts)
+        if not query_texts:
+            return np.empty((0, k), dtype=object), np.empty((0, k), dtype=np.float32)
+        k = min(int(k), len(self.doc_ids))
+        tokens = bm25s.tokenize(
+            query_texts, stopwords="en", stemmer=self.stemmer, return_ids=False, show_progress=False
+        )
+        vocab = self.retriever.vocab_dict
+        empty = np.array([not any(t in vocab for t in q) for q in tokens])
+        tokens = [[t for t in q if t in vocab] or [next(iter(vocab))] for q in tokens]
+        rows, scores = self.retriever.retrieve(tokens, k=k, show_progress=False, n_threads=1)
+        scores = np.where(empty[:, None], 0.0, scores).astype(np.float32)
+        return self.doc_ids[rows], scores
+
+
+def bm25_candidates(dataset_id: str, depth: int = 100, out=None, query_ids=None):
+    """DataFrame ``(query_id, doc_id, score)``: bm25s top-``depth`` of the dataset's queries."""
+    import pandas as pd
+    from locent.realdata import datasets
+
+    cache = Path(out) / "cache" if out is not None else Path(DEFAULT_CACHE)
+    queries = datasets.queries(dataset_id)
+    qids = list(queries) if query_ids is None else [str(q) for q in query_ids]
+    unknown = [q for q in qids if q not in queries]
+    if unknown:
+        raise ValueError(f"{dataset_id!r}: unknown query id {unknown[0]!r}")
+    index = BM25Index.build(dataset_id, cache)
+    ids, scores = index.search([queries[q] for q in qids], depth)
+    return pd.DataFrame(
+        {
+            "query_id": np.repeat(np.asarray(qids, dtype=object), ids.shape[1]),
+            "doc_id": ids.reshape(-1),
+            "score": scores.reshape(-1).astype(np.float64),
+        }
+    )
+
+
+def dense_search(
+    query_emb: np.ndarray, doc_emb: np.ndarray, k: int, backend: str = "auto"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact inner-product top-``k``: ``(rows (n, k) int64, scores (n, k) float32)``, best first.
+
+    ``query_emb (n, D)`` and ``doc_emb (N, D)`` float32 (unit norm → cosine). ``backend``:
+    ``faiss`` (IndexFlatIP, GPU index when faiss-gpu and CUDA are present), ``torch`` (exact
+    ``torch.topk`` of the score matrix, in chunks of queries), or ``auto`` (faiss if importable).
+    """
+    query_emb = np.ascontiguousarray(query_emb, dtype=np.float32)
+    doc_emb = np.ascontiguousarray(doc_emb, dtype=np.float32)
+    if query_emb.ndim != 2 or doc_emb.ndim != 2 or query_emb.shape[1] != doc_emb.shape[1]:
+        raise ValueError(
+            "query_emb (n, D) and doc_emb (N, D) must share D; "
+            f"got {query_emb.shape}, {doc_emb.shape}"
+        )
+    k = min(int(k), doc_emb.shape[0])
+    if backend not in ("auto", "faiss", "torch"):
+        raise ValueError(f"backend must be auto, faiss or torch; got {backend!r}")
+    if backend in ("auto", "faiss"):
+        try:
+            import faiss
+        except ImportError:
+            if backend == "faiss":
+                raise
+        else:
+            index = faiss.IndexFlatIP(doc_emb.shape[1])
+            if hasattr(faiss, "StandardGpuResources") and faiss.get_num_gpus() > 0:
+                index = faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, index)
+            index.add(doc_emb)
+            scores, rows = index.search(query_emb, k)
+            return rows.astype(np.int64), scores
+    import torch
+
+    docs = torch.from_numpy(doc_emb)
+    rows, scores = [], []
+    for start in range(0, len(query_emb), 256):
+        sims = torch.from_numpy(query_emb[start : start + 256]) @ docs.T
+        top = torch.topk(sims, k, dim=1, largest=True, sorted=True)
+        rows.append(top.indices.numpy())
+        scores.append(top.values.numpy())
+    if not rows:
+        return np.empty((0, k), np.int64), np.empty((0, k), np.float32)
+    return np.concatenate(rows).astype(np.int64), np.concatenate(scores)

@@ -1,0 +1,277 @@
+"""``locent realdata measure``: per sampler, the quantities the theory is about (through theory/).
+
+Per training group (``<groups>/<sampler>.parquet``):
+
+- Δ̂_q(α), α ∈ {0.99, 1}: :func:`locent.theory.essential_diameter` of the group's MiniLM embeddings
+  (unit norm along the embedding axis, chordal distance); Δ̂_Q(α) = :func:`aggregate_diameter`
+  (α-quantile over queries), plus the mean and max over queries.
+- Teacher entropy: :func:`pairwise_entropy` (Def. 2.3, τ = 1, nats) and :func:`listwise_entropy`
+  (nats, and normalised by ln k) of the group's teacher scores.
+- Local density around each group: mean distance to the 5th nearest neighbour inside the group
+  (k-NN radius; smaller = denser) and the TwoNN intrinsic dimension (Facco et al. 2017 MLE,
+  d̂ = k / Σ_i ln(r₂(i)/r₁(i)) over the k items of the group).
+- Group statistics: positives from qrels, padded and excluded counts.
+
+Per test query (``<groups>/pools/<test>/``): κ_q = :func:`density_ratio` (μ_q, ν_q) with μ_q uniform
+over the target support (DL19/DL20 shipped BM25 top-100; bm25s top-100 for Vaswani/Cranfield) and
+ν_q the sampler's recorded pool measure (the candidate measure without label exclusions: test time
+has no labels); κ_Q = max over test queries (∞ when some test candidate is outside the pool:
+domain shift). Coverage = share of μ_q's support inside supp ν_q, averaged over test queries.
+A whole-corpus pool (``random``) is represented exactly by the target items at 1/N plus one atom
+holding the rest of its mass.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+from locent.realdata import datasets
+from locent.realdata.encoders import DEFAULT_ENCODER, EmbeddingTable, slug
+from locent.realdata.prepare import PLANS
+from locent.realdata.samplers import SAMPLERS
+from locent.realdata.store import read_groups
+
+from locent.provenance import (
+    atomic_write_json,
+    atomic_write_text,
+    provenance_record,
+    write_with_provenance,
+)
+
+TABLE_COLUMNS = ("diameter_Q_99", "pairwise_entropy", "listwise_entropy", "kappa_Q", "coverage")
+
+
+def local_density(emb: np.ndarray, n_neighbors: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """``(knn_radius (n,), twonn_dimension (n,))`` of each group's embeddings ``(n, k, D)``.
+
+    knn_radius = mean over items of the chordal distance to the ``n_neighbors``-th nearest other
+    item; TwoNN d̂ = k / Σ_i ln(r₂/r₁) (duplicates with r₁ = 0 are skipped; NaN if none left).
+    """
+    import torch
+
+    x = torch.as_tensor(np.asarray(emb, dtype=np.float64))
+    x = torch.nn.functional.normalize(x, dim=-1)
+    dist = torch.cdist(x, x)
+    k = dist.shape[-1]
+    dist = dist + torch.diag(torch.full((k,), math.inf, dtype=dist.dtype))
+    srt = torch.sort(dist, dim=-1).values
+    radius = srt[..., min(n_neighbors, k - 1) - 1].mean(-1)
+    r1, r2 = srt[..., 0], srt[..., 1]
+    ok = r1 > 1e-12
+    logs = torch.where(ok, torch.log(r2 / torch.where(ok, r1, 1.0)), 0.0)
+    denom = logs.sum(-1)
+    twonn = torch.where(denom > 0, ok.sum(-1) / denom, torch.nan)
+    return radius.numpy(), twonn.numpy()
+
+
+def group_measures(groups, embeddings: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-query measures of one sampler's groups (arrays of shape (n,))."""
+    from locent.theory import essential_diameter, listwise_entropy, pairwise_entropy
+
+    radius, twonn = local_density(embeddings)
+    return {
+        "diameter_99": essential_diameter(embeddings, alpha=0.99),
+        "diameter_100": essential_diameter(embeddings, alpha=1.0),
+        "pairwise_entropy": pairwise_entropy(groups.teacher_scores, tau=1.0),
+        "listwise_entropy": listwise_entropy(groups.teacher_scores, tau=1.0),
+        "listwise_entropy_norm": listwise_entropy(groups.teacher_scores, tau=1.0, normalise=True),
+        "knn_radius": radius,
+        "twonn_dimension": twonn,
+    }
+
+
+def kappa_coverage(target, pool) -> tuple[np.ndarray, np.ndarray]:
+    """``(kappa (n,), coverage (n,))`` from the target and pool frames of one test dataset.
+
+    ``target``: ``query_id, doc_ids`` (μ_q uniform over doc_ids); ``pool``: ``query_id, doc_ids,
+    probs, support, corpus_size``. Builds, for every query, aligned (μ, ν) vectors over
+    target ∪ pool (+ one rest atom for whole-corpus pools) and calls theory.density_ratio once.
+    """
+    import pandas as pd
+    from locent.theory import density_ratio
+
+    t = target[["query_id", "doc_ids"]].explode("doc_ids").dropna()
+    t = t.rename(columns={"doc_ids": "doc_id"}).drop_duplicates()
+    t["mu"] = 1.0 / t.groupby("query_id")["doc_id"].transform("size")
+    listed = pool[pool["support"] == "listed"]
+    corpus = pool[pool["support"] == "corpus"]
+    p = listed[["query_id", "doc_ids", "probs"]].explode(["doc_ids", "probs"]).dropna()
+    p = p.rename(columns={"doc_ids": "doc_id", "probs": "nu"}).astype({"nu": float})
+    if len(corpus):
+        n_docs = corpus.set_index("query_id")["corpus_size"]
+        tc = t[t.query_id.isin(n_docs.index)]
+        atoms = tc.assign(nu=1.0 / tc.query_id.map(n_docs).to_numpy())[["query_id", "doc_id", "nu"]]
+        rest = tc.groupby("query_id").size()
+        rest = pd.DataFrame(
+            {"query_id": rest.index, "doc_id": "\x00rest", "nu": 1.0 - rest / n_docs[rest.index]}
+        )
+        p = pd.concat([p, atoms, rest.reset_index(drop=True)], ignore_index=True)
+    both = t.merge(p, on=["query_id", "doc_id"], how="outer").fillna({"mu": 0.0, "nu": 0.0})
+    qids = list(target["query_id"])
+    both = both[both.query_id.isin(set(qids))]
+    both["slot"] = both.groupby("query_id").cumcount()
+    width = int(both["slot"].max()) + 2  # last column: an atom for an empty pool
+    row = {q: i for i, q in enumerate(qids)}
+    mu = np.zeros((len(qids), width))
+    nu = np.zeros((len(qids), width))
+    r = both["query_id"].map(row).to_numpy()
+    mu[r, both["slot"].to_numpy()] = both["mu"].to_numpy()
+    nu[r, both["slot"].to_numpy()] = both["nu"].to_numpy()
+    empty = nu.sum(1) == 0  # an empty pool: ν sits outside supp μ, nothing transfers
+    nu[empty, -1] = 1.0
+    kappa = density_ratio(mu, nu, atol=1e-6)
+    covered = (mu > 0) & (nu > 0)
+    coverage = covered.sum(1) / np.maximum((mu > 0).sum(1), 1)
+    return kappa, coverage
+
+
+def measure(
+    out,
+    plans=("msmarco", "vaswani", "cranfield"),
+    samplers=SAMPLERS,
+    encoder=DEFAULT_ENCODER,
+    device="cpu",
+    print_table=True,
+) -> pd.DataFrame:  # noqa: F821
+    """Measure every (plan, sampler) with groups on disk; write samplers.csv|json, per_query."""
+    import pandas as pd
+
+    datasets.ensure_irds_home(out)
+    t0 = time.perf_counter()
+    out = Path(out)
+    rows, per_query, test_rows, missing = [], [], [], []
+    enc = None
+    for plan_name in plans:
+        plan = PLANS[plan_name]
+        folder = plan.groups_dir(out)
+        table = EmbeddingTable(plan.train, encoder, out / "cache")
+        for sampler in samplers:
+            path = folder / f"{sampler}.parquet"
+            if not path.exists():
+                missing.append(str(path))
+                continue
+            g = read_groups(path)
+            if enc is None and isinstance(encoder, str):
+                from locent.realdata.encoders import load_encoder
+
+                enc = load_encoder(encoder, device=device)
+            table.encoder = enc
+            m = group_measures(g, table(g.doc_ids))
+            row = {
+                "dataset": plan.train,
+                "plan": plan_name,
+                "sampler": sampler,
+                "n_queries": g.n,
+                "k": g.k,
+                "encoder": encoder,
+                "diameter_Q_99": float(_agg(m["diameter_99"], 0.99)),
+                "diameter_Q_100": float(_agg(m["diameter_100"], 1.0)),
+                "diameter_mean_99": float(np.mean(m["diameter_99"])),
+                "diameter_max_99": float(np.max(m["diameter_99"])),
+                "pairwise_entropy": float(np.mean(m["pairwise_entropy"])),
+                "listwise_entropy": float(np.mean(m["listwise_entropy"])),
+                "listwise_entropy_norm": float(np.mean(m["listwise_entropy_norm"])),
+                "knn_radius": float(np.mean(m["knn_radius"])),
+                "twonn_dimension": float(np.nanmean(m["twonn_dimension"])),
+                "positive_from_qrels": int((g.positive_source == "qrels").sum()),
+                "n_padded": int(g.n_padded.sum()),
+                "n_excluded_mean": float(g.n_excluded.mean()),
+            }
+            kap, cov, ntest = [], [], 0
+            for test in plan.tests:
+                tdir = folder / "pools" / slug(test)
+                if not (tdir / f"{sampler}.pool.parquet").exists():
+                    missing.append(str(tdir / f"{sampler}.pool.parquet"))
+                    continue
+                target = pd.read_parquet(tdir / "target.parquet")
+                k_q, c_q = kappa_coverage(target, pd.read_parquet(tdir / f"{sampler}.pool.parquet"))
+                test_rows.append(
+                    pd.DataFrame(
+                        {
+                            "dataset": test,
+                            "sampler": sampler,
+                            "query_id": target["query_id"].astype(str),
+                            "role": "test",
+                            "kappa": k_q,
+                            "coverage": c_q,
+                        }
+                    )
+                )
+                kap.append(k_q)
+                cov.append(c_q)
+                ntest += len(k_q)
+            kap = np.concatenate(kap) if kap else np.array([np.nan])
+            cov = np.concatenate(cov) if cov else np.array([np.nan])
+            row.update(
+                kappa_Q=float(np.max(kap)),
+                kappa_median=float(np.median(kap)),
+                kappa_finite_share=float(np.isfinite(kap).mean()),
+                coverage=float(np.mean(cov)),
+                n_test_queries=ntest,
+                test_datasets="+".join(plan.tests),
+            )
+            rows.append(row)
+            per_query.append(
+                pd.DataFrame(
+                    {
+                        "dataset": plan.train,
+                        "sampler": sampler,
+                        "query_id": g.query_ids.astype(str),
+                        "role": "train",
+                        **{c: np.asarray(v) for c, v in m.items()},
+                    }
+                )
+            )
+    if not rows:
+        raise FileNotFoundError(
+            f"no groups under {out / 'realdata' / 'groups'}; run `locent realdata prepare` first"
+        )
+    table_df = pd.DataFrame(rows)
+    # κ and coverage are per *test* query (role "test"); group measures per training query
+    pq = pd.concat(per_query + test_rows, ignore_index=True)
+    mdir = out / "realdata" / "measure"
+    prov = dict(
+        encoder=encoder,
+        plans=list(plans),
+        samplers=list(samplers),
+        missing=missing,
+        wall_s=round(time.perf_counter() - t0, 2),
+    )
+    write_with_provenance(table_df, mdir / "samplers.csv", **prov)
+    atomic_write_json(
+        mdir / "samplers.json",
+        {"rows": table_df.to_dict(orient="records"), "provenance": provenance_record(**prov)},
+    )
+    write_with_provenance(pq, mdir / "per_query.parquet", **prov)
+    text = format_table(table_df)
+    atomic_write_text(mdir / "samplers.txt", text + "\n")
+    if print_table:
+        print(text)
+        if missing:
+            print(f"missing inputs ({len(missing)}): {missing[:3]}")
+    return table_df
+
+
+def _agg(values, alpha):
+    from locent.theory import aggregate_diameter
+
+    return aggregate_diameter(np.asarray(values, dtype=np.float64), alpha=alpha)
+
+
+def format_table(df) -> str:
+    cols = [
+        "dataset",
+        "sampler",
+        "n_queries",
+        "diameter_Q_99",
+        "diameter_mean_99",
+        "pairwise_entropy",
+        "listwise_entropy",
+        "kappa_Q",
+        "coverage",
+        "twonn_dimension",
+    ]
+    return df[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}")

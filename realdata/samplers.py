@@ -1,0 +1,298 @@
+"""Samplers (miners) ν_q: where the k − 1 negatives of a training group come from.
+
+Everything here is array logic over a :class:`Universe` (per query: the BM25 top-``u`` of the corpus
+with teacher and MiniLM scores), so the samplers are testable without any model. Vectorised over
+queries; only the rare padding step visits single queries.
+
+| sampler | pool (support of ν_q, before exclusions) |
+|---|---|
+| ``random`` | the whole corpus (N docs) |
+| ``bm25`` | BM25 top-``depth`` |
+| ``teacher`` | the teacher's top-``rerank_depth`` of the BM25 top-``u`` |
+| ``dense`` | MiniLM (cosine) top-``rerank_depth`` of the BM25 top-``u`` |
+| ``ensemble`` | union of the bm25, dense and teacher pools, de-noised (below) |
+
+Ensemble de-noising (sentence-transformers ``mine_hard_negatives`` style, absolute margin): drop
+every x with g(q, x) > g(q, x⁺) − ``margin``.
+
+ν_q is **uniform over the pool after exclusions** (the positive, every judged-relevant doc of the
+query, and for ``ensemble`` the de-noised items). Negatives are k − 1 draws from ν_q without
+replacement, so each negative has ν_q(x) = 1/m (m = pool size after exclusions) and is in the group
+with probability (k − 1)/m. When m < k − 1 the group is padded with uniform draws from the rest of
+the corpus (``n_padded``; their recorded ν_q(x) is 0: they are outside the sampler's support).
+
+For κ on test queries (no labels at test time) :func:`pool_masks` with ``exclude_labels=False``
+gives
+the candidate measure before the label exclusions (``ensemble`` still de-noises against the
+teacher's top item).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+SAMPLERS = ("random", "bm25", "teacher", "dense", "ensemble")
+
+
+@dataclass(frozen=True)
+class SamplerConfig:
+    """Declared sampler parameters (recorded in every provenance file)."""
+
+    k: int = 16
+    depth: int = 100
+    universe: int = 100
+    rerank_depth: int = 30
+    margin: float = 0.5
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.k < 2:
+            raise ValueError(f"k must be >= 2; got {self.k}")
+        if not 1 <= self.depth <= self.universe:
+            raise ValueError(f"need 1 <= depth ({self.depth}) <= universe ({self.universe})")
+        if not 1 <= self.rerank_depth <= self.universe:
+            raise ValueError(
+                f"need 1 <= rerank_depth ({self.rerank_depth}) <= universe ({self.universe})"
+            )
+        if self.margin < 0:
+            raise ValueError(f"margin must be >= 0; got {self.margin}")
+
+    def as_dict(self) -> dict:
+        return dict(vars(self))
+
+
+@dataclass
+class Universe:
+    """Per-query candidate universe and the scores the samplers rank it by.
+
+    Shapes: ``query_ids (n,)``; ``doc_ids (n, u)`` object, BM25 order (best first);
+    ``teacher (n, u)`` g(q, x); ``dense (n, u)`` cosine(e(q), e(x)); ``corpus_ids (N,)``;
+    ``excluded`` list of n sets (positive + judged-relevant ids, for the label exclusions);
+    ``positive (n,)`` the positive's id; ``positive_score (n,)`` g(q, x⁺).
+    """
+
+    query_ids: np.ndarray
+    doc_ids: np.ndarray
+    teacher: np.ndarray
+    dense: np.ndarray
+    corpus_ids: np.ndarray
+    excluded: list = field(default_factory=list)
+    positive: np.ndarray | None = None
+    positive_score: np.ndarray | None = None
+    positive_source: np.ndarray | None = None
+
+    def __post_init__(self):
+        n, u = self.doc_ids.shape
+        for name in ("teacher", "dense"):
+            if getattr(self, name).shape != (n, u):
+                raise ValueError(
+                    f"{name} must have shape {(n, u)}; got {getattr(self, name).shape}"
+                )
+        if len(self.excluded) != n:
+            raise ValueError(
+                f"excluded must hold one set per query (n={n}); got {len(self.excluded)}"
+            )
+
+    @property
+    def n(self) -> int:
+        return self.doc_ids.shape[0]
+
+    def label_mask(self) -> np.ndarray:
+        """(n, u) True where the universe item is the positive or judged relevant."""
+        flat = [d in ex for ids, ex in zip(self.doc_ids, self.excluded, strict=True) for d in ids]
+        return np.asarray(flat, dtype=bool).reshape(self.doc_ids.shape)
+
+
+def _top_mask(scores: np.ndarray, depth: int) -> np.ndarray:
+    """(n, u) mask of the ``depth`` highest scores per row (ties broken by universe order)."""
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :depth]
+    mask = np.zeros(scores.shape, dtype=bool)
+    np.put_along_axis(mask, order, True, axis=1)
+    return mask
+
+
+def pool_masks(
+    universe: Universe, sampler: str, cfg: SamplerConfig, exclude_labels: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(pool (n, u) bool, excluded (n, u) bool)`` over the universe for a listed-pool sampler.
+
+    ``pool`` is the support of ν_q after exclusions; ``excluded`` marks pool items that were
+    removed (labels, de-noising). ``random`` has no listed pool (see :func:`random_groups`).
+    """
+    if sampler not in SAMPLERS or sampler == "random":
+        raise ValueError(f"listed-pool sampler must be one of {SAMPLERS[1:]}; got {sampler!r}")
+    n, u = universe.doc_ids.shape
+    bm25 = np.zeros((n, u), dtype=bool)
+    bm25[:, : cfg.depth] = True
+    teacher = _top_mask(universe.teacher, cfg.rerank_depth)
+    dense = _top_mask(universe.dense, cfg.rerank_depth)
+    raw = {"bm25": bm25, "teacher": teacher, "dense": dense, "ensemble": bm25 | teacher | dense}[
+        sampler
+    ]
+    drop = np.zeros((n, u), dtype=bool)
+    if exclude_labels:
+        drop |= universe.label_mask()
+    if sampler == "ensemble":
+        ref = (
+            universe.positive_score
+            if exclude_labels and universe.positive_score is not None
+            else universe.teacher.max(axis=1)
+        )
+        drop |= universe.teacher > (np.asarray(ref)[:, None] - cfg.margin)
+        if not exclude_labels:  # the reference item itself is the positive, not a negative
+            drop &= ~_top_mask(universe.teacher, 1) | (universe.teacher > ref[:, None])
+    return raw & ~drop, raw & drop
+
+
+def sample_from_pool(
+    pool: np.ndarray, m: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Uniform draws without replacement of ``m`` columns per row from a (n, u) mask.
+
+    Returns ``(cols (n, m) int64, valid (n, m) bool)``; rows with fewer than ``m`` pool items have
+    their last slots invalid (to be padded). Random keys + argsort: vectorised over rows.
+    """
+    keys = rng.random(pool.shape)
+    keys[~pool] = np.inf
+    cols = np.argsort(keys, axis=1, kind="stable")[:, :m]
+    valid = np.take_along_axis(pool, cols, axis=1)
+    return cols.astype(np.int64), valid
+
+
+def corpus_draws(
+    corpus_size: int, n: int, m: int, forbidden: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """``m`` distinct uniform corpus rows per query avoiding ``forbidden`` rows.
+
+    ``forbidden (n, F)`` int64 corpus rows (−1 = none). Returns ``(rows (n, m), ok (n,))``; ``ok``
+    is False for a query that did not get ``m`` rows from one oversampled batch (the caller redraws
+    it). Vectorised: oversample, mask forbidden and repeated rows, keep the first ``m``.
+    """
+    extra = m + 8 + forbidden.shape[1]
+    cand = rng.integers(0, corpus_size, size=(n, m + extra))
+    bad = (cand[:, :, None] == forbidden[:, None, :]).any(-1)
+    order = np.argsort(cand, axis=1, kind="stable")
+    sorted_c = np.take_along_axis(cand, order, axis=1)
+    dup_sorted = np.zeros_like(bad)
+    dup_sorted[:, 1:] = sorted_c[:, 1:] == sorted_c[:, :-1]
+    dup = np.zeros_like(bad)
+    np.put_along_axis(dup, order, dup_sorted, axis=1)
+    good = ~bad & ~dup
+    pick = np.argsort(~good, axis=1, kind="stable")[:, :m]
+    rows = np.take_along_axis(cand, pick, axis=1)
+    ok = np.take_along_axis(good, pick, axis=1).all(axis=1)
+    return rows, ok
+
+
+def _forbidden_rows(sets: list[set], corpus_index: dict[str, int]) -> np.ndarray:
+    rows = [[corpus_index[d] for d in s if d in corpus_index] for s in sets]
+    width = max([len(r) for r in rows] + [1])
+    out = np.full((len(rows), width), -1, dtype=np.int64)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = r
+    return out
+
+
+def _draw_outside(
+    corpus_ids: np.ndarray,
+    corpus_index: dict[str, int],
+    avoid: list[set],
+    need: np.ndarray,
+    rng: np.random.Generator,
+) -> list[list[str]]:
+    """For each query i, ``need[i]`` distinct uniform corpus ids outside ``avoid[i]``."""
+    m = int(need.max()) if len(need) else 0
+    if m == 0:
+        return [[] for _ in avoid]
+    forbidden = _forbidden_rows(avoid, corpus_index)
+    rows, ok = corpus_draws(len(corpus_ids), len(avoid), m, forbidden, rng)
+    for i in np.flatnonzero(~ok):  # rare: redraw one query with the exact complement
+        allowed = np.setdiff1d(np.arange(len(corpus_ids)), forbidden[i][forbidden[i] >= 0])
+        if len(allowed) < m:
+            raise ValueError(f"corpus too small to draw {m} items for query index {i}")
+        rows[i] = rng.choice(allowed, size=m, replace=False)
+    return [list(corpus_ids[r[: need[i]]]) for i, r in enumerate(rows)]
+
+
+@dataclass
+class SampledGroups:
+    """Output of a sampler: arrays for :class:`locent.realdata.store.Groups` plus the pool.
+
+    ``doc_ids (n, k)`` (item 0 the positive), ``inclusion_probs (n, k)`` (ν_q(x); NaN for the
+    positive, 0 for padding), ``n_padded (n,)``, ``n_excluded (n,)``, ``pool_ids`` list of n lists
+    (``None`` for the whole-corpus pool), ``pool_size (n,)`` (m), ``corpus_size`` N.
+    """
+
+    doc_ids: np.ndarray
+    inclusion_probs: np.ndarray
+    n_padded: np.ndarray
+    n_excluded: np.ndarray
+    pool_ids: list | None
+    pool_size: np.ndarray
+    corpus_size: int
+
+
+def sample_groups(
+    universe: Universe, sampler: str, cfg: SamplerConfig, seed: int | None = None
+) -> SampledGroups:
+    """Build one group per query: ``[positive, k−1 negatives drawn from ν_q]``."""
+    if universe.positive is None:
+        raise ValueError("universe.positive is required to build groups")
+    seed = cfg.seed if seed is None else seed
+    rng = np.random.default_rng([seed, SAMPLERS.index(sampler) if sampler in SAMPLERS else 99])
+    n, m = universe.n, cfg.k - 1
+    corpus_ids = np.asarray(universe.corpus_ids, dtype=object)
+    corpus_index = {d: i for i, d in enumerate(corpus_ids)}
+    N = len(corpus_ids)
+    if sampler == "random":
+        excluded_in_corpus = np.array(
+            [sum(d in corpus_index for d in s) for s in universe.excluded]
+        )
+        negs = _draw_outside(corpus_ids, corpus_index, universe.excluded, np.full(n, m), rng)
+        doc_ids = np.column_stack([universe.positive, np.array(negs, dtype=object)])
+        pool_size = N - excluded_in_corpus
+        probs = np.repeat((1.0 / pool_size)[:, None], m, axis=1)
+        return SampledGroups(
+            doc_ids=doc_ids,
+            inclusion_probs=np.column_stack([np.full(n, np.nan), probs]),
+            n_padded=np.zeros(n, dtype=np.int64),
+            n_excluded=excluded_in_corpus.astype(np.int64),
+            pool_ids=None,
+            pool_size=pool_size.astype(np.int64),
+            corpus_size=N,
+        )
+    pool, dropped = pool_masks(universe, sampler, cfg, exclude_labels=True)
+    cols, valid = sample_from_pool(pool, m, rng)
+    negs = np.take_along_axis(universe.doc_ids, cols, axis=1)
+    pool_size = pool.sum(axis=1)
+    probs = np.where(valid, 1.0 / np.maximum(pool_size, 1)[:, None], 0.0)
+    short = np.flatnonzero(~valid.all(axis=1))
+    n_padded = (~valid).sum(axis=1).astype(np.int64)
+    if len(short):
+        avoid = [
+            set(universe.excluded[i]) | set(universe.doc_ids[i][pool[i]]) | {universe.positive[i]}
+            for i in short
+        ]
+        pads = _draw_outside(corpus_ids, corpus_index, avoid, n_padded[short], rng)
+        for i, pad in zip(short, pads, strict=True):
+            negs[i, ~valid[i]] = pad
+    pool_ids = [list(ids[mask]) for ids, mask in zip(universe.doc_ids, pool, strict=True)]
+    return SampledGroups(
+        doc_ids=np.column_stack([universe.positive, negs]),
+        inclusion_probs=np.column_stack([np.full(n, np.nan), probs]),
+        n_padded=n_padded,
+        n_excluded=dropped.sum(axis=1).astype(np.int64),
+        pool_ids=pool_ids,
+        pool_size=pool_size.astype(np.int64),
+        corpus_size=N,
+    )
+
+
+def candidate_pools(universe: Universe, sampler: str, cfg: SamplerConfig) -> list | None:
+    """Pools (no label exclusions) for κ/coverage on test queries; ``None`` = the whole corpus."""
+    if sampler == "random":
+        return None
+    pool, _ = pool_masks(universe, sampler, cfg, exclude_labels=False)
+    return [list(ids[mask]) for ids, mask in zip(universe.doc_ids, pool, strict=True)]

@@ -1,0 +1,362 @@
+"""Teachers g(q, x): real rankers whose scores label the training groups.
+
+- :class:`SpladeTeacher` (default ``rasyosef/splade-tiny``; offline from
+  ``$LOCENT_SHARED_MODELS/splade-tiny``, default ``<repo>/../shared/models/splade-tiny``):
+  w(t) = max_over_tokens(log1p(relu(mlm_logits))) · attention_mask, per text, and
+  g(q, x) = ⟨w_q, w_x⟩ (a dot product of vocabulary-sized vectors).
+- :class:`CrossEncoderTeacher`: any HF cross-encoder (``AutoModelForSequenceClassification``;
+  the logit of the relevant class, or the single logit).
+- :class:`RunTeacher`: scores read from a TREC run or a score file ``{qid: {docid: score}}``
+  (gzipped JSON, the authors' layout); ``use="rank"`` turns ranks into scores −rank.
+  A candidate with no score is a ``ValueError`` naming the query and the doc.
+
+Interface (all teachers): ``score(query_ids, query_texts, doc_ids, doc_texts) -> (n, k)`` float64
+for ``doc_ids``/``doc_texts`` of shape ``(n, k)``, and ``score_pairs(...)`` for flat pairs.
+Neural teachers cache their scores on disk (:class:`ScoreCache`), keyed by hashes of the query
+text and the passage text, so a re-run scores nothing twice.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from locent.progress import progress
+from locent.provenance import atomic_write_parquet
+
+DEFAULT_TEACHER = "rasyosef/splade-tiny"
+REPO = Path(__file__).resolve().parent.parent
+
+
+def shared_models_dir() -> Path:
+    env = os.environ.get("LOCENT_SHARED_MODELS")
+    if env:
+        return Path(env)
+    shared = os.environ.get("LOCENT_SHARED")
+    return Path(shared) / "models" if shared else REPO.parent / "shared" / "models"
+
+
+def resolve_teacher_path(name: str) -> str:
+    """A local folder for ``name`` (an existing folder, or ``<shared models>/<last part>``)."""
+    if Path(name).is_dir():
+        return str(Path(name))
+    local = shared_models_dir() / name.split("/")[-1]
+    if (local / "config.json").exists():
+        return str(local)
+    return name
+
+
+def _text_key(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=8).hexdigest()
+
+
+class ScoreCache:
+    """On-disk cache ``(query-text hash, passage-text hash) → score`` for one teacher.
+
+    Stored as ``<cache_dir>/teacher_scores/<teacher-slug>.parquet`` (columns ``qkey, dkey, score``),
+    rewritten atomically on :meth:`flush`.
+    """
+
+    def __init__(self, teacher_name: str, cache_dir: str | os.PathLike | None):
+        from locent.realdata.encoders import slug
+
+        self.path = (
+            None
+            if cache_dir is None
+            else Path(cache_dir) / "teacher_scores" / f"{slug(teacher_name)}.parquet"
+        )
+        self.scores: dict[tuple[str, str], float] = {}
+        self._dirty = False
+        if self.path is not None and self.path.exists():
+            import pandas as pd
+
+            df = pd.read_parquet(self.path)
+            self.scores = dict(
+                zip(zip(df["qkey"], df["dkey"], strict=True), df["score"], strict=True)
+            )
+
+    def flush(self) -> None:
+        if self.path is None or not self._dirty:
+            return
+        import pandas as pd
+
+        keys = list(self.scores)
+        df = pd.DataFrame(
+            {
+                "qkey": [k[0] for k in keys],
+                "dkey": [k[1] for k in keys],
+                "score": np.fromiter(self.scores.values(), dtype=np.float64, count=len(keys)),
+            }
+        )
+        atomic_write_parquet(df, self.path)
+        self._dirty = False
+
+    def update(self, keys, values) -> None:
+        for key, value in zip(keys, values, strict=True):
+            self.scores[key] = float(value)
+        self._dirty = True
+
+
+class NeuralTeacher:
+    """Shared plumbing: shape checks, de-duplication, caching. Subclasses implement ``_score``."""
+
+    name: str
+
+    def __init__(self, name: str, cache_dir=None, batch_size: int = 64):
+        self.name = name
+        self.cache = ScoreCache(name, cache_dir)
+        self.batch_size = int(batch_size)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r})"
+
+    def score_pairs(self, query_ids, query_texts, doc_ids, doc_texts) -> np.ndarray:
+        """Scores ``(m,)`` of flat pairs (query_ids[i], doc_ids[i])."""
+        query_texts, doc_texts = list(query_texts), list(doc_texts)
+        if len(query_texts) != len(doc_texts):
+            raise ValueError(
+                f"query_texts ({len(query_texts)}) and doc_texts ({len(doc_texts)}) differ "
+                "in length"
+            )
+        for i, (q, d) in enumerate(zip(query_texts, doc_texts, strict=True)):
+            if not isinstance(q, str) or not isinstance(d, str):
+                qid = list(query_ids)[i] if query_ids is not None else i
+                did = list(doc_ids)[i] if doc_ids is not None else i
+                raise ValueError(f"pair {i} (query {qid!r}, doc {did!r}) has no text")
+        keys = [(_text_key(q), _text_key(d)) for q, d in zip(query_texts, doc_texts, strict=True)]
+        todo = {}
+        for i, key in enumerate(keys):
+            if key not in self.cache.scores and key not in todo:
+                todo[key] = i
+        if todo:
+            idx = list(todo.values())
+            values = self._score([query_texts[i] for i in idx], [doc_texts[i] for i in idx])
+            self.cache.update(list(todo), values)
+            self.cache.flush()
+        return np.fromiter((self.cache.scores[k] for k in keys), dtype=np.float64, count=len(keys))
+
+    def score(self, query_ids, query_texts, doc_ids, doc_texts) -> np.ndarray:
+        """Scores ``(n, k)`` for groups: ``doc_ids``/``doc_texts`` of shape ``(n, k)``."""
+        doc_texts = np.asarray(doc_texts, dtype=object)
+        if doc_texts.ndim != 2 or len(query_texts) != doc_texts.shape[0]:
+            raise ValueError(
+                f"doc_texts must have shape (n={len(query_texts)}, k); got {doc_texts.shape}"
+            )
+        n, k = doc_texts.shape
+        doc_ids = np.asarray(doc_ids, dtype=object).reshape(n, k)
+        flat = self.score_pairs(
+            np.repeat(np.asarray(query_ids, dtype=object), k),
+            np.repeat(np.asarray(query_texts, dtype=object), k),
+            doc_ids.reshape(-1),
+            doc_texts.reshape(-1),
+        )
+        return flat.reshape(n, k)
+
+
+class SpladeTeacher(NeuralTeacher):
+    """SPLADE: w(t) = max_tokens log1p(relu(logits)) · mask; g(q, x) = ⟨w_q, w_x⟩."""
+
+    def __init__(
+        self,
+        name: str = DEFAULT_TEACHER,
+        device: str = "cpu",
+        cache_dir=None,
+        batch_size: int = 64,
+        max_length: int = 256,
+    ):
+        import torch
+        from locent.realdata.encoders import resolve_device
+        from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+        super().__init__(name, cache_dir, batch_size)
+        self.path = resolve_teacher_path(name)
+        self.device = resolve_device(device)
+        self.max_length = int(max_length)
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(self.path)
+            self.model = AutoModelForMaskedLM.from_pretrained(self.path).to(self.device).eval()
+        except OSError as err:
+            raise ValueError(f"teacher {name!r} could not be loaded from {self.path!r}") from err
+        self._torch = torch
+
+    def encode(self, texts, max_length: int | None = None):
+        """Sparse-in-value SPLADE vectors ``(n, V)`` float32 torch tensor on ``self.device``."""
+        torch = self._torch
+        batch = self.tokenizer(
+            list(texts),
+            padding=True,
+            truncation=True,
+            max_length=max_length or self.max_length,
+            return_tensors="pt",
+        ).to(self.device)
+        with torch.inference_mode():
+            logits = self.model(**batch).logits
+            # log1p∘relu is monotone and ≥ 0, so max_tokens(log1p(relu(l)) · mask) equals
+            # log1p(relu(max over unmasked tokens of l)); one pass over the (n, L, V) logits.
+            pad = batch["attention_mask"].unsqueeze(-1) == 0
+            return torch.log1p(torch.relu(logits.masked_fill_(pad, -torch.inf).amax(dim=1)))
+
+    def _score(self, query_texts, doc_texts) -> np.ndarray:
+        torch = self._torch
+        uniq_q = sorted(set(query_texts))
+        q_index = {q: i for i, q in enumerate(uniq_q)}
+        q_vecs = torch.cat(
+            [self.encode(uniq_q[i : i + 256], 64) for i in range(0, len(uniq_q), 256)]
+        )
+        out = np.empty(len(doc_texts), dtype=np.float64)
+        order = np.argsort([len(d) for d in doc_texts], kind="stable")
+        starts = range(0, len(order), self.batch_size)
+        for start in progress(
+            starts,
+            desc=f"teacher {self.name}",
+            unit="batch",
+            disable=None if len(order) > 4 * self.batch_size else True,
+        ):
+            idx = order[start : start + self.batch_size]
+            d_vecs = self.encode([doc_texts[i] for i in idx])
+            rows = torch.as_tensor([q_index[query_texts[i]] for i in idx], device=self.device)
+            out[idx] = (q_vecs[rows] * d_vecs).sum(-1).double().cpu().numpy()
+        return out
+
+
+class CrossEncoderTeacher(NeuralTeacher):
+    """Any HF cross-encoder: g(q, x) = logit of (q, x) (the last class when there are two)."""
+
+    def __init__(self, name: str, device: str = "cpu", cache_dir=None, batch_size: int = 32):
+        import torch
+        from locent.realdata.encoders import resolve_device
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        super().__init__(name, cache_dir, batch_size)
+        self.path = resolve_teacher_path(name)
+        self.device = resolve_device(device)
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(self.path)
+            self.model = (
+                AutoModelForSequenceClassification.from_pretrained(self.path).to(self.device).eval()
+            )
+        except OSError as err:
+            raise ValueError(f"cross-encoder {name!r} could not be loaded ({err})") from err
+        self._torch = torch
+
+    def _score(self, query_texts, doc_texts) -> np.ndarray:
+        torch = self._torch
+        out = np.empty(len(doc_texts), dtype=np.float64)
+        for start in range(0, len(doc_texts), self.batch_size):
+            sl = slice(start, start + self.batch_size)
+            batch = self.tokenizer(
+                list(query_texts[sl]),
+                list(doc_texts[sl]),
+                padding=True,
+                truncation=True,
+                max_length=512,
+                return_tensors="pt",
+            ).to(self.device)
+            with torch.inference_mode():
+                logits = self.model(**batch).logits
+            out[sl] = logits[:, -1].double().cpu().numpy()
+        return out
+
+
+class RunTeacher:
+    """Teacher scores read from a file: ``{qid: {docid: score}}`` (from a run or a score file).
+
+    ``use="score"`` keeps the scores; ``use="rank"`` uses g = −rank (rank 1 best), for files that
+    only order the candidates. Missing (query, doc) → ``ValueError`` naming both.
+    """
+
+    def __init__(self, scores: dict[str, dict[str, float]], name: str = "run", use="score"):
+        if use not in ("score", "rank"):
+            raise ValueError(f"use must be 'score' or 'rank'; got {use!r}")
+        self.name = name
+        self.use = use
+        if use == "rank":
+            scores = {
+                q: {d: -float(r) for r, d in enumerate(sorted(docs, key=lambda d: -docs[d]), 1)}
+                for q, docs in scores.items()
+            }
+        self.scores = {
+            str(q): {str(d): float(s) for d, s in docs.items()} for q, docs in scores.items()
+        }
+
+    def __repr__(self) -> str:
+        return f"RunTeacher({self.name!r}, use={self.use!r}, queries={len(self.scores)})"
+
+    @classmethod
+    def from_trec_run(cls, path, use: str = "score") -> RunTeacher:
+        from locent.realdata.datasets import read_trec_run
+
+        df = read_trec_run(path)
+        if use == "rank":
+            df = df.assign(score=-df["rank"].astype(float))
+        scores: dict[str, dict[str, float]] = {}
+        for q, d, s in zip(df["query_id"], df["doc_id"], df["score"], strict=True):
+            scores.setdefault(q, {})[d] = float(s)
+        return cls(scores, name=Path(path).name, use="score")
+
+    @classmethod
+    def from_score_file(cls, path, use: str = "score") -> RunTeacher:
+        """The authors' layout: gzipped (or plain) JSON ``{qid: {docid: score}}``."""
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"no teacher score file at {path}")
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt") as handle:
+            data = json.load(handle)
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected a JSON object {{qid: {{docid: score}}}}")
+        return cls(data, name=path.name, use=use)
+
+    def score_pairs(self, query_ids, query_texts, doc_ids, doc_texts) -> np.ndarray:
+        out = np.empty(len(doc_ids), dtype=np.float64)
+        for i, (q, d) in enumerate(zip(query_ids, doc_ids, strict=True)):
+            try:
+                out[i] = self.scores[str(q)][str(d)]
+            except KeyError:
+                raise ValueError(
+                    f"teacher {self.name!r} has no score for query {q!r}, doc {d!r}"
+                ) from None
+        return out
+
+    def score(self, query_ids, query_texts, doc_ids, doc_texts) -> np.ndarray:
+        doc_ids = np.asarray(doc_ids, dtype=object)
+        if doc_ids.ndim != 2 or doc_ids.shape[0] != len(query_ids):
+            raise ValueError(
+                f"doc_ids must have shape (n={len(query_ids)}, k); got {doc_ids.shape}"
+            )
+        n, k = doc_ids.shape
+        flat = self.score_pairs(
+            np.repeat(np.asarray(query_ids, object), k), None, doc_ids.reshape(-1), None
+        )
+        return flat.reshape(n, k)
+
+
+@lru_cache(maxsize=4)
+def _cached_teacher(name: str, device: str, cache_dir: str | None):
+    path = resolve_teacher_path(name)
+    config = Path(path) / "config.json"
+    kind = "splade"
+    if config.exists():
+        arch = json.loads(config.read_text()).get("architectures") or []
+        if any("SequenceClassification" in a for a in arch):
+            kind = "cross"
+    elif "splade" not in name.lower():
+        kind = "cross"
+    cls = SpladeTeacher if kind == "splade" else CrossEncoderTeacher
+    return cls(name, device=device, cache_dir=cache_dir)
+
+
+def load_teacher(name: str = DEFAULT_TEACHER, device: str = "cpu", cache_dir=None):
+    """A teacher by name: SPLADE (default ``rasyosef/splade-tiny``), any HF cross-encoder, or a
+    run/score file path (``*.run`` / ``*.trec`` → TREC run; ``*.json[.gz]`` → score file)."""
+    if name.endswith((".run", ".trec")):
+        return RunTeacher.from_trec_run(name)
+    if name.endswith((".json", ".json.gz")):
+        return RunTeacher.from_score_file(name)
+    return _cached_teacher(name, device, None if cache_dir is None else str(cache_dir))

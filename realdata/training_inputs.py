@@ -1,0 +1,227 @@
+"""Real inputs of the grid: stored groups, frozen embeddings or texts, and the four test sets.
+
+- Groups: ``<out>/realdata/groups/<sampler>.parquet`` (written by ``locent realdata prepare``).
+  Their provenance names the training-query dataset, the teacher and the encoder (defaults:
+  ``msmarco-passage/dev/small``, ``rasyosef/splade-tiny``, all-MiniLM-L6-v2).
+- Test sets: DL19 and DL20 re-rank the shipped BM25 top-100 (``scoreddocs``); Vaswani and
+  Cranfield re-rank a bm25s top-100 over their whole corpus (:mod:`locent.realdata.indexes`).
+  The teacher scores every candidate (cached on disk by the teacher), for teacher agreement and
+  the teacher baseline row; the shipped first-stage runs are read for reference rows.
+- Features: ``frozen`` students read unit-norm MiniLM embeddings (queries and passages, cached
+  under ``<out>/cache``); ``transformer`` students read the texts.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from locent.realdata.evaluation import Candidates, read_run
+from locent.realdata.grid import EvalSet, GridInputs
+from locent.realdata.training_data import FrozenFeatures, TextFeatures
+
+TEST_SETS = {
+    "dl19": "msmarco-passage/trec-dl-2019/judged",
+    "dl20": "msmarco-passage/trec-dl-2020/judged",
+    "vaswani": "vaswani",
+    "cranfield": "cranfield",
+}
+DEPTH = 100
+
+
+def _provenance_value(groups, keys, default):
+    for key in keys:
+        value = groups.provenance.get(key)
+        if isinstance(value, str) and value:
+            return value
+        if isinstance(value, dict):
+            for sub in ("name", "id", "dataset_id"):
+                if isinstance(value.get(sub), str):
+                    return value[sub]
+    return default
+
+
+def read_sampler_measures(out) -> pd.DataFrame | None:
+    path = Path(out) / "realdata" / "measure" / "samplers.csv"
+    return pd.read_csv(path) if path.exists() else None
+
+
+def first_stage(dataset: str, name: str, out, depth: int = DEPTH) -> pd.DataFrame:
+    """``(query_id, doc_id, score)`` candidates: shipped BM25 scoreddocs (DL) or a bm25s top-k."""
+    from locent.realdata import datasets
+
+    if name in ("dl19", "dl20"):
+        return datasets.scoreddocs(dataset)
+    from locent.realdata import indexes
+
+    return indexes.bm25_candidates(dataset, depth=depth, out=out)
+
+
+def load_eval_set(name: str, teacher, out, depth: int = DEPTH) -> EvalSet:
+    """One test set; ``teacher=None`` leaves it unscored (no teacher agreement, no teacher row)."""
+    from locent.realdata import datasets
+
+    dataset = TEST_SETS[name]
+    cand = Candidates.from_frame(first_stage(dataset, name, out, depth), name, depth)
+    qtext = datasets.queries(dataset)
+    missing_q = [q for q in cand.query_ids if q not in qtext]
+    if missing_q:
+        raise ValueError(
+            f"{dataset}: {len(missing_q)} candidate queries have no text, first {missing_q[0]!r}"
+        )
+    teacher_scores = None
+    if teacher is not None:
+        flat = cand.fill_padding()
+        unique = sorted(set(flat.ravel()))
+        texts = dict(zip(unique, datasets.doc_texts(datasets.corpus_id(dataset), unique)))
+        teacher_scores = teacher.score(
+            cand.query_ids,
+            [qtext[q] for q in cand.query_ids],
+            flat,
+            np.vectorize(texts.get, otypes=[object])(flat),
+        )
+        teacher_scores = np.where(cand.valid, teacher_scores, np.nan)
+    shipped = {
+        system: read_run(path)[["query_id", "doc_id", "score"]]
+        for system, path in datasets.shipped_runs(dataset).items()
+    }
+    return EvalSet(name, cand, datasets.qrels(dataset), teacher_scores, shipped)
+
+
+def _query_embeddings(dataset: str, ids, texts, encoder_name: str, cache: Path) -> np.ndarray:
+    from locent.realdata import encoders
+
+    path = (
+        cache / "embeddings" / encoders.slug(encoder_name) / f"queries.{encoders.slug(dataset)}.npz"
+    )
+    return encoders.cached_embeddings(ids, texts, encoder_name, path)
+
+
+def frozen_features(
+    groups: dict, eval_sets: list[EvalSet], train_dataset: str, encoder_name: str, out
+) -> FrozenFeatures:
+    """MiniLM embeddings of every training/test query and every group/candidate passage."""
+    from locent.realdata import datasets, encoders
+
+    cache = Path(out) / "cache"
+    q_ids, q_vecs, d_ids, d_vecs = [], [], [], []
+    train_q = sorted({q for g in groups.values() for q in g.query_ids})
+    texts = datasets.queries(train_dataset)
+    q_ids.append(np.array(train_q, dtype=object))
+    q_vecs.append(
+        _query_embeddings(train_dataset, train_q, [texts[q] for q in train_q], encoder_name, cache)
+    )
+    train_docs = sorted({d for g in groups.values() for d in g.doc_ids.ravel()})
+    table = encoders.EmbeddingTable(train_dataset, encoder_name, cache)
+    d_ids.append(np.array(train_docs, dtype=object))
+    d_vecs.append(table(np.array(train_docs, dtype=object)))
+    for es in eval_sets:
+        dataset = TEST_SETS[es.name]
+        qtext = datasets.queries(dataset)
+        ids = list(es.candidates.query_ids)
+        q_ids.append(np.array([f"{es.name}:{q}" for q in ids], dtype=object))
+        q_vecs.append(_query_embeddings(dataset, ids, [qtext[q] for q in ids], encoder_name, cache))
+        docs = sorted(set(es.candidates.fill_padding().ravel()))
+        table = encoders.EmbeddingTable(dataset, encoder_name, cache)
+        d_ids.append(np.array([f"{es.name}:{d}" for d in docs], dtype=object))
+        d_vecs.append(table(np.array(docs, dtype=object)))
+    return FrozenFeatures(
+        np.concatenate(q_ids), np.concatenate(q_vecs), np.concatenate(d_ids), np.concatenate(d_vecs)
+    )
+
+
+def namespaced_candidates(es: EvalSet) -> Candidates:
+    """Candidates with ids prefixed ``<set>:`` so test ids never collide with training ids."""
+    c = es.candidates
+    cand = Candidates(
+        c.dataset,
+        np.array([f"{es.name}:{q}" for q in c.query_ids], dtype=object),
+        np.where(c.valid, np.char.add(f"{es.name}:", c.doc_ids.astype(str)).astype(object), ""),
+        c.first_stage,
+        c.valid,
+    )
+    return cand
+
+
+def load_real_inputs(
+    out,
+    samplers,
+    students=("frozen",),
+    test_sets=tuple(TEST_SETS),
+    device: str = "cpu",
+    depth: int = DEPTH,
+    teacher_sets=("dl19", "dl20"),
+) -> GridInputs:
+    """Everything a real grid needs, from ``<out>`` and the shared data (ids namespaced per set).
+
+    The teacher scores the candidates of ``teacher_sets`` only (default DL19/DL20: SPLADE over the
+    out-of-domain top-100s costs tens of CPU minutes; pass all sets on a GPU).
+    """
+    from locent.realdata import datasets, teachers
+    from locent.realdata.encoders import DEFAULT_ENCODER
+    from locent.realdata.store import read_groups
+
+    datasets.ensure_irds_home(out)
+    group_dir = Path(out) / "realdata" / "groups"
+    groups = {s: read_groups(group_dir / f"{s}.parquet") for s in samplers}
+    first = next(iter(groups.values()))
+    train_dataset = _provenance_value(
+        first, ("train_dataset", "dataset_id", "dataset"), datasets.DEV_SMALL
+    )
+    teacher_name = _provenance_value(first, ("teacher", "teacher_name"), teachers.DEFAULT_TEACHER)
+    encoder_name = _provenance_value(first, ("encoder", "encoder_name"), DEFAULT_ENCODER)
+    teacher = teachers.load_teacher(teacher_name, device=device, cache_dir=Path(out) / "cache")
+    raw_sets = [
+        load_eval_set(name, teacher if name in teacher_sets else None, out, depth)
+        for name in test_sets
+    ]
+    features = {}
+    if "frozen" in students:
+        features["frozen"] = frozen_features(groups, raw_sets, train_dataset, encoder_name, out)
+    eval_sets = []
+    for es in raw_sets:
+        cand = namespaced_candidates(es)
+        qrels = es.qrels.assign(
+            query_id=f"{es.name}:" + es.qrels["query_id"].astype(str),
+            doc_id=f"{es.name}:" + es.qrels["doc_id"].astype(str),
+        )
+        shipped = {
+            k: v.assign(
+                query_id=f"{es.name}:" + v["query_id"].astype(str),
+                doc_id=f"{es.name}:" + v["doc_id"].astype(str),
+            )
+            for k, v in es.shipped_runs.items()
+        }
+        eval_sets.append(EvalSet(es.name, cand, qrels, es.teacher, shipped))
+    if "transformer" in students:
+        q_text, d_text = {}, {}
+        q_train = datasets.queries(train_dataset)
+        for g in groups.values():
+            q_text.update({q: q_train[q] for q in g.query_ids})
+            ids = sorted(set(g.doc_ids.ravel()))
+            d_text.update(zip(ids, datasets.doc_texts(datasets.corpus_id(train_dataset), ids)))
+        for es in raw_sets:
+            dataset = TEST_SETS[es.name]
+            qt = datasets.queries(dataset)
+            q_text.update({f"{es.name}:{q}": qt[q] for q in es.candidates.query_ids})
+            ids = sorted(set(es.candidates.fill_padding().ravel()))
+            d_text.update(
+                {
+                    f"{es.name}:{d}": t
+                    for d, t in zip(ids, datasets.doc_texts(datasets.corpus_id(dataset), ids))
+                }
+            )
+        features["transformer"] = TextFeatures(q_text, d_text)
+    provenance = {
+        "inputs": "real",
+        "out": os.fspath(out),
+        "samplers": list(samplers),
+        "train_dataset": train_dataset,
+        "teacher": teacher_name,
+        "encoder": encoder_name,
+        "test_sets": {n: TEST_SETS[n] for n in test_sets},
+        "groups_provenance": {s: g.provenance for s, g in groups.items()},
+    }
+    return GridInputs(groups, features, eval_sets, read_sampler_measures(out), provenance)

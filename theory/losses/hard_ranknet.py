@@ -1,0 +1,49 @@
+"""Hard RankNet: soft RankNet with a zero-entropy teacher (p ∈ {0, 1})."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .. import _backend as B
+from .._chunks import map_groups
+from ..pairs import margins_any_order as margins
+from ._common import student_teacher
+
+
+def hard_ranknet(student, teacher):
+    """Hard RankNet per query: mean over the pairs with t_i ≠ t_j of
+
+        −ln σ(sign(t_i − t_j) · (s_i − s_j))
+
+    i.e. soft RankNet with p = 1[t_i > t_j]; pairs tied in the teacher carry no label and are
+    skipped. A group whose teacher ties every pair has no term: ValueError naming the group.
+    Reference: Burges et al., "Learning to Rank using Gradient Descent" (2005).
+
+    Inputs:
+
+    | argument | shape    | layout                                             |
+    |----------|----------|----------------------------------------------------|
+    | student  | (..., k) | student scores                                     |
+    | teacher  | (..., k) | teacher scores or graded labels (only order used)  |
+
+    Output ``(...)``. numpy → numpy, torch → torch with autograd. k ≥ 2.
+    """
+    s, t, kind = student_teacher(student, teacher)
+    lead, k = tuple(s.shape[:-1]), s.shape[-1]
+
+    def per_chunk(sc, tc):
+        sign = torch.sign(margins(tc.detach()))
+        comparable = (sign != 0).sum(-1)
+        terms = -F.logsigmoid(sign * margins(sc))
+        zero = torch.zeros((), dtype=terms.dtype, device=terms.device)
+        total = torch.where(sign != 0, terms, zero).sum(-1)
+        return total, comparable
+
+    total, comparable = map_groups(per_chunk, [s, t], lead, cost_per_group=k * (k - 1) // 2)
+    if bool((comparable == 0).any()):
+        idx = B.first_index(comparable == 0)
+        raise ValueError(
+            f"teacher: every pair is tied in {B.format_group(idx)}; hard RankNet has no term there"
+        )
+    return B.restore(total / comparable.to(total.dtype), kind)
