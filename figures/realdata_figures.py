@@ -23,24 +23,31 @@ VIOLIN_QUANTITIES = (
 
 
 def sampler_violins(per_query: pd.DataFrame, dataset_prefix: str = "msmarco-passage"):
-    """Violins of Δ̂_q, H_q and κ_q per sampler over the MS MARCO training queries.
+    """Violins of Δ̂_q, H_q and κ_q per sampler on MS MARCO.
 
-    ``per_query``: ``realdata/measure/per_query.parquet``. Infinite κ_q (target not covered by the
-    sampler) cannot be drawn: their count per sampler is written under the violin, not dropped
-    silently. Returns ``(fig, counts)`` with the number of infinite κ_q per sampler.
+    ``per_query``: ``realdata/measure/per_query.parquet``. Each quantity is drawn over the
+    training queries when they carry it, else over the MS MARCO rows that do (κ_q needs the
+    test-time target μ_q, so it is measured on the DL19/DL20 test queries; the panel's label says
+    which). Infinite κ_q (target not covered by the sampler) cannot be drawn: their count per
+    sampler is written under the violin, not dropped silently. Returns ``(fig, counts)`` with the
+    number of infinite κ_q per sampler.
     """
     require_columns(
         per_query,
         ("dataset", "sampler", *[q for q, _ in VIOLIN_QUANTITIES]),
         "realdata/measure/per_query.parquet",
     )
-    rows = training_rows(per_query, dataset_prefix)
-    if rows.empty:
+    train = training_rows(per_query, dataset_prefix)
+    if train.empty:
         raise ValueError(f"per_query.parquet: no rows for dataset {dataset_prefix}*")
-    samplers = sorted(rows["sampler"].astype(str).unique())
+    ours = per_query[per_query["dataset"].astype(str).str.startswith(dataset_prefix)]
+    samplers = sorted(ours["sampler"].astype(str).unique())
     fig, axes = new_figure(9.0, 3.0, 1, len(VIOLIN_QUANTITIES))
     infinite = {}
     for ax, (column, label) in zip(axes, VIOLIN_QUANTITIES):
+        rows = train if train[column].notna().any() else ours[ours[column].notna()]
+        where = sorted({dataset_label(d) for d in rows["dataset"].astype(str)})
+        ax.set_title(f"{len(rows['query_id'].unique())} queries: {', '.join(where)}", fontsize=7)
         data, positions, names = [], [], []
         for i, s in enumerate(samplers):
             values = rows.loc[rows["sampler"].astype(str) == s, column].to_numpy(dtype=float)
@@ -72,7 +79,7 @@ def sampler_violins(per_query: pd.DataFrame, dataset_prefix: str = "msmarco-pass
                         ha="center",
                         fontsize=6,
                     )
-    fig.suptitle("MS MARCO training groups per sampler")
+    fig.suptitle("MS MARCO groups per sampler")
     return fig, infinite
 
 

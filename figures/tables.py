@@ -86,7 +86,9 @@ def dataset_label(dataset: str) -> str:
     for year in ("2019", "2020"):
         if f"trec-dl-{year}" in text or text in (f"dl{year[2:]}", f"DL{year[2:]}"):
             return f"DL{year[2:]}"
-    return text.split("/")[0]
+    if text.startswith("msmarco-passage/"):
+        return text.removeprefix("msmarco-passage/")
+    return text
 
 
 def is_dataset(dataset: str, label: str) -> bool:

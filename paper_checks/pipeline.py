@@ -194,7 +194,12 @@ def cli_stage(command: Sequence[str], options: dict, quiet: bool = False) -> Cal
             if value is None or value is False:
                 continue
             if _option_accepted(command, option):
-                argv += [option] if value is True else [option, str(value)]
+                if value is True:
+                    argv.append(option)
+                elif isinstance(value, (list, tuple)):
+                    argv += [option, *map(str, value)]
+                else:
+                    argv += [option, str(value)]
                 passed.append(option)
         buffer = io.StringIO()
         redirect = contextlib.redirect_stdout(buffer) if quiet else contextlib.nullcontext()
@@ -261,13 +266,13 @@ def report_stage(sim_preset: str, grid_preset: str) -> Callable[[Path], str]:
 
 
 def main_job(seed: int = 0, device: str = "auto", quick: bool = False) -> list[Stage]:
-    """The stages of ``locent run`` (``quick``: the smoke presets, MS MARCO groups only)."""
+    """The stages of ``locent run`` (``quick``: smoke presets, MS MARCO, DL19/DL20)."""
     sim = "smoke" if quick else "paper"
     grid = "smoke" if quick else "default"
     common = {"--seed": seed, "--device": device}
-    # quick: MS MARCO only (the out-of-domain sampler measurements are skipped); the grid's
-    # out-of-domain evaluation still runs.
+    # quick: MS MARCO groups only, and the grid tests on DL19/DL20 only (no out-of-domain sets).
     quick_data = {"--datasets": "msmarco"} if quick else {}
+    quick_tests = {"--test-sets": ["dl19", "dl20"]} if quick else {}
     results = ("theory", "simulate", "realdata_measure", "realdata_grid")
     return [
         Stage(
@@ -294,8 +299,8 @@ def main_job(seed: int = 0, device: str = "auto", quick: bool = False) -> list[S
         ),
         Stage(
             "realdata_grid",
-            {"preset": grid, **common},
-            cli_stage(["realdata", "grid"], {"--preset": grid, **common}),
+            {"preset": grid, **common, **quick_tests},
+            cli_stage(["realdata", "grid"], {"--preset": grid, **common, **quick_tests}),
             requires=("realdata_prepare",),
             outputs=(f"realdata/grid/{grid}/results.csv",),
         ),

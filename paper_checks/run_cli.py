@@ -40,7 +40,7 @@ def register(subparsers) -> None:
     run.add_argument(
         "--quick",
         action="store_true",
-        help="smoke presets (simulation and grid), MS MARCO groups only",
+        help="smoke presets (simulation and grid), MS MARCO groups, DL19/DL20 tests only",
     )
     run.add_argument(
         "--resume",

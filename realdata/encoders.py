@@ -99,7 +99,8 @@ class Encoder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         order = np.argsort([len(t) for t in texts], kind="stable")
         starts = range(0, len(texts), batch_size)
-        bar = progress(starts, desc=f"encode {slug(self.name)}", disable=not show_progress or None)
+        quiet = {} if show_progress else {"disable": True}
+        bar = progress(starts, desc=f"encode {slug(self.name)}", **quiet)
         with torch.inference_mode():
             for start in bar:
                 idx = order[start : start + batch_size]

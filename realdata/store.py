@@ -9,13 +9,19 @@ JSON beside it (``<sampler>.provenance.json``). Columns (one row per training qu
 | ``sampler`` | str | sampler name (``random``, ``bm25``, ``teacher``, ``dense``, ``ensemble``) |
 | ``doc_ids`` | list<str>, length k | item ids; index 0 is the positive |
 | ``teacher_scores`` | list<float64>, length k | g(q, x) for each item (never missing) |
-| ``inclusion_probs`` | list<float64>, length k | ν_q(x): probability the sampler includes x as a negative draw (index 0: NaN, the positive is not sampled) |
+| ``inclusion_probs`` | list<float64>, length k | ν_q(x), see below |
 | ``positive_source`` | str | ``qrels`` (judged relevant, in the corpus) or ``teacher_top`` |
 | ``n_padded`` | int | negatives that had to be drawn from outside the pool (pool too small) |
-| ``n_excluded`` | int | pool items removed because they were the positive / judged relevant / de-noised |
+| ``n_excluded`` | int | pool items removed as the positive / judged relevant / de-noised |
+
+``inclusion_probs``: ν_q(x), the sampler's per-draw probability of x (uniform pools: 1/m, m the
+pool size after exclusions; x is in the group with probability (k − 1)·ν_q(x)). Index 0 is NaN
+(the positive is not sampled); padded negatives carry 0 (outside the sampler's support).
 
 The sampler's whole pool (support of ν_q with its probabilities), needed for κ_q, is stored in
-``<sampler>.pool.parquet`` (``query_id``, ``doc_ids``, ``probs``) by the sampler module.
+``<sampler>.pool.parquet`` by :mod:`locent.realdata.prepare`: ``query_id``, ``doc_ids``, ``probs``,
+``support`` (``listed``, or ``corpus`` = uniform over the whole corpus with ``doc_ids`` empty) and
+``corpus_size``. Pools of the test queries (for κ against μ) are in ``pools/<test>/``.
 """
 
 from __future__ import annotations
@@ -134,7 +140,9 @@ class Groups:
             sampler=str(samplers[0]),
             query_ids=df["query_id"].to_numpy(dtype=object),
             doc_ids=np.array([list(x) for x in df["doc_ids"]], dtype=object),
-            teacher_scores=np.array([np.asarray(x, dtype=np.float64) for x in df["teacher_scores"]]),
+            teacher_scores=np.array(
+                [np.asarray(x, dtype=np.float64) for x in df["teacher_scores"]]
+            ),
             inclusion_probs=np.array(
                 [np.asarray(x, dtype=np.float64) for x in df["inclusion_probs"]]
             ),

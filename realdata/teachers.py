@@ -212,12 +212,8 @@ class SpladeTeacher(NeuralTeacher):
         out = np.empty(len(doc_texts), dtype=np.float64)
         order = np.argsort([len(d) for d in doc_texts], kind="stable")
         starts = range(0, len(order), self.batch_size)
-        for start in progress(
-            starts,
-            desc=f"teacher {self.name}",
-            unit="batch",
-            disable=None if len(order) > 4 * self.batch_size else True,
-        ):
+        quiet = {} if len(order) > 4 * self.batch_size else {"disable": True}
+        for start in progress(starts, desc=f"teacher {self.name}", unit="batch", **quiet):
             idx = order[start : start + self.batch_size]
             d_vecs = self.encode([doc_texts[i] for i in idx])
             rows = torch.as_tensor([q_index[query_texts[i]] for i in idx], device=self.device)

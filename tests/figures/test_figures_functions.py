@@ -171,6 +171,7 @@ def test_dataset_labels():
     assert dataset_label("msmarco-passage/trec-dl-2019/judged") == "DL19"
     assert dataset_label("msmarco-passage/trec-dl-2020/judged") == "DL20"
     assert dataset_label("vaswani") == "vaswani"
+    assert dataset_label("msmarco-passage/dev/small") == "dev/small"
 
 
 def test_training_rows_prefer_training_queries_over_test_sets():

@@ -107,6 +107,8 @@ def test_cli_stage_reports_missing_commands_and_argument_errors(tmp_path):
     # an option the command does not declare is left out; `figures` declares no --seed
     detail = cli_stage(["figures"], {"--seed": 3, "--only": "sampler_violins"})(tmp_path)
     assert "--seed" not in detail and "--only sampler_violins" in detail
+    detail = cli_stage(["figures"], {"--only": ["sampler_violins", "bound_vs_risk"]})(tmp_path)
+    assert "--only sampler_violins bound_vs_risk" in detail
 
 
 def test_main_job_stages():
@@ -125,6 +127,7 @@ def test_main_job_stages():
     assert params["simulate"]["preset"] == "smoke" and params["realdata_grid"]["preset"] == "smoke"
     assert params["realdata_grid"]["--seed"] == 4 and params["realdata_grid"]["--device"] == "cpu"
     assert params["realdata_prepare"]["--datasets"] == "msmarco"
+    assert params["realdata_grid"]["--test-sets"] == ["dl19", "dl20"]
     full = {s.name: s.params for s in main_job()}
     assert full["simulate"]["preset"] == "paper" and full["realdata_grid"]["preset"] == "default"
     assert "--datasets" not in full["realdata_prepare"]
