@@ -309,5 +309,12 @@ def build_figures(
                 record.files = [str(written["png"]), str(written["pdf"])]
                 record.numbers = {k: float(v) for k, v in numbers.items()}
         records.append(record)
-    atomic_write_json(figure_dir / "index.json", [r.__dict__ for r in records])
+    index = {r.name: r.__dict__ for r in records}
+    if only and (figure_dir / "index.json").is_file():  # keep the records of figures not rebuilt
+        previous = {r["name"]: r for r in read_json(figure_dir / "index.json")}
+        index = {**previous, **index}
+    order = [s.name for s in FIGURES]
+    atomic_write_json(
+        figure_dir / "index.json", sorted(index.values(), key=lambda r: order.index(r["name"]))
+    )
     return records

@@ -61,12 +61,14 @@ def fig2_score_vs_rank_ratio(
     rows = _dataset_rows(score_at_rank, dataset)
     fields = _students(rows, results)
     fields = fields[fields["loss"] == loss]
+    if "subset" in fields and fields["subset"].notna().any():
+        fields = _prefer(fields, "subset", ("full", "all"))
     fields = _prefer(fields, "arch", arch_preference)
     chosen = [
         fields[fields["sampler"] == s].iloc[0] for s in samplers if (fields["sampler"] == s).any()
     ]
     if len(chosen) < 2:
-        others = fields[~fields["condition"].isin([c["condition"] for c in chosen])]
+        others = fields[~fields["sampler"].isin([c["sampler"] for c in chosen])]
         others = others.drop_duplicates("sampler")
         chosen += [r for _, r in others.iterrows()][: 2 - len(chosen)]
     if len(chosen) < 2:
@@ -163,6 +165,8 @@ def fig4_score_at_rank_grid(
     """
     rows = _dataset_rows(score_at_rank, dataset)
     fields = _prefer(_students(rows, results), "arch", arch_preference)
+    if "subset" in fields and fields["subset"].notna().any():
+        fields = _prefer(fields, "subset", ("full", "all"))
     fields = fields.dropna(subset=["loss", "sampler"])
     if fields.empty:
         raise ValueError(f"Fig. 4: no student with a known loss and sampler on {dataset}")

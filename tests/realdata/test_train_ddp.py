@@ -33,7 +33,6 @@ def _args(files, log, extra=()):
     ]  # fmt: skip
 
 
-@pytest.mark.slow
 def test_two_gloo_processes_match_one_process(files, tmp_path):
     torch.set_num_threads(1)
     assert training.main(_args(files, tmp_path / "one.parquet")) == 0
