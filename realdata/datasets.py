@@ -28,8 +28,6 @@ import tempfile
 from functools import cache, lru_cache
 from pathlib import Path
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parent.parent
 COMPONENTS = ("docs", "queries", "qrels", "scoreddocs")
 
@@ -314,22 +312,17 @@ def judged_relevant(dataset_id: str, min_relevance: int = 1) -> dict[str, set[st
 
 
 def read_trec_run(path: str | os.PathLike):
-    """A TREC run file (6 columns) as DataFrame ``(query_id, doc_id, rank, score)``."""
-    import pandas as pd
+    """A TREC run file (6 columns) as DataFrame ``(query_id, doc_id, rank, score)``.
+
+    One parser for the whole project: :func:`locent.realdata.evaluation.read_run`, which names the
+    file and line of a malformed row.
+    """
+    from locent.realdata.evaluation import read_run
 
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no run file at {path}")
-    df = pd.read_csv(
-        path,
-        sep=r"\s+",
-        header=None,
-        names=["query_id", "q0", "doc_id", "rank", "score", "tag"],
-        dtype={"query_id": str, "doc_id": str},
-    )
-    if df[["rank", "score"]].isna().any().any():
-        raise ValueError(f"run file {path} has rows with fewer than 6 columns")
-    return df[["query_id", "doc_id", "rank", "score"]].astype({"rank": np.int64, "score": float})
+    return read_run(path)
 
 
 def shipped_runs(dataset_id: str) -> dict[str, Path]:
