@@ -40,3 +40,35 @@ def irds_home(tmp_path_factory, shared_data) -> Path:
     home.chmod(home.stat().st_mode | 0o200)
     os.environ["IR_DATASETS_HOME"] = str(home)
     return home
+
+
+def _synthetic_results():
+    """tests/figures/synthetic_results.py, loaded by path (tests/ is not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "locent_test_synthetic_results", REPO / "tests" / "figures" / "synthetic_results.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def synthetic_out(tmp_path_factory) -> Path:
+    """A synthetic result tree supporting every prediction (figure, check and report tests).
+
+    Read-only by convention: copy before changing.
+    """
+    return _synthetic_results().write_all(tmp_path_factory.mktemp("results") / "out")
+
+
+@pytest.fixture
+def make_results(tmp_path):
+    """``make_results(contradict=(items...))`` → a fresh result tree under tmp_path."""
+    synthetic = _synthetic_results()
+
+    def make(contradict=(), name="out"):
+        return synthetic.write_all(tmp_path / name, contradict=contradict)
+
+    return make
