@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 
 import numpy as np
 import pytest
@@ -28,12 +27,12 @@ def test_unknown_dataset_id_is_a_clear_error(irds):
 
 
 def test_absent_files_fail_fast_without_download(irds):
-    start = time.perf_counter()
+    # The error is raised before ir_datasets is asked for the files, so nothing can start a
+    # download (speed is not asserted here; there is nothing to wait for).
     with pytest.raises(FileNotFoundError, match="msmarco-passage/train/judged.*queries"):
         irds.queries("msmarco-passage/train/judged")
     with pytest.raises(FileNotFoundError, match="scoreddocs"):
         irds.scoreddocs(irds.DEV_SMALL)
-    assert time.perf_counter() - start < 10
 
 
 def test_doc_texts_missing_ids(irds):
