@@ -159,8 +159,50 @@ class NeuralTeacher:
         return flat.reshape(n, k)
 
 
+def install_support_decoder(model):
+    """Replace ``model``'s output projection by a wrapper that can emit a vocabulary subset only.
+
+    The wrapper's ``support`` attribute: ``None`` → the original ``Linear`` (V logits per token);
+    a LongTensor ``(|U|,)`` of vocabulary ids → ``h @ W[U]ᵀ + b[U]``, shape ``(..., |U|)``. The
+    original weights are kept (still tied to the input embeddings). Returns the wrapper, or
+    ``None`` when the output projection is not a ``torch.nn.Linear`` (callers then slice full
+    logits).
+    """
+    import torch
+
+    class SupportDecoder(torch.nn.Module):
+        def __init__(self, decoder: torch.nn.Linear):
+            super().__init__()
+            self.decoder = decoder
+            self.support = None
+
+        def forward(self, hidden):
+            if self.support is None:
+                return self.decoder(hidden)
+            bias = None if self.decoder.bias is None else self.decoder.bias[self.support]
+            return torch.nn.functional.linear(hidden, self.decoder.weight[self.support], bias)
+
+    decoder = model.get_output_embeddings()
+    if not isinstance(decoder, torch.nn.Linear):
+        return None
+    name = next(n for n, module in model.named_modules() if module is decoder)
+    parent_name, _, attr = name.rpartition(".")
+    wrapper = SupportDecoder(decoder)
+    setattr(model.get_submodule(parent_name) if parent_name else model, attr, wrapper)
+    return wrapper
+
+
 class SpladeTeacher(NeuralTeacher):
-    """SPLADE: w(t) = max_tokens log1p(relu(logits)) · mask; g(q, x) = ⟨w_q, w_x⟩."""
+    """SPLADE: w(t) = max_tokens log1p(relu(logits)) · mask; g(q, x) = ⟨w_q, w_x⟩.
+
+    Scoring is exact but does not build the passages' full vocabulary vectors: w_q is zero off its
+    support S_q (a few dozen terms), so ⟨w_q, w_x⟩ = Σ_{v ∈ S_q} w_q[v] · max_t log1p(relu(
+    h_t · W_v + b_v)) needs the MLM logits of S_q only. The output projection (128 × 30,522 per
+    token for splade-tiny) is ~90% of a full passage encoding, so restricting it to the union U of
+    the supports of the queries in a batch made scoring ≈ 10x faster on CPU (44 → 475
+    passages/s here, one query per batch); pairs are ordered by (query, passage length) so a
+    batch spans few queries.
+    """
 
     def __init__(
         self,
@@ -183,11 +225,15 @@ class SpladeTeacher(NeuralTeacher):
             self.model = AutoModelForMaskedLM.from_pretrained(self.path).to(self.device).eval()
         except OSError as err:
             raise ValueError(f"teacher {name!r} could not be loaded from {self.path!r}") from err
+        self._decoder = install_support_decoder(self.model)
         self._torch = torch
 
-    def encode(self, texts, max_length: int | None = None):
-        """Sparse-in-value SPLADE vectors ``(n, V)`` float32 torch tensor on ``self.device``."""
+    def encode(self, texts, max_length: int | None = None, support=None):
+        """SPLADE vectors ``(n, V)`` float32 on ``self.device``; with ``support`` (a LongTensor of
+        vocabulary ids, shape ``(|U|,)``) only those columns, shape ``(n, |U|)``."""
         torch = self._torch
+        if support is not None and self._decoder is None:
+            return self.encode(texts, max_length)[:, support]
         batch = self.tokenizer(
             list(texts),
             padding=True,
@@ -195,12 +241,18 @@ class SpladeTeacher(NeuralTeacher):
             max_length=max_length or self.max_length,
             return_tensors="pt",
         ).to(self.device)
-        with torch.inference_mode():
-            logits = self.model(**batch).logits
-            # log1p∘relu is monotone and ≥ 0, so max_tokens(log1p(relu(l)) · mask) equals
-            # log1p(relu(max over unmasked tokens of l)); one pass over the (n, L, V) logits.
-            pad = batch["attention_mask"].unsqueeze(-1) == 0
-            return torch.log1p(torch.relu(logits.masked_fill_(pad, -torch.inf).amax(dim=1)))
+        if self._decoder is not None:
+            self._decoder.support = support
+        try:
+            with torch.inference_mode():
+                logits = self.model(**batch).logits
+                # log1p∘relu is monotone and ≥ 0, so max_tokens(log1p(relu(l)) · mask) equals
+                # log1p(relu(max over unmasked tokens of l)); one pass over the (n, L, V) logits.
+                pad = batch["attention_mask"].unsqueeze(-1) == 0
+                return torch.log1p(torch.relu(logits.masked_fill_(pad, -torch.inf).amax(dim=1)))
+        finally:
+            if self._decoder is not None:
+                self._decoder.support = None
 
     def _score(self, query_texts, doc_texts) -> np.ndarray:
         torch = self._torch
@@ -209,15 +261,19 @@ class SpladeTeacher(NeuralTeacher):
         q_vecs = torch.cat(
             [self.encode(uniq_q[i : i + 256], 64) for i in range(0, len(uniq_q), 256)]
         )
+        q_rows = np.fromiter((q_index[q] for q in query_texts), np.int64, len(query_texts))
         out = np.empty(len(doc_texts), dtype=np.float64)
-        order = np.argsort([len(d) for d in doc_texts], kind="stable")
+        # (query, length) order: few queries per batch (small support union), little padding.
+        order = np.lexsort((np.fromiter(map(len, doc_texts), np.int64, len(doc_texts)), q_rows))
         starts = range(0, len(order), self.batch_size)
         quiet = {} if len(order) > 4 * self.batch_size else {"disable": True}
         for start in progress(starts, desc=f"teacher {self.name}", unit="batch", **quiet):
             idx = order[start : start + self.batch_size]
-            d_vecs = self.encode([doc_texts[i] for i in idx])
-            rows = torch.as_tensor([q_index[query_texts[i]] for i in idx], device=self.device)
-            out[idx] = (q_vecs[rows] * d_vecs).sum(-1).double().cpu().numpy()
+            rows = torch.as_tensor(q_rows[idx], device=self.device)
+            q_batch = q_vecs[rows]
+            support = torch.nonzero(q_batch.abs().amax(dim=0) > 0).squeeze(1)
+            d_vecs = self.encode([doc_texts[i] for i in idx], support=support)
+            out[idx] = (q_batch[:, support] * d_vecs).sum(-1).double().cpu().numpy()
         return out
 
 

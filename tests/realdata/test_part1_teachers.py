@@ -120,3 +120,34 @@ def test_splade_tiny_reranks_dl19_bm25_top100(irds, tmp_path):
     )
     print(f"splade-tiny re-ranking DL19 BM25 top-100: nDCG@10 = {value[ir_measures.nDCG @ 10]:.4f}")
     assert value[ir_measures.nDCG @ 10] == pytest.approx(0.675, abs=0.02)
+
+
+def test_splade_support_restricted_scores_equal_full_vocabulary_dot_products(shared_data):
+    """The fast path (MLM logits of the queries' support only) is exact: it equals ⟨w_q, w_x⟩
+    of the full 30,522-dimensional SPLADE vectors, for batches that mix several queries."""
+    import torch
+    from locent.realdata.teachers import SpladeTeacher
+
+    teacher = SpladeTeacher("rasyosef/splade-tiny", cache_dir=None, batch_size=4)
+    queries = ["what is the effect of caffeine on sleep", "how long to boil an egg", "flu"]
+    docs = [
+        "Caffeine blocks adenosine receptors and delays the onset of sleep.",
+        "Boil the egg for nine minutes for a firm yolk.",
+        "Influenza symptoms include fever, cough and aches.",
+        "Paris is the capital of France.",
+        "Coffee in the evening shortens deep sleep in adults.",
+        "A soft-boiled egg takes about six minutes.",
+        "The flu vaccine is updated every year.",
+    ]
+    q_texts = [queries[i % 3] for i in range(len(docs))]
+    fast = teacher._score(q_texts, docs)
+    q_full = teacher.encode(q_texts, 64)
+    d_full = teacher.encode(docs)
+    assert d_full.shape == (len(docs), teacher.model.config.vocab_size)
+    full = (q_full * d_full).sum(-1).double().numpy()
+    np.testing.assert_allclose(fast, full, rtol=1e-5, atol=1e-5)
+    assert np.ptp(full) > 1.0  # the scores differ, so equality is not trivially met
+    # the wrapper leaves the model's ordinary forward untouched after a restricted call
+    batch = teacher.tokenizer(["egg"], return_tensors="pt")
+    with torch.inference_mode():
+        assert teacher.model(**batch).logits.shape[-1] == teacher.model.config.vocab_size
