@@ -86,6 +86,10 @@ class ResultPaths:
     def score_at_rank(self) -> Path:
         return self.grid / "score_at_rank.parquet"
 
+    def files(self, names: Sequence[str]) -> list[Path]:
+        """The paths of the properties ``names`` (e.g. ``("sim_table", "grid_results")``)."""
+        return [getattr(self, name) for name in names]
+
 
 def read_table(path: Path) -> pd.DataFrame:
     if not path.is_file():
@@ -110,10 +114,13 @@ def kappa_by_sampler(samplers: pd.DataFrame, dataset_prefix: str = "msmarco-pass
 
 @dataclass
 class FigureSpec:
+    """One figure: the :class:`ResultPaths` properties it needs (``inputs``) and may read
+    (``optional``), named as strings, and its builder ``ResultPaths -> (Figure, numbers)``."""
+
     name: str
     title: str
-    inputs: Callable[[ResultPaths], list[Path]]
-    optional: Callable[[ResultPaths], list[Path]]
+    inputs: tuple[str, ...]
+    optional: tuple[str, ...]
     build: Callable[[ResultPaths], tuple]
 
 
@@ -195,60 +202,61 @@ def _table1(p: ResultPaths):
 
 
 FIGURES: tuple[FigureSpec, ...] = (
+    # name, title, inputs, optional inputs (ResultPaths properties), builder
     FigureSpec(
         "fig2_score_vs_rank_ratio",
         "Fig. 2: score vs rank ratio (DL19)",
-        lambda p: [p.score_at_rank],
-        lambda p: [p.grid_results],
+        ("score_at_rank",),
+        ("grid_results",),
         _fig2,
     ),
     FigureSpec(
         "fig3_training_dynamics",
         "Fig. 3: training KL and gradient norm",
-        lambda p: [p.grid_logs],
-        lambda p: [p.samplers, p.grid_results],
+        ("grid_logs",),
+        ("samplers", "grid_results"),
         _fig3,
     ),
     FigureSpec(
         "fig4_score_at_rank_grid",
         "Fig. 4: mean score at rank, loss × sampler (DL19)",
-        lambda p: [p.score_at_rank],
-        lambda p: [p.grid_results],
+        ("score_at_rank",),
+        ("grid_results",),
         _fig4,
     ),
     FigureSpec(
         "bound_vs_risk",
         "Theorem 2.1 (ii)/(iii): bound vs true risk (simulation)",
-        lambda p: [p.sim_table],
-        lambda p: [],
+        ("sim_table",),
+        (),
         _bound,
     ),
     FigureSpec(
         "misordering_heatmap",
         "Test misordering over (Δ̂_Q, H(g)) (simulation)",
-        lambda p: [p.sim_table],
-        lambda p: [],
+        ("sim_table",),
+        (),
         _heatmap,
     ),
     FigureSpec(
         "locality_entropy_coupling",
         "Locality–entropy coupling with the Lemma B floor",
-        lambda p: [p.sim_table],
-        lambda p: [p.measure_per_query],
+        ("sim_table",),
+        ("measure_per_query",),
         _coupling,
     ),
     FigureSpec(
         "sampler_violins",
         "Δ̂_q, H_q, κ_q per sampler (MS MARCO)",
-        lambda p: [p.measure_per_query],
-        lambda p: [],
+        ("measure_per_query",),
+        (),
         _violins,
     ),
     FigureSpec(
         "table1_effectiveness",
         "Table 1 analogue: nDCG@10 with 95% CIs",
-        lambda p: [p.grid_results],
-        lambda p: [p.grid_per_query],
+        ("grid_results",),
+        ("grid_per_query",),
         _table1,
     ),
 )
@@ -290,12 +298,12 @@ def build_figures(
     for spec in FIGURES:
         if only and spec.name not in only:
             continue
-        needed = spec.inputs(paths)
+        needed = paths.files(spec.inputs)
         record = FigureRecord(
             spec.name,
             spec.title,
             "missing",
-            inputs=[str(p) for p in needed + spec.optional(paths) if p.is_file()],
+            inputs=[str(p) for p in paths.files(spec.inputs + spec.optional) if p.is_file()],
         )
         record.missing = [str(p) for p in needed if not p.is_file()]
         if not record.missing:

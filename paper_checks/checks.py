@@ -558,7 +558,7 @@ class Check:
     name: str
     statement: str
     criterion: str
-    files: Callable[[ResultPaths], list]
+    files: tuple[str, ...]  # the ResultPaths properties read as evidence
     run: Callable[[ResultPaths], Judgement]
     figures: tuple[str, ...] = ()
 
@@ -578,7 +578,7 @@ class Check:
             verdict,
             explanation,
             numbers,
-            [Evidence.of(f) for f in self.files(paths)],
+            [Evidence.of(f) for f in paths.files(self.files)],
             list(self.figures),
         )
 
@@ -607,7 +607,7 @@ CHECKS: tuple[Check, ...] = (
         "violated in at most a δ fraction of seeds.",
         "all theory checks PASS and 0 exact violations in the simulation; (iii) violation rate "
         "≤ δ (FAIL if an exact binomial test shows rate > δ at 0.05).",
-        lambda p: [p.theory_results, p.sim_summary],
+        ("theory_results", "sim_summary"),
         lambda p: judge_exact_statements(*_load_exact(p)),
         ("bound_vs_risk",),
     ),
@@ -617,7 +617,7 @@ CHECKS: tuple[Check, ...] = (
         "At a fixed teacher the estimation gap grows with Δ_Q; at a fixed sampler the "
         "misordering floor grows with H(g).",
         "both Spearman ρ > 0 with one-sided p < 0.05 (simulation sweep).",
-        lambda p: [p.sim_summary],
+        ("sim_summary",),
         lambda p: judge_gap_and_floor(_summary(p)),
         ("misordering_heatmap",),
     ),
@@ -627,7 +627,7 @@ CHECKS: tuple[Check, ...] = (
         "More local samplers have higher teacher entropy (simulation and MS MARCO).",
         "Spearman ρ(Δ̂_Q, H) < 0 with one-sided p < 0.05 in the simulation and across MS MARCO "
         "samplers (exact permutation test).",
-        lambda p: [p.sim_summary, p.samplers],
+        ("sim_summary", "samplers"),
         lambda p: judge_coupling(_maybe(load_json, p.sim_summary), _maybe(load_table, p.samplers)),
         ("locality_entropy_coupling", "sampler_violins"),
     ),
@@ -636,7 +636,7 @@ CHECKS: tuple[Check, ...] = (
         "intermediate_locality_optimum",
         "Total misordering risk is minimised at an intermediate locality.",
         "the simulation's test misordering is minimal at an interior knob value.",
-        lambda p: [p.sim_summary],
+        ("sim_summary",),
         lambda p: judge_intermediate_optimum(_summary(p)),
         ("misordering_heatmap",),
     ),
@@ -648,7 +648,7 @@ CHECKS: tuple[Check, ...] = (
         "paired one-sided t-tests over DL19+DL20 queries (nDCG@10, mean over seeds), Holm: "
         "no significant gain, and every gain < 0.03 (TOST upper test); the spread of sampler "
         "means is larger under LCE than under distillation losses.",
-        lambda p: [p.grid_per_query, p.grid_results],
+        ("grid_per_query", "grid_results"),
         lambda p: judge_sampler_gain(_wide(p)),
         ("table1_effectiveness",),
     ),
@@ -658,7 +658,7 @@ CHECKS: tuple[Check, ...] = (
         "Elaborate miners do not make candidate sets more compact than BM25 (Δ̂_Q comparable).",
         "paired bootstrap (2000, seed 0) over MS MARCO queries of Δ̂_Q(miner) − Δ̂_Q(bm25): "
         "95% lower bound ≥ −0.05 (FAIL if the upper bound < −0.05).",
-        lambda p: [p.measure_per_query],
+        ("measure_per_query",),
         lambda p: judge_diameter_comparable(load_table(p.measure_per_query)),
         ("sampler_violins",),
     ),
@@ -669,7 +669,7 @@ CHECKS: tuple[Check, ...] = (
         "hurt.",
         "paired over queries vs the full set, Holm: moderate subsets non-inferior (margin 0.02 "
         "nDCG@10); extreme subsets (one half at the median, Tukey outliers) significantly worse.",
-        lambda p: [p.grid_per_query, p.grid_results],
+        ("grid_per_query", "grid_results"),
         lambda p: judge_entropy_cuts(_wide(p)),
         ("table1_effectiveness",),
     ),
@@ -680,7 +680,7 @@ CHECKS: tuple[Check, ...] = (
         "(i) with d = W·layers·ln W (W = 1.1e8, 12 layers), n = 5e5, δ = 0.05 exceeds the "
         "[0, 1] range; (iii) is below the loss range in more than half of the linear-student "
         "runs.",
-        lambda p: [p.sim_table, p.grid_results],
+        ("sim_table", "grid_results"),
         _vacuity,
         ("bound_vs_risk",),
     ),

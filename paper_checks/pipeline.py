@@ -146,9 +146,9 @@ def run_stages(
 # the real stages
 
 
-def _option_accepted(command: Sequence[str], option: str) -> bool:
-    """Whether ``locent <command...>`` declares ``option`` (so optional flags are only passed
-    to commands that take them)."""
+def _command_parser(command: Sequence[str]):
+    """The argparse parser of ``locent <command...>``, or None when the command is not registered
+    (its part is not built)."""
     from locent.paper_checks.cli import build_parser
 
     parser = build_parser()
@@ -157,23 +157,9 @@ def _option_accepted(command: Sequence[str], option: str) -> bool:
             (a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"), None
         )
         if sub is None or word not in sub.choices:
-            return False
+            return None
         parser = sub.choices[word]
-    return option in parser._option_string_actions
-
-
-def _command_exists(command: Sequence[str]) -> bool:
-    from locent.paper_checks.cli import build_parser
-
-    parser = build_parser()
-    for word in command:
-        sub = next(
-            (a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"), None
-        )
-        if sub is None or word not in sub.choices:
-            return False
-        parser = sub.choices[word]
-    return True
+    return parser
 
 
 def cli_stage(command: Sequence[str], options: dict, quiet: bool = False) -> Callable[[Path], str]:
@@ -186,14 +172,15 @@ def cli_stage(command: Sequence[str], options: dict, quiet: bool = False) -> Cal
     def run(out: Path) -> str:
         from locent.paper_checks.cli import main
 
-        if not _command_exists(command):
+        parser = _command_parser(command)
+        if parser is None:
             raise StageError(f"`locent {' '.join(command)}` is not available (part not built?)")
         argv = [*command, "--out", str(out)]
         passed = []
         for option, value in options.items():
             if value is None or value is False:
                 continue
-            if _option_accepted(command, option):
+            if option in parser._option_string_actions:  # declared by the command
                 if value is True:
                     argv.append(option)
                 elif isinstance(value, (list, tuple)):
@@ -274,6 +261,13 @@ def main_job(seed: int = 0, device: str = "auto", quick: bool = False) -> list[S
     quick_data = {"--datasets": "msmarco"} if quick else {}
     quick_tests = {"--test-sets": ["dl19", "dl20"]} if quick else {}
     results = ("theory", "simulate", "realdata_measure", "realdata_grid")
+
+    def on_results(name, make_run, outputs, **order) -> Stage:
+        """A stage that reads the stored results of presets (sim, grid)."""
+        return Stage(
+            name, {"sim": sim, "grid": grid}, make_run(sim, grid), outputs=outputs, **order
+        )
+
     return [
         Stage(
             "theory", {}, cli_stage(["theory"], {}, quiet=True), outputs=("theory/results.json",)
@@ -304,26 +298,13 @@ def main_job(seed: int = 0, device: str = "auto", quick: bool = False) -> list[S
             requires=("realdata_prepare",),
             outputs=(f"realdata/grid/{grid}/results.csv",),
         ),
-        Stage(
-            "figures",
-            {"sim": sim, "grid": grid},
-            figures_stage(sim, grid),
-            after=results,
-            outputs=("figures/index.json",),
-        ),
-        Stage(
-            "checks",
-            {"sim": sim, "grid": grid},
-            checks_stage(sim, grid),
-            after=results,
-            outputs=("checks/verdicts.json",),
-        ),
-        Stage(
+        on_results("figures", figures_stage, ("figures/index.json",), after=results),
+        on_results("checks", checks_stage, ("checks/verdicts.json",), after=results),
+        on_results(
             "report",
-            {"sim": sim, "grid": grid},
-            report_stage(sim, grid),
+            report_stage,
+            ("report/index.html", "report/REPORT.md"),
             requires=("checks",),
             after=("figures",),
-            outputs=("report/index.html", "report/REPORT.md"),
         ),
     ]

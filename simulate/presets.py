@@ -69,12 +69,20 @@ def _samplers(N: int, m: int) -> tuple:
     )
 
 
+#: the parameters every preset shares: one teacher, every loss, W = 2|a|√D, δ = 0.1, k-NN locality
+_SHARED = {
+    "space_seed": 0,
+    "teacher": {"a": 1.0, "b": 1.0, "n_proj": 8, "omega": 3.0},
+    "losses": ("margin_mse", "soft_ranknet", "listwise_kl", "lce", "hard_ranknet"),
+    "weight_norm_factor": 2.0,
+    "delta": 0.1,
+    "locality_family": "knn",
+}
+
 PRESETS: dict[str, Preset] = {
     "smoke": Preset(
         name="smoke",
         space_id="sphere-vmf/D=4/N=256/Q=96/K=4/kappa=8.0",
-        space_seed=0,
-        teacher={"a": 1.0, "b": 1.0, "n_proj": 8, "omega": 3.0},
         samplers=(
             _knn(8),
             _knn(64),
@@ -90,37 +98,29 @@ PRESETS: dict[str, Preset] = {
         ),
         tau_units=(1 / 32, 1 / 2),
         ns=(16, 64),
-        losses=("margin_mse", "soft_ranknet", "listwise_kl", "lce", "hard_ranknet"),
         seeds=3,
         group_size=6,
         eval_queries=256,
         target_m=32,
-        weight_norm_factor=2.0,
         steps=60,
         lr=0.1,
-        delta=0.1,
         corollary_queries=8,
-        locality_family="knn",
+        **_SHARED,
     ),
     "paper": Preset(
         name="paper",
         space_id="sphere-vmf/D=4/N=1024/Q=400/K=8/kappa=8.0",
-        space_seed=0,
-        teacher={"a": 1.0, "b": 1.0, "n_proj": 8, "omega": 3.0},
         samplers=_samplers(1024, 64),
         tau_units=(1 / 32, 1 / 8, 1 / 2),
         ns=(32, 128),
-        losses=("margin_mse", "soft_ranknet", "listwise_kl", "lce", "hard_ranknet"),
         seeds=8,
         group_size=8,
         eval_queries=1024,
         target_m=64,
-        weight_norm_factor=2.0,
         steps=150,
         lr=0.05,
-        delta=0.1,
         corollary_queries=32,
-        locality_family="knn",
+        **_SHARED,
     ),
 }
 

@@ -163,7 +163,7 @@ def run_chunk(preset: Preset, space: Space, teacher: Teacher, spec: SamplerSpec,
         g_full = teacher_scores(teacher, qc, full)  # (c, N)
         f_full = student_scores(w, qc.expand(S, *qc.shape), full.expand(S, *full.shape))
         _, _, cor_ok = corollary_margin_mse(
-            f_full - g_full, torch.as_tensor(mu[cq]), torch.as_tensor(nu[cq]), kappa_q[cq]
+            f_full, g_full, torch.as_tensor(mu[cq]), torch.as_tensor(nu[cq]), kappa_q[cq]
         )
         cor_checks = torch.full((S, A), len(cq), dtype=torch.int64)
         cor_bad = (~cor_ok).to(torch.int64).sum(-1)

@@ -171,26 +171,26 @@ def check_sample(
 
 
 @torch.no_grad()
-def corollary_margin_mse(residual: torch.Tensor, mu: torch.Tensor, nu: torch.Tensor, kappa):
+def corollary_margin_mse(
+    student: torch.Tensor, teacher: torch.Tensor, mu: torch.Tensor, nu: torch.Tensor, kappa
+):
     """Corollary 2.1, exactly, for the MarginMSE pair loss under the product measures.
 
-    For discrete measures the population MarginMSE risk is a finite sum, and with the residual
-    e(x) = f(q,x) − g(q,x) it factorises (m_f − m_g = e(x) − e(x')):
+    For discrete measures the population MarginMSE risk is a finite sum (theory's
+    ``population_pairwise_risk``; with e = f − g it is 2 Var_ν(e)):
 
-        R^ν_q = Σ_{x,x'} ν(x)ν(x') (e(x) − e(x'))² = 2 (Σ ν e² − (Σ ν e)²),
+        R^ν_q = Σ_{x,x'} ν(x)ν(x') ((f(x) − f(x')) − (g(x) − g(x')))²,
 
     likewise for μ; the check is R^μ_q ≤ ``transfer_bound(R^ν_q, κ_q)`` = κ_q² R^ν_q.
 
-    Inputs: ``residual`` ``(..., c, N)`` over the whole corpus, ``mu``/``nu`` ``(c, N)``,
-    ``kappa`` ``(c,)``. Returns ``(risk_mu, risk_nu, ok)`` each ``(..., c)``.
+    Inputs: ``student`` ``(..., c, N)`` and ``teacher`` ``(c, N)`` scores over the whole corpus,
+    ``mu``/``nu`` ``(c, N)``, ``kappa`` ``(c,)``. Returns ``(risk_mu, risk_nu, ok)`` each
+    ``(..., c)``.
     """
-    from locent.theory import transfer_bound
+    from locent.theory import population_pairwise_risk, transfer_bound
 
-    def risk(p):
-        mean = (p * residual).sum(-1)
-        second = (p * residual**2).sum(-1)
-        return (2.0 * (second - mean**2)).clamp_min(0.0)
-
-    r_mu, r_nu = risk(mu), risk(nu)
+    teacher = teacher.expand_as(student)
+    r_mu = population_pairwise_risk(student, teacher, mu, loss="margin_mse")
+    r_nu = population_pairwise_risk(student, teacher, nu, loss="margin_mse")
     bound = transfer_bound(r_nu, torch.as_tensor(kappa, dtype=r_nu.dtype).expand_as(r_nu))
     return r_mu, r_nu, leq(r_mu, bound)

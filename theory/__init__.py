@@ -58,7 +58,13 @@ from .losses import (
     soft_ranknet,
 )
 from .pairs import pair_index, pair_margins
-from .risk import misordering_counts, misordering_rate, pairwise_risk
+from .risk import (
+    PAIR_LOSSES,
+    misordering_counts,
+    misordering_rate,
+    pairwise_risk,
+    population_pairwise_risk,
+)
 
 __all__ = [
     "BOUNDS",
@@ -73,6 +79,7 @@ __all__ = [
     "MisorderingBound",
     "MisorderingGeneralisationBound",
     "NEG_ENTROPY",
+    "PAIR_LOSSES",
     "POTENTIALS",
     "Potential",
     "RademacherBound",
@@ -106,6 +113,7 @@ __all__ = [
     "pairwise_entropy",
     "pairwise_risk",
     "parse_bound",
+    "population_pairwise_risk",
     "potential_value",
     "quantile_linear",
     "rademacher_bound",

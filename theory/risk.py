@@ -1,11 +1,13 @@
-"""Pair-wise risk and the misordering loss against the teacher (Definition 2.1)."""
+"""Pair-wise risk and the misordering loss against the teacher (Definition 2.1): empirical
+(per-group means over pairs) and population (a weighted measure over each group's items)."""
 
 from __future__ import annotations
 
 import torch
 
 from . import _backend as B
-from ._chunks import map_groups
+from ._chunks import map_groups, per_group_tau
+from ._special import kl_bernoulli_logits
 from .pairs import margins_any_order as margins
 
 
@@ -87,3 +89,113 @@ def pairwise_risk(per_query_loss):
         idx = B.first_index(~torch.isfinite(t.detach()))
         raise ValueError(f"per_query_loss: non-finite value at query index {idx}")
     return B.restore(t.mean(-1), kind)
+
+
+#: the pair losses ℓ(f; q, x, x') of Definitions 2.1 and 2.2 that :func:`population_pairwise_risk`
+#: takes: each is symmetric in (x, x') and 0 on the diagonal x = x'
+PAIR_LOSSES = ("margin_mse", "soft_ranknet", "misordering")
+
+#: how far a group's weights may sum from 1 (ν_q is a probability vector over the group's items)
+WEIGHT_SUM_ATOL = 1e-6
+
+
+def _pair_products(w: torch.Tensor) -> torch.Tensor:
+    """Internal: ``w_i · w_j`` for the pairs i<j, in the order of ``margins_any_order``."""
+    k = w.shape[-1]
+    return torch.cat([w[..., : k - r] * w[..., r:] for r in range(1, k)], dim=-1)
+
+
+def _weighted_pair_sum(loss: str, s, t, w, tau):
+    """Internal: Σ_{i<j} w_i w_j ℓ(i, j) per group, ``(..., k)`` → ``(...)``, in chunks."""
+    lead, k = tuple(s.shape[:-1]), s.shape[-1]
+
+    def per_chunk(sc, tc, wc, tau_c):
+        ms, mt = margins(sc), margins(tc)
+        if loss == "soft_ranknet":
+            pair = kl_bernoulli_logits(mt / tau_c, ms / tau_c)
+        else:  # misordering: 1[m_f · m_g < 0]; teacher and student ties never count
+            pair = (torch.sign(ms) * torch.sign(mt) < 0).to(sc.dtype)
+        return (_pair_products(wc) * pair).sum(-1)
+
+    return map_groups(
+        per_chunk,
+        [s, t, w],
+        lead,
+        cost_per_group=k * (k - 1) // 2,
+        tau=per_group_tau(tau, lead, s) if loss == "soft_ranknet" else 1.0,
+    )
+
+
+def population_pairwise_risk(student, teacher, weights, loss="margin_mse", tau=1.0):
+    """Population pair-wise risk R^ν_{ℓ,q}(f) of each group under a weighted measure
+    (Definition 2.1, the inner expectation over (x, x') ~ ν_q ⊗ ν_q):
+
+        R^ν_{ℓ,q}(f) = Σ_{i=1..k} Σ_{j=1..k} ν_q(x_i) ν_q(x_j) ℓ(f; q, x_i, x_j)
+                     = 2 Σ_{i<j} ν_q(x_i) ν_q(x_j) ℓ(f; q, x_i, x_j)
+
+    (ordered pairs, the diagonal included; every ℓ below is symmetric and 0 on the diagonal).
+    Pair losses ``loss``, with m_f = f(q,x_i) − f(q,x_j), m_g likewise:
+
+    | loss           | ℓ(f; q, x_i, x_j)                     | cost  |
+    |----------------|---------------------------------------|-------|
+    | "margin_mse"   | (m_f − m_g)²                          | O(k)  |
+    | "soft_ranknet" | KL(Ber(σ(m_g/τ)) ‖ Ber(σ(m_f/τ)))     | O(k²) |
+    | "misordering"  | 1[m_f · m_g < 0] (ties never count)   | O(k²) |
+
+    MarginMSE uses the exact identity, with e = f − g, W = Σ_i ν_i and ē = Σ_i ν_i e_i / W,
+
+        Σ_{i,j} ν_i ν_j (e_i − e_j)² = 2 W Σ_i ν_i (e_i − ē)²   (= 2 Var_ν(f − g) when W = 1),
+
+    in the centred form (no cancellation when the mean residual is large). The others are the
+    double sum over the k(k−1)/2 pairs. With uniform weights ν = 1/k the risk is (k−1)/k times
+    the mean over the pairs i<j (the per-query estimator of R̂_ℓ). The mean over queries,
+    R^ν_ℓ(f) = E_q R^ν_{ℓ,q}(f) for uniform queries, is :func:`pairwise_risk` of the result.
+
+    Inputs:
+
+    | argument | shape           | meaning                                                    |
+    |----------|-----------------|------------------------------------------------------------|
+    | student  | (..., k)        | student scores f(q, x_i) of the group's k items, k ≥ 2     |
+    | teacher  | (..., k)        | teacher scores g(q, x_i), same items in the same order     |
+    | weights  | (..., k)        | ν_q(x_i) ≥ 0 summing to 1 ± 1e-6; leading axes broadcast |
+    | loss     | str             | one of :data:`PAIR_LOSSES`                                 |
+    | tau      | scalar or (...) | label temperature τ > 0 (soft RankNet only, else ignored)  |
+
+    Output ``(...)``. numpy → numpy, torch → torch (autograd kept for the differentiable losses).
+    Raises ValueError naming the argument (and group) for a bad loss name, non-finite scores,
+    negative or non-finite weights, weights that do not sum to 1 or do not broadcast.
+    """
+    if loss not in PAIR_LOSSES:
+        raise ValueError(f"loss must be one of {list(PAIR_LOSSES)}, got {loss!r}")
+    (s, t, w), kind = B.wrap(
+        (student, "student"), (teacher, "teacher"), (weights, "weights"), extra=(tau,)
+    )
+    B.check_same_shape(s, t, "student", "teacher")
+    B.check_grouped(s, "student")
+    B.check_grouped(t, "teacher")
+    try:
+        broadcast = torch.broadcast_shapes(w.shape, s.shape)
+    except RuntimeError:
+        broadcast = None
+    if w.ndim < 1 or w.shape[-1] != s.shape[-1] or broadcast != s.shape:
+        raise ValueError(
+            f"weights shape {tuple(w.shape)} does not broadcast to the scores' shape "
+            f"{tuple(s.shape)}"
+        )
+    B.check_values(w, "weights", low=0.0)
+    total = w.detach().sum(-1)
+    off = (total - 1.0).abs() > WEIGHT_SUM_ATOL
+    if bool(off.any()):
+        idx = B.first_index(off)
+        raise ValueError(
+            f"weights: {B.format_group(idx)} sums to {float(total[idx]):.9g}, not 1 (ν_q must be "
+            "a probability vector over the group's items)"
+        )
+    if loss == "margin_mse":
+        e = s - t
+        mass = w.sum(-1, keepdim=True)
+        centred = e - (w * e).sum(-1, keepdim=True) / mass
+        risk = 2.0 * mass[..., 0] * (w * centred**2).sum(-1)
+    else:
+        risk = 2.0 * _weighted_pair_sum(loss, s, t, w.expand(s.shape), tau)
+    return B.restore(risk, kind)
