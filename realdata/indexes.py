@@ -2,8 +2,10 @@
 
 - :class:`BM25Index`: ``BM25Index.build(dataset_id, cache_dir)`` indexes the dataset's corpus with
   bm25s (Lucene BM25, k1 = 0.9, b = 0.4 as Anserini's MS MARCO defaults, English stopwords, Snowball
-  stemmer when PyStemmer is installed) and saves it under
-  ``<cache_dir>/bm25/<corpus>-<corpus-sha256[:16]>/``; a second build loads it.
+  stemmer from PyStemmer, a dependency of the ``realdata`` extra; without it the index is
+  unstemmed and says so in its folder name) and saves it under
+  ``<cache_dir>/bm25/<corpus>-<corpus-sha256[:16]>-<stem-english|nostem>/``; a second build loads
+  it (an index never meets queries tokenised another way).
   ``.search(query_texts, k) -> (doc_ids (n, k) object, scores (n, k) float32)``.
 - :func:`dense_search`: inner-product top-k of unit-norm embeddings (cosine) with faiss
   ``IndexFlatIP`` (exact), or torch top-k when faiss is absent or ``backend="torch"``; both give
@@ -29,6 +31,11 @@ def _stemmer():
     return Stemmer.Stemmer("english")
 
 
+def stemming() -> str:
+    """``"stem-english"`` when PyStemmer is importable, else ``"nostem"`` (part of cache keys)."""
+    return "nostem" if _stemmer() is None else "stem-english"
+
+
 class BM25Index:
     """A bm25s index over a corpus of ``doc_ids`` (row order of the index)."""
 
@@ -40,7 +47,7 @@ class BM25Index:
         self.stemmer = _stemmer()
 
     def __repr__(self) -> str:
-        return f"BM25Index({self.corpus!r}, docs={len(self.doc_ids)}, {BM25_PARAMS})"
+        return f"BM25Index({self.corpus!r}, docs={len(self.doc_ids)}, {BM25_PARAMS}, {stemming()})"
 
     @classmethod
     def build(cls, dataset_id: str, cache_dir: str | os.PathLike = DEFAULT_CACHE) -> BM25Index:
@@ -52,7 +59,7 @@ class BM25Index:
         corpus = datasets.corpus_id(dataset_id)
         ids, texts = datasets.corpus(corpus)
         digest = datasets.corpus_hash(corpus)
-        folder = Path(cache_dir) / "bm25" / f"{slug(corpus)}-{digest[:16]}"
+        folder = Path(cache_dir) / "bm25" / f"{slug(corpus)}-{digest[:16]}-{stemming()}"
         stemmer = _stemmer()
         if (folder / "params.index.json").exists():
             retriever = bm25s.BM25.load(str(folder), show_progress=False)

@@ -29,7 +29,13 @@ from pathlib import Path
 
 import numpy as np
 from locent.realdata import datasets
-from locent.realdata.encoders import DEFAULT_ENCODER, EmbeddingTable, slug
+from locent.realdata.encoders import (
+    DEFAULT_ENCODER,
+    EmbeddingTable,
+    Encoder,
+    load_encoder,
+    slug,
+)
 from locent.realdata.prepare import PLANS
 from locent.realdata.samplers import SAMPLERS
 from locent.realdata.store import read_groups
@@ -135,6 +141,7 @@ def measure(
     encoder=DEFAULT_ENCODER,
     device="cpu",
     print_table=True,
+    precision="auto",
 ) -> pd.DataFrame:  # noqa: F821
     """Measure every (plan, sampler) with groups on disk; write samplers.csv|json, per_query."""
     import pandas as pd
@@ -143,22 +150,18 @@ def measure(
     t0 = time.perf_counter()
     out = Path(out)
     rows, per_query, test_rows, missing = [], [], [], []
-    enc = None
+    enc = encoder if isinstance(encoder, Encoder) else load_encoder(encoder, device, precision)
+    encoder = enc.name
     for plan_name in plans:
         plan = PLANS[plan_name]
         folder = plan.groups_dir(out)
-        table = EmbeddingTable(plan.train, encoder, out / "cache")
+        table = EmbeddingTable(plan.train, enc, out / "cache")
         for sampler in samplers:
             path = folder / f"{sampler}.parquet"
             if not path.exists():
                 missing.append(str(path))
                 continue
             g = read_groups(path)
-            if enc is None and isinstance(encoder, str):
-                from locent.realdata.encoders import load_encoder
-
-                enc = load_encoder(encoder, device=device)
-            table.encoder = enc
             m = group_measures(g, table(g.doc_ids))
             row = {
                 "dataset": plan.train,
@@ -167,6 +170,7 @@ def measure(
                 "n_queries": g.n,
                 "k": g.k,
                 "encoder": encoder,
+                "encoder_precision": enc.precision,
                 "diameter_Q_99": float(_agg(m["diameter_99"], 0.99)),
                 "diameter_Q_100": float(_agg(m["diameter_100"], 1.0)),
                 "diameter_mean_99": float(np.mean(m["diameter_99"])),
@@ -235,6 +239,7 @@ def measure(
     mdir = out / "realdata" / "measure"
     prov = dict(
         encoder=encoder,
+        encoder_precision=enc.precision,
         plans=list(plans),
         samplers=list(samplers),
         missing=missing,

@@ -33,7 +33,8 @@ from pathlib import Path
 
 import numpy as np
 from locent.realdata import datasets
-from locent.realdata.encoders import DEFAULT_ENCODER, slug
+from locent.realdata.encoders import DEFAULT_ENCODER, resolve_precision, slug
+from locent.realdata.indexes import stemming
 from locent.realdata.samplers import (
     SAMPLERS,
     SamplerConfig,
@@ -96,16 +97,20 @@ def select_queries(dataset_id: str, n: int | None, seed: int, need_qrels: bool =
 class Resources:
     """Lazily loaded models and indexes shared by the plans of one run."""
 
-    def __init__(self, out, teacher=DEFAULT_TEACHER, encoder=DEFAULT_ENCODER, device="cpu"):
+    def __init__(
+        self, out, teacher=DEFAULT_TEACHER, encoder=DEFAULT_ENCODER, device="cpu", precision="auto"
+    ):
         self.out = Path(out)
         self.cache = self.out / "cache"
         self.teacher_name = teacher
         self.encoder_name = encoder
         self.device = device
+        self.precision = precision
         self._teacher = None
         self._encoder = None
         self._tables: dict = {}
         self._indexes: dict = {}
+        self._corpus_emb: dict = {}
 
     @property
     def teacher(self):
@@ -122,7 +127,7 @@ class Resources:
         if self._encoder is None:
             from locent.realdata.encoders import load_encoder
 
-            self._encoder = load_encoder(self.encoder_name, device=self.device)
+            self._encoder = load_encoder(self.encoder_name, self.device, self.precision)
         return self._encoder
 
     def table(self, dataset_id):
@@ -130,9 +135,22 @@ class Resources:
 
         corpus = datasets.corpus_id(dataset_id)
         if corpus not in self._tables:
-            self._tables[corpus] = EmbeddingTable(corpus, self.encoder_name, self.cache)
-            self._tables[corpus].encoder = self.encoder
+            self._tables[corpus] = EmbeddingTable(corpus, self.encoder, self.cache)
         return self._tables[corpus]
+
+    def corpus_embeddings(self, dataset_id) -> np.ndarray:
+        """``(N, D)`` embeddings of the whole corpus in index row order (cached on disk); later
+        :meth:`table` look-ups of this corpus are served from them."""
+        from locent.realdata.encoders import corpus_embeddings
+
+        corpus = datasets.corpus_id(dataset_id)
+        if corpus not in self._corpus_emb:
+            ids, emb = corpus_embeddings(corpus, self.encoder, self.cache / "embeddings")
+            if list(ids) != list(self.index(corpus).doc_ids):
+                raise ValueError(f"{corpus}: corpus embeddings and BM25 index differ in doc order")
+            self._corpus_emb[corpus] = emb
+            self._tables.pop(corpus, None)  # re-open: now backed by the corpus file
+        return self._corpus_emb[corpus]
 
     def index(self, dataset_id):
         from locent.realdata.indexes import BM25Index
@@ -158,23 +176,49 @@ def _labels(dataset_id: str, qids, corpus_set: set, seed: int):
 
 
 def build_universe(dataset_id: str, qids, cfg: SamplerConfig, res: Resources, labels: bool = True):
-    """The :class:`Universe` of ``qids`` (BM25 top-u, teacher and MiniLM scores, labels)."""
+    """The :class:`Universe` of ``qids``: BM25 top-``universe`` ∪ (``dense_source="corpus"``) the
+    MiniLM corpus top-``dense_depth`` (faiss), every item scored by the teacher and by MiniLM."""
+    from locent.realdata.indexes import dense_search
+    from locent.realdata.samplers import NOT_BM25
+
     corpus = datasets.corpus_id(dataset_id)
     qtext_all = datasets.queries(dataset_id)
     qtexts = [qtext_all[q] for q in qids]
     index = res.index(dataset_id)
-    ids, _ = index.search(qtexts, cfg.universe)
-    uniq = sorted(set(ids.ravel()))
-    text_of = dict(zip(uniq, datasets.doc_texts(corpus, uniq), strict=True))
-    texts = np.vectorize(text_of.__getitem__, otypes=[object])(ids)
-    teacher = res.teacher.score(list(qids), qtexts, ids, texts)
+    bm25_ids, _ = index.search(qtexts, cfg.universe)
+    n, u = bm25_ids.shape
     q_emb = res.encoder.encode(qtexts)
-    d_emb = res.table(dataset_id)(ids)
-    dense = np.einsum("nd,nud->nu", q_emb, d_emb)
+    ids, rank = bm25_ids, np.broadcast_to(np.arange(u, dtype=np.int64), (n, u))
+    if cfg.dense_source == "corpus":
+        rows, _ = dense_search(q_emb, res.corpus_embeddings(dataset_id), cfg.dense_depth)
+        dense_ids = np.asarray(index.doc_ids, dtype=object)[rows]
+        # dense-only items go after the BM25 items; duplicates become padding ("")
+        extra = []
+        for row, bm25_row in zip(dense_ids, bm25_ids, strict=True):
+            seen = set(bm25_row)
+            extra.append([d for d in row if d not in seen])
+        width = max([len(e) for e in extra] + [0])
+        pad = np.full((n, width), "", dtype=object)
+        for i, e in enumerate(extra):
+            pad[i, : len(e)] = e
+        ids = np.concatenate([bm25_ids, pad], axis=1)
+        rank = np.concatenate([rank, np.full((n, width), NOT_BM25, np.int64)], axis=1)
+    valid = ids != ""
+    uniq = sorted(set(ids[valid]))
+    text_of = dict(zip(uniq, datasets.doc_texts(corpus, uniq), strict=True))
+    text_of[""] = ""
+    texts = np.vectorize(text_of.__getitem__, otypes=[object])(ids)
+    filled = np.where(valid, ids, ids[:, :1])  # padding scored as a copy of item 0, then masked
+    teacher = res.teacher.score(list(qids), qtexts, filled, np.where(valid, texts, texts[:, :1]))
+    teacher = np.where(valid, teacher, -np.inf)
+    d_emb = res.table(dataset_id)(filled)
+    dense = np.where(valid, np.einsum("nd,nud->nu", q_emb, d_emb), -np.inf)
     corpus_ids = np.asarray(index.doc_ids, dtype=object)
-    n = len(qids)
+    shared = dict(bm25_rank=rank.copy(), valid=valid)
     if not labels:
-        return Universe(np.asarray(qids, object), ids, teacher, dense, corpus_ids, [set()] * n)
+        return Universe(
+            np.asarray(qids, object), ids, teacher, dense, corpus_ids, [set()] * n, **shared
+        )
     judged, qrels_pos = _labels(dataset_id, qids, set(corpus_ids), cfg.seed)
     top = ids[np.arange(n), teacher.argmax(axis=1)]
     positive = np.array(
@@ -196,6 +240,7 @@ def build_universe(dataset_id: str, qids, cfg: SamplerConfig, res: Resources, la
         positive,
         pos_score,
         source,
+        **shared,
     )
 
 
@@ -252,6 +297,8 @@ def prepare_plan(
         teacher=res.teacher_name,
         encoder=res.encoder_name,
         sampler_config=cfg.as_dict(),
+        bm25_stemming=stemming(),
+        encoder_precision=resolve_precision(res.precision, res.device),
         query_ids_sha256=hashlib.sha256("\n".join(qids).encode()).hexdigest(),
         n_queries=len(qids),
     )
@@ -360,7 +407,11 @@ def _target_support(test: str, qids, uni: Universe):
             frame = pd.DataFrame({"doc_ids": [top[q] for q in qids]}, index=list(qids))
             frame.attrs["measure"] = f"{test} scoreddocs top-100, uniform"
             return frame
-    frame = pd.DataFrame({"doc_ids": [list(r[:100]) for r in uni.doc_ids]}, index=list(qids))
+    bm25_top = (uni.bm25_rank < 100) & uni.valid  # BM25 items only, never dense-only ones
+    frame = pd.DataFrame(
+        {"doc_ids": [list(r[m]) for r, m in zip(uni.doc_ids, bm25_top, strict=True)]},
+        index=list(qids),
+    )
     frame.attrs["measure"] = f"{test} bm25s top-100 over the whole corpus, uniform"
     return frame
 
@@ -375,11 +426,12 @@ def prepare(
     teacher=DEFAULT_TEACHER,
     encoder=DEFAULT_ENCODER,
     device="cpu",
+    precision="auto",
 ) -> dict:
     """Run :func:`prepare_plan` for each plan; returns ``{plan: summary}``."""
     datasets.ensure_irds_home(out)
     cfg = cfg or SamplerConfig()
-    res = Resources(out, teacher, encoder, device)
+    res = Resources(out, teacher, encoder, device, precision)
     unknown = [p for p in plans if p not in PLANS]
     if unknown:
         raise ValueError(f"unknown plan {unknown[0]!r}; choose from {tuple(PLANS)}")

@@ -1,16 +1,21 @@
 """Samplers (miners) ν_q: where the k − 1 negatives of a training group come from.
 
-Everything here is array logic over a :class:`Universe` (per query: the BM25 top-``u`` of the corpus
-with teacher and MiniLM scores), so the samplers are testable without any model. Vectorised over
-queries; only the rare padding step visits single queries.
+Everything here is array logic over a :class:`Universe` (per query: the BM25 top-``universe`` of
+the corpus, joined with the MiniLM top-``dense_depth`` of the whole corpus, with teacher and MiniLM
+scores for every item), so the samplers are testable without any model. Vectorised over queries;
+only the rare padding step visits single queries.
 
 | sampler | pool (support of ν_q, before exclusions) |
 |---|---|
 | ``random`` | the whole corpus (N docs) |
 | ``bm25`` | BM25 top-``depth`` |
-| ``teacher`` | the teacher's top-``rerank_depth`` of the BM25 top-``u`` |
-| ``dense`` | MiniLM (cosine) top-``rerank_depth`` of the BM25 top-``u`` |
+| ``teacher`` | the teacher's top-``rerank_depth`` of the BM25 top-``universe`` |
+| ``dense`` | MiniLM (cosine) top-``dense_depth`` of the whole corpus (``dense_source``) |
 | ``ensemble`` | union of the bm25, dense and teacher pools, de-noised (below) |
+
+``dense_source="corpus"`` searches the whole corpus (faiss); ``"bm25"`` re-ranks the BM25
+top-``universe`` instead (cheaper: no corpus encoding). Defaults (issue 4): k = 16,
+depth = 100, universe = 200, rerank_depth = 100, dense_depth = 100.
 
 Ensemble de-noising (sentence-transformers ``mine_hard_negatives`` style, absolute margin): drop
 every x with g(q, x) > g(q, x⁺) − ``margin``.
@@ -22,8 +27,7 @@ with probability (k − 1)/m. When m < k − 1 the group is padded with uniform 
 the corpus (``n_padded``; their recorded ν_q(x) is 0: they are outside the sampler's support).
 
 For κ on test queries (no labels at test time) :func:`pool_masks` with ``exclude_labels=False``
-gives
-the candidate measure before the label exclusions (``ensemble`` still de-noises against the
+gives the candidate measure before the label exclusions (``ensemble`` still de-noises against the
 teacher's top item).
 """
 
@@ -36,14 +40,21 @@ import numpy as np
 SAMPLERS = ("random", "bm25", "teacher", "dense", "ensemble")
 
 
+DENSE_SOURCES = ("corpus", "bm25")
+#: ``bm25_rank`` of a universe item that is not in the BM25 top-``universe`` (a dense-only item).
+NOT_BM25 = np.iinfo(np.int64).max
+
+
 @dataclass(frozen=True)
 class SamplerConfig:
     """Declared sampler parameters (recorded in every provenance file)."""
 
     k: int = 16
     depth: int = 100
-    universe: int = 100
-    rerank_depth: int = 30
+    universe: int = 200
+    rerank_depth: int = 100
+    dense_depth: int = 100
+    dense_source: str = "corpus"
     margin: float = 0.5
     seed: int = 0
 
@@ -56,6 +67,20 @@ class SamplerConfig:
             raise ValueError(
                 f"need 1 <= rerank_depth ({self.rerank_depth}) <= universe ({self.universe})"
             )
+        if self.dense_source not in DENSE_SOURCES:
+            raise ValueError(
+                f"dense_source must be one of {DENSE_SOURCES}; got {self.dense_source!r}"
+            )
+        limit = self.universe if self.dense_source == "bm25" else np.inf
+        if not 1 <= self.dense_depth <= limit:
+            raise ValueError(
+                f"need 1 <= dense_depth ({self.dense_depth})"
+                + (
+                    f" <= universe ({self.universe}) with dense_source='bm25'"
+                    if limit < np.inf
+                    else ""
+                )
+            )
         if self.margin < 0:
             raise ValueError(f"margin must be >= 0; got {self.margin}")
 
@@ -67,10 +92,13 @@ class SamplerConfig:
 class Universe:
     """Per-query candidate universe and the scores the samplers rank it by.
 
-    Shapes: ``query_ids (n,)``; ``doc_ids (n, u)`` object, BM25 order (best first);
-    ``teacher (n, u)`` g(q, x); ``dense (n, u)`` cosine(e(q), e(x)); ``corpus_ids (N,)``;
-    ``excluded`` list of n sets (positive + judged-relevant ids, for the label exclusions);
-    ``positive (n,)`` the positive's id; ``positive_score (n,)`` g(q, x⁺).
+    Shapes: ``query_ids (n,)``; ``doc_ids (n, U)`` object: the BM25 top-``universe`` in BM25 order,
+    then (``dense_source="corpus"``) the MiniLM corpus top-``dense_depth`` items not already there,
+    then padding (``""``); ``teacher (n, U)`` g(q, x); ``dense (n, U)`` cosine(e(q), e(x));
+    ``bm25_rank (n, U)`` 0-based BM25 rank, :data:`NOT_BM25` for dense-only items and padding
+    (default: ``arange(U)``, a BM25-only universe); ``valid (n, U)`` False on padding (default all
+    True); ``corpus_ids (N,)``; ``excluded`` list of n sets (positive + judged-relevant ids, for the
+    label exclusions); ``positive (n,)`` the positive's id; ``positive_score (n,)`` g(q, x⁺).
     """
 
     query_ids: np.ndarray
@@ -82,10 +110,16 @@ class Universe:
     positive: np.ndarray | None = None
     positive_score: np.ndarray | None = None
     positive_source: np.ndarray | None = None
+    bm25_rank: np.ndarray | None = None
+    valid: np.ndarray | None = None
 
     def __post_init__(self):
         n, u = self.doc_ids.shape
-        for name in ("teacher", "dense"):
+        if self.bm25_rank is None:
+            self.bm25_rank = np.broadcast_to(np.arange(u, dtype=np.int64), (n, u)).copy()
+        if self.valid is None:
+            self.valid = np.ones((n, u), dtype=bool)
+        for name in ("teacher", "dense", "bm25_rank", "valid"):
             if getattr(self, name).shape != (n, u):
                 raise ValueError(
                     f"{name} must have shape {(n, u)}; got {getattr(self, name).shape}"
@@ -100,49 +134,54 @@ class Universe:
         return self.doc_ids.shape[0]
 
     def label_mask(self) -> np.ndarray:
-        """(n, u) True where the universe item is the positive or judged relevant."""
+        """(n, U) True where the universe item is the positive or judged relevant."""
         flat = [d in ex for ids, ex in zip(self.doc_ids, self.excluded, strict=True) for d in ids]
-        return np.asarray(flat, dtype=bool).reshape(self.doc_ids.shape)
+        return np.asarray(flat, dtype=bool).reshape(self.doc_ids.shape) & self.valid
 
 
-def _top_mask(scores: np.ndarray, depth: int) -> np.ndarray:
-    """(n, u) mask of the ``depth`` highest scores per row (ties broken by universe order)."""
+def _top_mask(scores: np.ndarray, depth: int, within: np.ndarray | None = None) -> np.ndarray:
+    """(n, U) mask of the ``depth`` highest scores per row among the items of ``within`` (default
+    all); ties broken by universe order."""
+    if within is not None:
+        scores = np.where(within, scores, -np.inf)
     order = np.argsort(-scores, axis=1, kind="stable")[:, :depth]
     mask = np.zeros(scores.shape, dtype=bool)
     np.put_along_axis(mask, order, True, axis=1)
-    return mask
+    return mask if within is None else mask & within
 
 
 def pool_masks(
     universe: Universe, sampler: str, cfg: SamplerConfig, exclude_labels: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(pool (n, u) bool, excluded (n, u) bool)`` over the universe for a listed-pool sampler.
+    """``(pool (n, U) bool, excluded (n, U) bool)`` over the universe for a listed-pool sampler.
 
     ``pool`` is the support of ν_q after exclusions; ``excluded`` marks pool items that were
     removed (labels, de-noising). ``random`` has no listed pool (see :func:`random_groups`).
     """
     if sampler not in SAMPLERS or sampler == "random":
         raise ValueError(f"listed-pool sampler must be one of {SAMPLERS[1:]}; got {sampler!r}")
-    n, u = universe.doc_ids.shape
-    bm25 = np.zeros((n, u), dtype=bool)
-    bm25[:, : cfg.depth] = True
-    teacher = _top_mask(universe.teacher, cfg.rerank_depth)
-    dense = _top_mask(universe.dense, cfg.rerank_depth)
+    valid = universe.valid
+    in_bm25 = valid & (universe.bm25_rank < cfg.universe)
+    bm25 = valid & (universe.bm25_rank < cfg.depth)
+    teacher = _top_mask(universe.teacher, cfg.rerank_depth, in_bm25)
+    dense_within = valid if cfg.dense_source == "corpus" else in_bm25
+    dense = _top_mask(universe.dense, cfg.dense_depth, dense_within)
     raw = {"bm25": bm25, "teacher": teacher, "dense": dense, "ensemble": bm25 | teacher | dense}[
         sampler
     ]
-    drop = np.zeros((n, u), dtype=bool)
+    drop = np.zeros(raw.shape, dtype=bool)
     if exclude_labels:
         drop |= universe.label_mask()
     if sampler == "ensemble":
+        g = np.where(valid, universe.teacher, -np.inf)
         ref = (
             universe.positive_score
             if exclude_labels and universe.positive_score is not None
-            else universe.teacher.max(axis=1)
+            else g.max(axis=1)
         )
-        drop |= universe.teacher > (np.asarray(ref)[:, None] - cfg.margin)
+        drop |= g > (np.asarray(ref)[:, None] - cfg.margin)
         if not exclude_labels:  # the reference item itself is the positive, not a negative
-            drop &= ~_top_mask(universe.teacher, 1) | (universe.teacher > ref[:, None])
+            drop &= ~_top_mask(g, 1) | (g > ref[:, None])
     return raw & ~drop, raw & drop
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from locent.realdata.samplers import SAMPLERS, SamplerConfig
 
-CFG = SamplerConfig(k=4, depth=20, universe=20, rerank_depth=5, margin=0.5, seed=3)
+CFG = SamplerConfig(k=4, depth=20, universe=20, rerank_depth=5, dense_depth=5, margin=0.5, seed=3)
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +85,33 @@ def test_rerun_reuses_and_measure_writes_table(prepared, capsys):
     assert {"dataset", "sampler", "query_id", "diameter_99", "pairwise_entropy", "kappa"} <= set(pq)
     prov = json.loads((out / "realdata" / "measure" / "samplers.provenance.json").read_text())
     assert prov["missing"] == []
+
+
+@pytest.mark.slow
+def test_dense_pool_is_the_exact_corpus_top_d(prepared, irds):
+    """dense_source='corpus': the dense pool is the MiniLM top-d over the whole corpus (faiss over
+    the cached corpus embeddings), checked against a brute-force cosine ranking; it reaches
+    passages outside the BM25 top-u."""
+    from locent.realdata.encoders import EmbeddingTable, load_encoder
+
+    out, _ = prepared
+    folder = out / "realdata" / "groups" / "cranfield"
+    pool = pd.read_parquet(folder / "dense.pool.parquet").set_index("query_id")
+    enc = load_encoder()
+    table = EmbeddingTable("cranfield", enc, out / "cache")
+    assert table.whole_corpus  # prepare embedded the corpus once; look-ups come from it
+    ids, _ = irds.corpus("cranfield")
+    corpus = table(np.array(ids, dtype=object))
+    queries = irds.queries("cranfield")
+    qrels = irds.qrels("cranfield")
+    from locent.realdata.prepare import select_queries
+
+    outside_bm25 = 0
+    for q in select_queries("cranfield", 3, CFG.seed):
+        cos = corpus @ enc.encode([queries[q]])[0]
+        top = [ids[i] for i in np.argsort(-cos, kind="stable")[: CFG.dense_depth]]
+        relevant = set(qrels[(qrels.query_id == q) & (qrels.relevance >= 1)].doc_id)
+        assert set(pool.loc[q, "doc_ids"]) == set(top) - relevant
+        bm25 = pd.read_parquet(folder / "bm25.pool.parquet").set_index("query_id")
+        outside_bm25 += len(set(top) - set(bm25.loc[q, "doc_ids"]) - relevant)
+    assert outside_bm25 > 0

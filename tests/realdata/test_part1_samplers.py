@@ -16,7 +16,7 @@ from locent.realdata.samplers import (
     sample_groups,
 )
 
-CFG = SamplerConfig(k=8, depth=30, universe=40, rerank_depth=10, margin=0.3, seed=5)
+CFG = SamplerConfig(k=8, depth=30, universe=40, rerank_depth=10, dense_depth=10, margin=0.3, seed=5)
 
 
 @pytest.mark.parametrize("sampler", SAMPLERS)
@@ -124,3 +124,73 @@ def test_bad_config_and_sampler_raise(toy_universe):
             toy_universe.corpus_ids,
             toy_universe.excluded,
         )
+
+
+def _mixed_universe():
+    """2 queries: 6 BM25 items (ranks 0–5), then dense-only items from a corpus search, then
+    padding (query 1 has one dense-only item fewer: its slot is padding)."""
+    ids = np.array(
+        [
+            ["b0", "b1", "b2", "b3", "b4", "b5", "x0", "x1", "x2"],
+            ["b0", "b1", "b2", "b3", "b4", "b5", "x0", "x1", ""],
+        ],
+        dtype=object,
+    )
+    rank = np.tile(np.array([0, 1, 2, 3, 4, 5] + [np.iinfo(np.int64).max] * 3), (2, 1))
+    valid = ids != ""
+    teacher = np.array([[5.0, 4, 3, 2, 1, 0, 9, 8.7, 7]] * 2)
+    dense = np.array([[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.9, 0.8, 0.7]] * 2)
+    teacher[~valid], dense[~valid] = -np.inf, -np.inf
+    corpus = np.array([f"b{i}" for i in range(6)] + ["x0", "x1", "x2", "c0", "c1"], object)
+    return Universe(
+        query_ids=np.array(["q0", "q1"], object),
+        doc_ids=ids,
+        teacher=teacher,
+        dense=dense,
+        corpus_ids=corpus,
+        excluded=[{"b0"}, {"b0"}],
+        positive=np.array(["b0", "b0"], object),
+        positive_score=np.array([5.0, 5.0]),
+        bm25_rank=rank,
+        valid=valid,
+    )
+
+
+def test_pools_over_a_universe_with_dense_only_items_and_padding():
+    """bm25 = BM25 rank < depth; teacher = its top-d of the BM25 top-u only (never a dense-only
+    item, however high its teacher score); dense = top-d over everything (corpus search);
+    padding is in no pool; ensemble is the union before de-noising."""
+    uni = _mixed_universe()
+    cfg = SamplerConfig(k=3, depth=4, universe=6, rerank_depth=2, dense_depth=3, margin=0.5)
+
+    def ids(sampler):
+        pool, _ = pool_masks(uni, sampler, cfg, exclude_labels=False)
+        return [set(r[m]) for r, m in zip(uni.doc_ids, pool, strict=True)]
+
+    assert ids("bm25") == [{"b0", "b1", "b2", "b3"}] * 2
+    assert ids("teacher") == [{"b0", "b1"}] * 2
+    assert ids("dense") == [{"x0", "x1", "x2"}, {"x0", "x1", "b5"}]
+    raw = [
+        {"b0", "b1", "b2", "b3", "x0", "x1", "x2"},
+        {"b0", "b1", "b2", "b3", "x0", "x1", "b5"},
+    ]
+    # de-noising against the teacher's top item (x0, 9; margin .5) drops x1 (8.7 > 8.5) and
+    # keeps x0 itself (at test time it stands for the positive)
+    assert ids("ensemble") == [r - {"x1"} for r in raw]
+    bm25_only = SamplerConfig(
+        k=3, depth=4, universe=6, rerank_depth=2, dense_depth=3, dense_source="bm25"
+    )
+    pool, _ = pool_masks(uni, "dense", bm25_only, exclude_labels=False)
+    assert [set(r[m]) for r, m in zip(uni.doc_ids, pool, strict=True)] == [{"b3", "b4", "b5"}] * 2
+    for sampler in ("bm25", "teacher", "dense", "ensemble"):
+        sg = sample_groups(uni, sampler, cfg)
+        assert "" not in set(sg.doc_ids.ravel())
+        assert not (sg.doc_ids[:, 1:] == "b0").any()
+
+
+def test_dense_source_and_depth_are_validated():
+    with pytest.raises(ValueError, match="dense_source"):
+        SamplerConfig(dense_source="faiss")
+    with pytest.raises(ValueError, match="dense_depth"):
+        SamplerConfig(universe=50, depth=50, rerank_depth=50, dense_depth=80, dense_source="bm25")
+    assert SamplerConfig(dense_depth=500).dense_depth == 500  # corpus search: no universe limit

@@ -89,13 +89,62 @@ def test_minilm_offline_unit_norm_and_cache(tmp_path):
         cached_embeddings(["x", "y"], texts[:2], enc, path)
 
 
+class _FixedEncoder:
+    """Stands in for an encoder: returns rows of a fixed matrix in order."""
+
+    def __init__(self, rows):
+        self.rows, self.dim, self.next = rows, rows.shape[1], 0
+
+    def encode(self, texts, batch_size=64):
+        out = self.rows[self.next : self.next + len(texts)]
+        self.next += len(texts)
+        return out
+
+
+def test_encoder_precision_bf16_close_to_fp32_and_cached_apart(tmp_path, irds):
+    """bf16 autocast moves MiniLM embeddings by < 1e-4 in cosine on real passages; the two
+    precisions never share a cache file; a table over an embedded corpus encodes nothing."""
+    from locent.realdata import datasets
+    from locent.realdata.encoders import (
+        EmbeddingTable,
+        cached_embeddings,
+        corpus_embeddings_path,
+        load_encoder,
+        resolve_precision,
+    )
+
+    with pytest.raises(ValueError, match="precision"):
+        resolve_precision("fp16")
+    assert resolve_precision("fp32") == "fp32" and resolve_precision("auto") in ("fp32", "bf16")
+    ids, texts = datasets.corpus("cranfield")
+    fp32, bf16 = load_encoder(precision="fp32"), load_encoder(precision="bf16")
+    assert fp32.key == "sentence-transformers_all-MiniLM-L6-v2"
+    assert bf16.key == "sentence-transformers_all-MiniLM-L6-v2-bf16"
+    a, b = fp32.encode(texts[:24]), bf16.encode(texts[:24])
+    cos = (a * b).sum(1)
+    assert 1 - cos.min() < 1e-4 and np.abs(a - b).max() < 1e-2
+    assert np.abs(a - b).max() > 0  # bf16 really ran
+    # a table over a corpus whose embedding file exists serves look-ups from it
+    root = tmp_path / "cache"
+    path = corpus_embeddings_path("cranfield", fp32.key, root / "embeddings")
+    fake = np.random.default_rng(0).normal(size=(len(ids), 384)).astype(np.float32)
+    cached_embeddings(ids, [""] * len(ids), _FixedEncoder(fake), path)
+    table = EmbeddingTable("cranfield", fp32, root)
+    assert table.whole_corpus
+    np.testing.assert_array_equal(table(np.array([ids[5], ids[0]], object)), fake[[5, 0]])
+    with pytest.raises(ValueError, match="not in the corpus"):
+        table(np.array(["no-such-doc"], object))
+    assert not table.path.exists()  # nothing was encoded, so no look-up file was written
+    assert not EmbeddingTable("cranfield", bf16, root).whole_corpus  # other precision, other file
+
+
 @pytest.mark.slow
 def test_minilm_matches_sentence_transformers():
     from locent.realdata.encoders import load_encoder, resolve_model_path
     from sentence_transformers import SentenceTransformer
 
     texts = ["how long to boil an egg", "Boil eggs for nine minutes.", "x"]
-    ours = load_encoder().encode(texts)
+    ours = load_encoder(precision="fp32").encode(texts)
     ref = SentenceTransformer(
         resolve_model_path("sentence-transformers/all-MiniLM-L6-v2"), device="cpu"
     )
