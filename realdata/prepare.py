@@ -55,7 +55,7 @@ from locent.provenance import (
 
 #: Default number of training queries per plan (dev/small has 6,980): chosen so that a cold
 #: ``prepare && measure`` fits in 10 minutes on a 2-core CPU (MiniLM ≈ 45 passages/s there).
-DEFAULT_TRAIN_QUERIES = 16
+DEFAULT_TRAIN_QUERIES = 200
 #: Default number of test queries per test dataset used for κ and coverage.
 DEFAULT_TEST_QUERIES = 6
 

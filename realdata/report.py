@@ -11,6 +11,11 @@ Reads ``results.csv``, ``per_query.parquet`` and ``baselines.csv`` of a grid fol
 - ``risk.csv``: per condition the held-out misordering and Bregman risk beside Δ̂_Q, H(g), κ_Q,
   the training / held-out risk and the Theorem 2.1 (iii) bound.
 
+Baseline rows above the table: BM25, the teacher, the encoder's cosine (= the untrained
+``frozen-bi`` student, so a reader sees whether training helped) and the shipped runs. When the
+grid chose its learning rates (``lr_selection.csv``), a section lists them with their validation
+criterion.
+
 Marks: ▲ / ▼ significantly better / worse than the reference (paired t-test **and**
 randomisation test over queries, per-query values averaged over seeds, Holm-adjusted p < α);
 ≈ equivalent within ±margin (TOST p < α); no mark: neither.
@@ -24,7 +29,7 @@ import numpy as np
 import pandas as pd
 from locent.realdata.stats import paired_comparisons
 
-from locent.provenance import atomic_write_text
+from locent.provenance import atomic_write_text, provenance_path, read_provenance
 
 IN_DOMAIN = ("dl19", "dl20")
 COLUMNS = (("dl19", "nDCG@10"), ("dl19", "AP(rel=2)"), ("dl20", "nDCG@10"), ("dl20", "AP(rel=2)"))
@@ -79,6 +84,11 @@ def build_tables(
     baselines = (
         pd.read_csv(grid_dir / "baselines.csv") if (grid_dir / "baselines.csv").exists() else None
     )
+    encoder = None
+    if provenance_path(path).exists():
+        encoder = read_provenance(path).get("encoder")
+    lr_path = grid_dir / "lr_selection.csv"
+    lr_selection = pd.read_csv(lr_path) if lr_path.exists() else None
     results["student_arch"] = results["student"] + "-" + results["arch"]
     results["family_sampler"] = np.where(results["subset"] == "full", "*", results["sampler"])
     conds = results[
@@ -121,6 +131,7 @@ def build_tables(
         "kappa_Q",
         "train_risk",
         "heldout_risk",
+        "heldout_misordering",
         "bound_iii",
         "loss_range",
         "lipschitz",
@@ -149,6 +160,8 @@ def build_tables(
         ),
         "risk": risk,
         "baselines": baselines,
+        "encoder": encoder,
+        "lr_selection": lr_selection,
         "columns": cols,
         "reference": reference,
         "margin": margin,
@@ -199,13 +212,22 @@ def _fmt(mean, std, mark) -> str:
     return text + (f" {mark}" if mark else "")
 
 
-def _markdown_table(table, keys, cols, baselines=None) -> str:
+def baseline_label(system: str, encoder: str | None = None) -> str:
+    """Row label of a baseline system; ``encoder_cosine`` names the encoder (the student init)."""
+    if system == "encoder_cosine":
+        name = str(encoder).rsplit("/", 1)[-1] if encoder else "encoder"
+        return f"{name} cosine (student init)"
+    return system
+
+
+def _markdown_table(table, keys, cols, baselines=None, encoder=None) -> str:
     head = [*keys, *(f"{d} {m}" for d, m in cols), "seeds"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     if baselines is not None:
-        b = baselines[baselines["system"].astype(str).str.match(r"^(bm25|teacher|run:.*)$")]
+        shown = r"^(bm25|teacher|encoder_cosine|run:.*)$"
+        b = baselines[baselines["system"].astype(str).str.match(shown)]
         for system, grp in b.groupby("system", sort=False):
-            cells = [f"baseline: {system}"] + [""] * (len(keys) - 1)
+            cells = [f"baseline: {baseline_label(system, encoder)}"] + [""] * (len(keys) - 1)
             for d, m in cols:
                 v = grp[grp["dataset"] == d][m]
                 cells.append(
@@ -243,10 +265,14 @@ def write_report(
     md = [
         f"# Table 1 (grid `{grid_dir.name}`): effectiveness by loss × sampler",
         "",
-        _markdown_table(t["table"], ["student_arch", "loss", "sampler"], cols, t["baselines"]),
+        _markdown_table(
+            t["table"], ["student_arch", "loss", "sampler"], cols, t["baselines"], t["encoder"]
+        ),
         "",
         legend(t["reference"], t["margin"], t["alpha"]),
     ]
+    if t["lr_selection"] is not None:
+        md += ["", *_lr_section(t["lr_selection"])]
     atomic_write_text(grid_dir / "table1.csv", t["table"].to_csv(index=False))
     if t["cut_table"] is not None:
         cut_md = _markdown_table(
@@ -276,6 +302,34 @@ def write_report(
     text = "\n".join(md) + "\n"
     atomic_write_text(grid_dir / "table1.md", text)
     return text
+
+
+def _lr_section(selection: pd.DataFrame) -> list[str]:
+    """Markdown lines: the learning rate chosen per student × loss and every candidate's value."""
+    lines = [
+        "## Learning rates (chosen on held-out training queries, never on test qrels)",
+        "",
+        "| student_arch | loss | chosen lr | validation misordering per lr | untrained |",
+        "|---|---|---|---|---|",
+    ]
+    for (student, arch, loss), grp in selection.groupby(["student", "arch", "loss"]):
+        grp = grp.sort_values("lr")
+        values = ", ".join(
+            f"{lr:g}: {v:.4f}" for lr, v in zip(grp["lr"], grp["validation_misordering"])
+        )
+        chosen = float(grp.loc[grp["chosen"].astype(bool), "lr"].iloc[0])
+        init = float(grp["validation_misordering_init"].iloc[0])
+        lines.append(f"| {student}-{arch} | {loss} | {chosen:g} | {values} | {init:.4f} |")
+    first = selection.iloc[0]
+    lines += [
+        "",
+        f"Criterion: mean misordering rate against the teacher on {int(first['n_validation'])} "
+        f"validation groups (trained on {int(first['n_fit'])}) of sampler "
+        f"{first['reference_sampler']}, seed {int(first['reference_seed'])}; ties to the smaller "
+        "lr; the chosen lr is used for every sampler and seed of that loss. *untrained*: the "
+        "student before training.",
+    ]
+    return lines
 
 
 def _has_tabulate() -> bool:

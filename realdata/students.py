@@ -198,6 +198,10 @@ class TransformerStudent(Student):
 
     bi: f(q, x) = ⟨pool(E(q)), pool(E(x))⟩ with ``pooling`` ``cls`` or ``mean``.
     cross: f(q, x) = wᵀ E([CLS] q [SEP] x [SEP])_CLS + b.
+
+    ``dropout``: the encoder's hidden and attention dropout probability (None: the backbone's
+    own). 0 makes a training step a deterministic function of its batch, which is what lets the
+    same global batch split over several processes give the loss curve of one process.
     """
 
     family = "transformer"
@@ -210,6 +214,7 @@ class TransformerStudent(Student):
         in_batch_negatives: bool = False,
         max_query_length: int = MAX_QUERY_LENGTH,
         max_passage_length: int = MAX_PASSAGE_LENGTH,
+        dropout: float | None = None,
     ):
         super().__init__()
         from transformers import AutoModel, AutoTokenizer
@@ -220,6 +225,8 @@ class TransformerStudent(Student):
             raise ValueError(f"pooling must be 'cls' or 'mean'; got {pooling!r}")
         if in_batch_negatives and arch != "bi":
             raise ValueError("in-batch negatives need a bi-encoder (arch='bi')")
+        if dropout is not None and not 0 <= dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1); got {dropout}")
         backbone = str(backbone or default_backbone())
         self.arch = arch
         self.backbone_name = backbone
@@ -229,7 +236,12 @@ class TransformerStudent(Student):
         self.max_passage_length = max_passage_length
         self.tokenizer = AutoTokenizer.from_pretrained(backbone)
         # AutoModel on a *ForMaskedLM checkpoint loads the encoder and drops the MLM head.
-        self.encoder = AutoModel.from_pretrained(backbone, add_pooling_layer=False)
+        overrides = (
+            {}
+            if dropout is None
+            else {"hidden_dropout_prob": dropout, "attention_probs_dropout_prob": dropout}
+        )
+        self.encoder = AutoModel.from_pretrained(backbone, add_pooling_layer=False, **overrides)
         if arch == "cross":
             self.head = nn.Linear(self.encoder.config.hidden_size, 1)
 

@@ -17,7 +17,11 @@ and the logs so far. The per-step log table has columns ``step, loss, kl, grad_n
 
 Multi-process: launch the same entry point under torchrun,
 ``python -m torch.distributed.run --nproc_per_node 2 -m locent.realdata.training ...``;
-DistributedDataParallel with NCCL on CUDA, gloo on CPU.
+DistributedDataParallel with NCCL on CUDA, gloo on CPU. The entry point trains a ``frozen``
+student (``--embeddings`` npz) or a ``transformer`` bi-/cross-encoder (texts from ``--texts`` or
+from ir_datasets, the training dataset named by the group file's provenance; offline backbone:
+BERT-tiny inside ``../shared/models/splade-tiny``). With dropout off (``--dropout 0``) a step is a
+function of its global batch, so any number of processes gives the loss curve of one.
 """
 
 from __future__ import annotations
@@ -295,10 +299,35 @@ def train(
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m locent.realdata.training",
-        description="Train a frozen-embedding student on a group file (works under torchrun).",
+        description="Train a student on a group file (works under torchrun).",
     )
     p.add_argument("--groups", required=True, help="group parquet (locent.realdata.store)")
-    p.add_argument("--embeddings", required=True, help="npz: query_ids/query_vecs/doc_ids/doc_vecs")
+    p.add_argument("--student", default="frozen", choices=("frozen", "transformer"))
+    p.add_argument(
+        "--embeddings", default=None, help="frozen: npz query_ids/query_vecs/doc_ids/doc_vecs"
+    )
+    p.add_argument(
+        "--texts",
+        default=None,
+        help="transformer: parquet kind/id/text (TextFeatures.to_parquet); default: read the "
+        "texts from ir_datasets",
+    )
+    p.add_argument(
+        "--dataset",
+        default=None,
+        help="transformer without --texts: ir_datasets ID of the training queries (default: the "
+        "group file's provenance, else msmarco-passage/dev/small)",
+    )
+    p.add_argument(
+        "--out",
+        default="locent-out",
+        help="where the writable ir_datasets copy goes when IR_DATASETS_HOME is unset",
+    )
+    p.add_argument("--backbone", default=None, help="transformer: HF name or folder")
+    p.add_argument("--pooling", default="cls", choices=("cls", "mean"), help="transformer bi")
+    p.add_argument(
+        "--dropout", type=float, default=None, help="transformer dropout (default: backbone's)"
+    )
     p.add_argument("--arch", default="bi", choices=("bi", "cross"))
     p.add_argument("--loss", default="soft_ranknet")
     p.add_argument("--tau", type=float, default=1.0)
@@ -314,11 +343,44 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def student_and_features(args, groups) -> tuple[Student, object]:
+    """The student and its feature source named by the entry point's arguments.
+
+    ``frozen``: :class:`FrozenFeatures` from ``--embeddings``. ``transformer``:
+    :class:`TextFeatures` from ``--texts``, else from ir_datasets (``--dataset`` or the group
+    file's training dataset). The student is built after ``torch.manual_seed(args.seed)``.
+    """
+    from locent.realdata.students import build_student
+    from locent.realdata.training_data import FrozenFeatures, TextFeatures
+
+    if args.student == "frozen":
+        if args.embeddings is None:
+            raise ValueError("--student frozen needs --embeddings (an npz of embeddings)")
+        features = FrozenFeatures.from_npz(args.embeddings)
+        torch.manual_seed(args.seed)
+        return build_student("frozen", args.arch, dim=features.dim), features
+    if args.texts is not None:
+        features = TextFeatures.from_parquet(args.texts)
+    else:
+        from locent.realdata import datasets
+        from locent.realdata.training_inputs import train_dataset_of, training_texts
+
+        datasets.ensure_irds_home(args.out)
+        features = TextFeatures(*training_texts([groups], args.dataset or train_dataset_of(groups)))
+    torch.manual_seed(args.seed)
+    student = build_student(
+        "transformer",
+        args.arch,
+        backbone=args.backbone,
+        pooling=args.pooling,
+        dropout=args.dropout,
+    )
+    return student, features
+
+
 def main(argv: list[str] | None = None) -> int:
     import torch.distributed as dist
     from locent.realdata.store import read_groups
-    from locent.realdata.students import build_student
-    from locent.realdata.training_data import FrozenFeatures
 
     args = build_parser().parse_args(argv)
     device = resolve_device(args.device)
@@ -331,10 +393,8 @@ def main(argv: list[str] | None = None) -> int:
         dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
     try:
         groups = read_groups(args.groups)
-        features = FrozenFeatures.from_npz(args.embeddings)
+        student, features = student_and_features(args, groups)
         data = GroupData.from_groups(groups, features)
-        torch.manual_seed(args.seed)
-        student = build_student("frozen", args.arch, dim=features.dim)
         config = TrainConfig(
             loss=args.loss,
             tau=args.tau,

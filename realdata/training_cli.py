@@ -6,10 +6,14 @@
   (resumable: finished cells are kept; ``--fresh`` starts over). ``--synthetic`` runs on the small
   synthetic world of :mod:`locent.realdata.training_synthetic` (no prepared data needed).
 - ``report``: Table 1 (Markdown + CSV) of a grid, printed and written beside its results.
+
+``--lr`` (train and grid): a number, or ``auto`` (chosen per student × loss on held-out training
+queries, :mod:`locent.realdata.lr_selection`); default: the preset's.
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import sys
@@ -21,8 +25,30 @@ LOSS_CHOICES = ("lce", "soft_ranknet", "hard_ranknet", "margin_mse", "listwise_k
 PRESET_CHOICES = ("smoke", "default", "paper")
 
 
+def learning_rate(value: str) -> float | str:
+    """``--lr``: a number > 0, or ``auto`` (chosen on held-out training queries)."""
+    if value == "auto":
+        return value
+    try:
+        lr = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--lr must be a number or 'auto'; got {value!r}"
+        ) from None
+    if not lr > 0:
+        raise argparse.ArgumentTypeError(f"--lr must be > 0; got {value!r}")
+    return lr
+
+
 def _grid_options(p) -> None:
     p.add_argument("--samplers", nargs="+", default=None, help="override the preset's samplers")
+    p.add_argument(
+        "--lr",
+        type=learning_rate,
+        default=None,
+        help="learning rate: a number, or 'auto' (chosen per student x loss on held-out "
+        "training queries; see locent.realdata.lr_selection); default: the preset's",
+    )
     p.add_argument(
         "--test-sets",
         nargs="+",
@@ -51,7 +77,6 @@ def register(sub) -> None:
     p.add_argument("--student", default="frozen", choices=("frozen", "transformer"))
     p.add_argument("--arch", default="bi", choices=("bi", "cross"))
     p.add_argument("--subset", default="full", help="entropy subset (entropy_cuts.SUBSETS)")
-    p.add_argument("--lr", type=float, default=None)
     p.add_argument("--tau", type=float, default=1.0)
     _grid_options(p)
     p.set_defaults(func=_train)
@@ -103,7 +128,7 @@ def _apply_overrides(preset, args):
     if args.samplers:
         changes["samplers"] = tuple(args.samplers)
         changes["cuts"] = tuple((l, s) for l, s in preset.cuts if s in args.samplers)
-    for name in ("steps", "batch_size"):
+    for name in ("steps", "batch_size", "lr"):
         if getattr(args, name, None) is not None:
             changes[name] = getattr(args, name)
     if getattr(args, "student", None) and args.student != preset.students[0][0]:
@@ -117,8 +142,7 @@ def _grid(args) -> int:
 
     preset = _apply_overrides(PRESETS[args.preset], args)
     preset = dataclasses.replace(preset, seeds=tuple(args.seed + s for s in preset.seeds))
-    needed = sorted({c.sampler for c in preset.conditions()})
-    inputs = _inputs(args, needed, sorted({s for s, _ in preset.students}))
+    inputs = _inputs(args, preset.needed_samplers(), sorted({s for s, _ in preset.students}))
     out_dir = Path(args.out) / "realdata" / "grid" / preset.name
     paths = run_grid(
         inputs, preset, out_dir, device=args.device, resume=not args.fresh, threads=args.threads
@@ -147,7 +171,7 @@ def _train(args) -> int:
     if args.subset != "full":
         changes.update(cuts=((args.loss, args.sampler),), cut_subsets=(args.subset,))
     preset = dataclasses.replace(preset, **changes)
-    inputs = _inputs(args, [args.sampler], [args.student])
+    inputs = _inputs(args, preset.needed_samplers(), [args.student])
     out_dir = Path(args.out) / "realdata" / "grid" / "train"
     paths = run_grid(inputs, preset, out_dir, device=args.device, threads=args.threads)
     import pandas as pd

@@ -75,6 +75,19 @@ class FrozenFeatures:
     def gather(self, resolved: dict, rows: torch.Tensor) -> dict:
         return {"q_emb": self._q[resolved["q"][rows]], "x_emb": self._x[resolved["x"][rows]]}
 
+    def cosine(self, resolved: dict) -> np.ndarray:
+        """cos(q, x) = ⟨q, x⟩ / (‖q‖ ‖x‖) of every item of every group: ``(n, k)`` float64.
+
+        With unit-norm rows this is the score of the untrained ``frozen-bi`` student (its
+        projections start equal and orthogonal, so AᵀB = I): the encoder's own ranking.
+        """
+        q = self.query_vecs[resolved["q"].numpy()].astype(np.float64)  # (n, D)
+        x = self.doc_vecs[resolved["x"].numpy()].astype(np.float64)  # (n, k, D)
+        dots = np.einsum("nd,nkd->nk", q, x)
+        norms = np.linalg.norm(q, axis=-1)[:, None] * np.linalg.norm(x, axis=-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return dots / norms
+
     def item_embeddings(self, resolved: dict) -> np.ndarray:
         """All item embeddings of the groups, (n, k, D) float32."""
         return self.doc_vecs[resolved["x"].numpy()]
@@ -125,6 +138,34 @@ class TextFeatures:
             "q_text": [str(t) for t in resolved["q_text"][idx]],
             "x_text": [[str(t) for t in row] for row in resolved["x_text"][idx]],
         }
+
+    def to_parquet(self, path) -> None:
+        """One row per text: ``kind`` (``query`` or ``doc``), ``id``, ``text`` (atomic write)."""
+        import pandas as pd
+
+        from locent.provenance import atomic_write_parquet
+
+        frame = pd.DataFrame(
+            [("query", i, t) for i, t in self.queries.items()]
+            + [("doc", i, t) for i, t in self.docs.items()],
+            columns=["kind", "id", "text"],
+        )
+        atomic_write_parquet(frame, path)
+
+    @classmethod
+    def from_parquet(cls, path) -> TextFeatures:
+        """Read :meth:`to_parquet`'s file; an unknown ``kind`` raises, naming it."""
+        import pandas as pd
+
+        frame = pd.read_parquet(path, columns=["kind", "id", "text"])
+        unknown = sorted(set(frame["kind"]) - {"query", "doc"})
+        if unknown:
+            raise ValueError(f"{path}: kind must be 'query' or 'doc'; found {unknown}")
+        table = {
+            kind: dict(zip(part["id"].astype(str), part["text"].astype(str)))
+            for kind, part in frame.groupby("kind")
+        }
+        return cls(table.get("query", {}), table.get("doc", {}))
 
 
 class GroupData:

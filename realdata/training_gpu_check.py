@@ -8,8 +8,9 @@
 2. trains ``TransformerStudent(arch="cross")`` (offline BERT-tiny backbone) with the soft
    RankNet loss through the project trainer (AMP on CUDA), reporting groups/s and peak memory;
 3. re-ranks a test set before and after training (nDCG@10 via ir_measures);
-4. runs ``python -m torch.distributed.run --nproc_per_node 1 -m locent.realdata.training`` on a
-   small frozen-embedding problem (DDP with NCCL on CUDA, gloo on CPU).
+4. runs ``python -m torch.distributed.run --nproc_per_node 1 -m locent.realdata.training`` with a
+   transformer cross-encoder student on a small text world written to files (DDP with NCCL on
+   CUDA, gloo on CPU).
 
 Prints one JSON object with every number.
 """
@@ -34,8 +35,13 @@ from locent.realdata.training import TrainConfig, resolve_device, train
 from locent.realdata.training_data import GroupData, TextFeatures
 
 
-def text_world(n_train: int, n_test: int, k: int, depth: int, seed: int = 0):
-    """(train GroupData, test GroupData, test Candidates, qrels) over pseudo-words."""
+def text_world(
+    n_train: int, n_test: int, k: int, depth: int, seed: int = 0, passage_words: int = 60
+):
+    """(train GroupData, test GroupData, test Candidates, qrels) over pseudo-words.
+
+    A passage is 0–6 of its query's 6 words plus ``passage_words`` random words, shuffled.
+    """
     rng = np.random.default_rng(seed)
     vocab = np.array([f"w{i}" for i in range(500)])
 
@@ -47,7 +53,9 @@ def text_world(n_train: int, n_test: int, k: int, depth: int, seed: int = 0):
         for i in range(n):
             overlap = rng.integers(0, 7, size=m)
             for j in range(m):
-                words = np.concatenate([qwords[i, : overlap[j]], rng.choice(len(vocab), 60)])
+                words = np.concatenate(
+                    [qwords[i, : overlap[j]], rng.choice(len(vocab), passage_words)]
+                )
                 ids[i, j] = f"{prefix}d{i}_{j}"
                 docs[ids[i, j]] = " ".join(vocab[rng.permutation(words)])
             scores[i] = overlap + rng.normal(0, 0.3, size=m)
@@ -78,6 +86,35 @@ def text_world(n_train: int, n_test: int, k: int, depth: int, seed: int = 0):
     return train_data, test_data, cand, qrels
 
 
+def write_text_world(folder, n_train: int, k: int, seed: int = 0, passage_words: int = 60):
+    """A text world's training groups and texts as the entry point's files.
+
+    Writes ``<folder>/groups.parquet`` (:func:`locent.realdata.store.write_groups`) and
+    ``<folder>/texts.parquet`` (:meth:`TextFeatures.to_parquet`); returns both paths.
+    """
+    from locent.realdata.store import Groups, write_groups
+
+    data, _, _, _ = text_world(n_train, 1, k, 2, seed, passage_words)
+    n = data.n
+    groups = Groups(
+        sampler="text-world",
+        query_ids=data.query_ids.astype(object),
+        doc_ids=data.doc_ids,
+        teacher_scores=data.teacher_scores,
+        # the k − 1 negatives are the whole pool: ν_q(x) = 1/(k − 1)
+        inclusion_probs=np.column_stack([np.full(n, np.nan), np.full((n, k - 1), 1.0 / (k - 1))]),
+        positive_source=np.full(n, "teacher_top", dtype=object),
+        n_padded=np.zeros(n, dtype=np.int64),
+        n_excluded=np.zeros(n, dtype=np.int64),
+        provenance={"synthetic": "text-world", "seed": seed},
+    )
+    folder = Path(folder)
+    paths = folder / "groups.parquet", folder / "texts.parquet"
+    write_groups(groups, paths[0])
+    data.features.to_parquet(paths[1])
+    return paths
+
+
 def ndcg(student, data, cand, qrels, device) -> float:
     scores = evaluation.score_candidates(student, data, batch_size=8, device=device)
     run = evaluation.run_frame(cand.query_ids, cand.doc_ids, scores, cand.valid)
@@ -86,19 +123,14 @@ def ndcg(student, data, cand, qrels, device) -> float:
 
 
 def ddp_smoke(device: str) -> dict:
-    from locent.realdata.store import write_groups
-    from locent.realdata.training_synthetic import synthetic_inputs
-
+    """torchrun, one process, a transformer cross-encoder on a 64-query text world, 20 steps."""
     with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        inputs = synthetic_inputs(seed=0, n_train=64, n_docs=300, dim=16, k=8, n_test=2, depth=6)
-        write_groups(inputs.groups["bm25"], tmp / "g.parquet")
-        inputs.features["frozen"].to_npz(tmp / "e.npz")
+        groups, texts = write_text_world(tmp, n_train=64, k=8)
         cmd = [
             sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
-            "1", "-m", "locent.realdata.training", "--groups", str(tmp / "g.parquet"),
-            "--embeddings", str(tmp / "e.npz"), "--steps", "20", "--batch-size", "16",
-            "--device", device,
+            "1", "-m", "locent.realdata.training", "--groups", str(groups), "--student",
+            "transformer", "--arch", "cross", "--texts", str(texts), "--lr", "1e-4",
+            "--steps", "20", "--batch-size", "16", "--device", device,
         ]  # fmt: skip
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)

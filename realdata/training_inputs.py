@@ -43,6 +43,36 @@ def _provenance_value(groups, keys, default):
     return default
 
 
+def train_dataset_of(groups) -> str:
+    """The training-query dataset named by a group file's provenance (default dev/small)."""
+    from locent.realdata import datasets
+
+    return _provenance_value(groups, ("train_dataset", "dataset_id", "dataset"), datasets.DEV_SMALL)
+
+
+def training_texts(groups, train_dataset: str) -> tuple[dict, dict]:
+    """Texts of training groups from ir_datasets: (query id → text, doc id → passage text).
+
+    ``groups``: iterable of :class:`locent.realdata.store.Groups`. A query id without text in
+    ``train_dataset`` raises, naming it and the count; passages follow ``datasets.doc_texts``.
+    """
+    from locent.realdata import datasets
+
+    q_text, d_text = {}, {}
+    q_train = datasets.queries(train_dataset)
+    for g in groups:
+        missing = [q for q in g.query_ids if q not in q_train]
+        if missing:
+            raise ValueError(
+                f"{train_dataset}: {len(missing)} training queries of sampler {g.sampler!r} have "
+                f"no text, first {missing[0]!r}"
+            )
+        q_text.update({q: q_train[q] for q in g.query_ids})
+        ids = sorted(set(g.doc_ids.ravel()))
+        d_text.update(zip(ids, datasets.doc_texts(datasets.corpus_id(train_dataset), ids)))
+    return q_text, d_text
+
+
 def read_sampler_measures(out) -> pd.DataFrame | None:
     path = Path(out) / "realdata" / "measure" / "samplers.csv"
     return pd.read_csv(path) if path.exists() else None
@@ -94,7 +124,10 @@ def _query_embeddings(dataset: str, ids, texts, encoder_name: str, cache: Path) 
     from locent.realdata import encoders
 
     path = (
-        cache / "embeddings" / encoders.slug(encoder_name) / f"queries.{encoders.slug(dataset)}.npz"
+        cache
+        / "embeddings"
+        / encoders.encoder_key(encoder_name, encoders.resolve_precision())
+        / f"queries.{encoders.slug(dataset)}.npz"
     )
     return encoders.cached_embeddings(ids, texts, encoder_name, path)
 
@@ -167,9 +200,7 @@ def load_real_inputs(
     group_dir = Path(out) / "realdata" / "groups"
     groups = {s: read_groups(group_dir / f"{s}.parquet") for s in samplers}
     first = next(iter(groups.values()))
-    train_dataset = _provenance_value(
-        first, ("train_dataset", "dataset_id", "dataset"), datasets.DEV_SMALL
-    )
+    train_dataset = train_dataset_of(first)
     teacher_name = _provenance_value(first, ("teacher", "teacher_name"), teachers.DEFAULT_TEACHER)
     encoder_name = _provenance_value(first, ("encoder", "encoder_name"), DEFAULT_ENCODER)
     teacher = teachers.load_teacher(teacher_name, device=device, cache_dir=Path(out) / "cache")
@@ -196,12 +227,7 @@ def load_real_inputs(
         }
         eval_sets.append(EvalSet(es.name, cand, qrels, es.teacher, shipped))
     if "transformer" in students:
-        q_text, d_text = {}, {}
-        q_train = datasets.queries(train_dataset)
-        for g in groups.values():
-            q_text.update({q: q_train[q] for q in g.query_ids})
-            ids = sorted(set(g.doc_ids.ravel()))
-            d_text.update(zip(ids, datasets.doc_texts(datasets.corpus_id(train_dataset), ids)))
+        q_text, d_text = training_texts(groups.values(), train_dataset)
         for es in raw_sets:
             dataset = TEST_SETS[es.name]
             qt = datasets.queries(dataset)

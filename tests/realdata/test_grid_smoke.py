@@ -142,4 +142,18 @@ def test_unscored_test_set_gives_nan_agreement_and_no_teacher_row(tmp_path):
     assert results.loc["dl20", "n_no_comparable"] == 12
     assert 0 <= results.loc["dl19", "misordering"] <= 1
     base = pd.read_csv(paths["baselines"])
-    assert set(base[base["dataset"] == "dl20"]["system"]) == {"bm25", "bm25:misordering_vs_teacher"}
+    dl20 = base[base["dataset"] == "dl20"].set_index("system")
+    assert set(dl20.index) == {
+        "bm25",
+        "bm25:misordering_vs_teacher",
+        "encoder_cosine",
+        "encoder_cosine:misordering_vs_teacher",
+    }
+    # no teacher scores: agreement with the teacher is NaN (not 0) for every baseline
+    assert (
+        dl20.loc[
+            ["bm25:misordering_vs_teacher", "encoder_cosine:misordering_vs_teacher"], "misordering"
+        ]
+        .isna()
+        .all()
+    )

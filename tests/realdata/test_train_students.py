@@ -143,3 +143,32 @@ def test_transformer_trains_with_in_batch_negatives(backbone):
     expected = torch.nn.functional.cross_entropy(wide, torch.tensor([0, 3]), reduction="none")
     torch.testing.assert_close(per_query, expected, rtol=1e-4, atol=1e-4)
     torch.testing.assert_close(own, student.score(batch), rtol=1e-4, atol=1e-4)
+
+
+def test_transformer_dropout_override_makes_training_mode_deterministic(backbone):
+    batch = Batch(teacher=torch.zeros(1, 2), q_text=["a query"], x_text=[["one passage", "two"]])
+    torch.manual_seed(0)
+    default = TransformerStudent(arch="cross", backbone=backbone).train()
+    assert default.encoder.config.hidden_dropout_prob == pytest.approx(0.1)  # the backbone's
+    assert not torch.equal(default.score(batch), default.score(batch))  # dropout draws differ
+    torch.manual_seed(0)
+    off = TransformerStudent(arch="cross", backbone=backbone, dropout=0.0).train()
+    assert off.encoder.config.hidden_dropout_prob == 0.0
+    assert off.encoder.config.attention_probs_dropout_prob == 0.0
+    torch.testing.assert_close(off.score(batch), off.score(batch), rtol=0, atol=0)
+    with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\); got 1.5"):
+        TransformerStudent(arch="cross", backbone=backbone, dropout=1.5)
+
+
+def test_text_features_parquet_round_trip(tmp_path):
+    from locent.realdata.training_data import TextFeatures
+
+    feats = TextFeatures({"q1": "what is ü", "7": "q"}, {"d1": "passage, with\ttabs", "d2": ""})
+    feats.to_parquet(tmp_path / "t.parquet")
+    back = TextFeatures.from_parquet(tmp_path / "t.parquet")
+    assert back.queries == feats.queries and back.docs == feats.docs
+    import pandas as pd
+
+    pd.DataFrame({"kind": ["passage"], "id": ["x"], "text": ["y"]}).to_parquet(tmp_path / "b.pq")
+    with pytest.raises(ValueError, match=r"kind must be 'query' or 'doc'; found \['passage'\]"):
+        TextFeatures.from_parquet(tmp_path / "b.pq")
