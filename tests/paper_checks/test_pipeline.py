@@ -127,10 +127,13 @@ def test_main_job_stages():
     assert params["simulate"]["preset"] == "smoke" and params["realdata_grid"]["preset"] == "smoke"
     assert params["realdata_grid"]["--seed"] == 4 and params["realdata_grid"]["--device"] == "cpu"
     assert params["realdata_prepare"]["--datasets"] == "msmarco"
-    assert params["realdata_grid"]["--test-sets"] == ["dl19", "dl20"]
+    assert params["realdata_prepare"]["--dense-source"] == "bm25"
+    assert params["realdata_prepare"]["--queries"] == 16
+    assert params["realdata_grid"]["--test-sets"] == ["dl19"]
     full = {s.name: s.params for s in main_job()}
     assert full["simulate"]["preset"] == "paper" and full["realdata_grid"]["preset"] == "default"
     assert "--datasets" not in full["realdata_prepare"]
+    assert "--dense-source" not in full["realdata_prepare"]  # the default: whole-corpus search
 
 
 def test_figures_checks_report_stages_on_stored_results(synthetic_out, tmp_path):
