@@ -258,9 +258,12 @@ def main_job(seed: int = 0, device: str = "auto", quick: bool = False) -> list[S
     grid = "smoke" if quick else "default"
     common = {"--seed": seed, "--device": device}
     # quick: MS MARCO groups of 16 training queries, the dense sampler re-ranking the BM25 top-200
-    # (no corpus encoding), and the grid tests on DL19 only (no DL20, no out-of-domain sets).
+    # (no corpus encoding), no shipped-run samplers, and the grid tests on DL19 only (no DL20, no
+    # out-of-domain sets).
     quick_data = (
-        {"--datasets": "msmarco", "--queries": 16, "--dense-source": "bm25"} if quick else {}
+        {"--datasets": "msmarco", "--queries": 16, "--dense-source": "bm25", "--run-queries": 0}
+        if quick
+        else {}
     )
     quick_tests = {"--test-sets": ["dl19"]} if quick else {}
     results = ("theory", "simulate", "realdata_measure", "realdata_grid")

@@ -41,6 +41,7 @@ def _register_part1(sub) -> None:
     """``prepare`` (groups per sampler + pools on test queries) and ``measure`` (sampler table)."""
     from locent.realdata.encoders import PRECISIONS
     from locent.realdata.prepare import DEFAULT_TEST_QUERIES, DEFAULT_TRAIN_QUERIES
+    from locent.realdata.run_sources import DEFAULT_RUN_QUERIES
     from locent.realdata.samplers import DENSE_SOURCES, SAMPLERS, SamplerConfig
 
     defaults = SamplerConfig()
@@ -64,6 +65,13 @@ def _register_part1(sub) -> None:
         default=DEFAULT_TEST_QUERIES,
         help=f"test queries per test dataset for kappa/coverage (default {DEFAULT_TEST_QUERIES}; "
         "0 = all)",
+    )
+    prep.add_argument(
+        "--run-queries",
+        type=int,
+        default=DEFAULT_RUN_QUERIES,
+        help="DL queries per test set on which the shipped first-stage runs become samplers "
+        f"(default {DEFAULT_RUN_QUERIES}; -1 = all judged, 0 = none)",
     )
     prep.add_argument("--k", type=int, default=defaults.k, help="group size (default 16)")
     prep.add_argument("--depth", type=int, default=defaults.depth, help="BM25 pool depth d")
@@ -168,6 +176,7 @@ def _cmd_prepare(args) -> int:
         cfg=cfg,
         n_queries=args.queries or None,
         n_test_queries=args.test_queries or None,
+        n_run_queries=None if args.run_queries < 0 else args.run_queries,
         teacher=args.teacher,
         encoder=args.encoder,
         device=_device(args.device),

@@ -252,12 +252,40 @@ def measure(
     )
     write_with_provenance(pq, mdir / "per_query.parquet", **prov)
     text = format_table(table_df)
+    runs_df = _measure_run_sources(out, plans, enc)
+    if runs_df is not None:
+        write_with_provenance(runs_df, mdir / "first_stage_runs.csv", **prov)
+        text += "\n\nShipped first-stage runs as samplers on DL queries:\n" + runs_df.to_string(
+            index=False, float_format=lambda v: f"{v:.4g}"
+        )
     atomic_write_text(mdir / "samplers.txt", text + "\n")
     if print_table:
         print(text)
         if missing:
             print(f"missing inputs ({len(missing)}): {missing[:3]}")
     return table_df
+
+
+def _measure_run_sources(out: Path, plans, enc):
+    """The shipped runs' table (:mod:`locent.realdata.run_sources`), or None without run groups."""
+    import pandas as pd
+    from locent.realdata.run_sources import measure_run_sources
+
+    tables: dict = {}
+
+    def embed(test, doc_ids):
+        corpus = datasets.corpus_id(test)
+        if corpus not in tables:
+            tables[corpus] = EmbeddingTable(corpus, enc, out / "cache")
+        return tables[corpus](doc_ids)
+
+    frames = [
+        measure_run_sources(PLANS[p].groups_dir(out), embed)
+        for p in plans
+        if (PLANS[p].groups_dir(out) / "runs").is_dir()
+    ]
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else None
 
 
 def _agg(values, alpha):

@@ -35,6 +35,7 @@ import numpy as np
 from locent.realdata import datasets
 from locent.realdata.encoders import DEFAULT_ENCODER, resolve_precision, slug
 from locent.realdata.indexes import stemming
+from locent.realdata.run_sources import DEFAULT_RUN_QUERIES
 from locent.realdata.samplers import (
     SAMPLERS,
     SamplerConfig,
@@ -281,8 +282,12 @@ def prepare_plan(
     samplers=SAMPLERS,
     n_queries: int | None = DEFAULT_TRAIN_QUERIES,
     n_test_queries: int | None = DEFAULT_TEST_QUERIES,
+    n_run_queries: int | None = DEFAULT_RUN_QUERIES,
 ) -> dict:
-    """Build and write the groups and pools of one plan; returns a summary (counts, timings)."""
+    """Build and write the groups and pools of one plan; returns a summary (counts, timings).
+
+    ``n_run_queries``: test queries per DL test set on which the shipped first-stage runs are
+    turned into groups (:mod:`locent.realdata.run_sources`; ``None`` = all, 0 = none)."""
     import pandas as pd
 
     unknown = [s for s in samplers if s not in SAMPLERS]
@@ -384,6 +389,12 @@ def prepare_plan(
             frame = _pool_frame(tq, pools or [None] * len(tq), len(uni.corpus_ids))
             write_with_provenance(frame, tdir / f"{sampler}.pool.parquet", sampler=sampler, **prov)
         summary["tests"][test] = {"queries": len(tq)}
+    if n_run_queries != 0:
+        from locent.realdata.run_sources import prepare_run_sources
+
+        summary["runs"] = prepare_run_sources(
+            folder, plan.tests, cfg, res, n_run_queries or None, common
+        )
     summary["wall_s"] = round(time.perf_counter() - t0, 2)
     atomic_write_json(folder / "prepare_summary.json", summary)
     return summary
@@ -430,6 +441,7 @@ def prepare(
     encoder=DEFAULT_ENCODER,
     device="cpu",
     precision="auto",
+    n_run_queries: int | None = DEFAULT_RUN_QUERIES,
 ) -> dict:
     """Run :func:`prepare_plan` for each plan; returns ``{plan: summary}``."""
     datasets.ensure_irds_home(out)
@@ -438,4 +450,7 @@ def prepare(
     unknown = [p for p in plans if p not in PLANS]
     if unknown:
         raise ValueError(f"unknown plan {unknown[0]!r}; choose from {tuple(PLANS)}")
-    return {p: prepare_plan(PLANS[p], cfg, res, samplers, n_queries, n_test_queries) for p in plans}
+    return {
+        p: prepare_plan(PLANS[p], cfg, res, samplers, n_queries, n_test_queries, n_run_queries)
+        for p in plans
+    }

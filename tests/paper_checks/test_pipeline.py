@@ -129,6 +129,7 @@ def test_main_job_stages():
     assert params["realdata_prepare"]["--datasets"] == "msmarco"
     assert params["realdata_prepare"]["--dense-source"] == "bm25"
     assert params["realdata_prepare"]["--queries"] == 16
+    assert params["realdata_prepare"]["--run-queries"] == 0
     assert params["realdata_grid"]["--test-sets"] == ["dl19"]
     full = {s.name: s.params for s in main_job()}
     assert full["simulate"]["preset"] == "paper" and full["realdata_grid"]["preset"] == "default"

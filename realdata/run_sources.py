@@ -1,0 +1,235 @@
+"""Shipped first-stage runs as candidate sources on the DL queries (issue 4, "Data").
+
+The five real systems in ``../shared/data/runs/msmarco-passage`` (BM25, BM25+RM3, TAS-B,
+SPLADE++ ED, OpenAI ada-2; top-100 per DL19/DL20 query) are real multi-system candidate sets.
+Each run is used as a sampler on the DL test queries: ν_q uniform over the run's top-``depth``
+(the judged-relevant passages excluded), groups of 1 positive + k − 1 negatives drawn from it,
+and the same measurements as the samplers (Δ̂_q, H(g), κ_q against the test-time target μ = the
+shipped BM25 top-100 ``scoreddocs``, coverage). That measures, on real systems rather than our
+re-implementations, whether elaborate first stages produce more local candidate sets
+(THEORY.md §7 item 6).
+
+Mechanics: a run becomes a :class:`locent.realdata.samplers.Universe` whose ``bm25_rank`` is the
+run's rank, so the ``bm25`` pool of depth ``depth`` *is* the run's top-``depth``; sampling,
+exclusions, padding and inclusion probabilities are the samplers' own code. Run documents missing
+from the corpus are counted (``n_missing_docs``), never silently dropped; a query absent from a
+run is an error naming both.
+
+Files: ``<groups>/runs/<test-slug>/<system>.parquet`` (groups, sampler ``run:<system>``) and
+``<system>.pool.parquet`` beside them; :func:`measure_run_sources` writes
+``realdata/measure/first_stage_runs.csv``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from locent.realdata import datasets
+from locent.realdata.encoders import slug
+from locent.realdata.samplers import (
+    NOT_BM25,
+    SamplerConfig,
+    Universe,
+    candidate_pools,
+    sample_groups,
+)
+
+#: Default number of DL queries per test set used as run-source queries (of 43 / 54 judged).
+DEFAULT_RUN_QUERIES = 20
+
+
+def run_matrix(run: pd.DataFrame, qids, depth: int, corpus_set: set) -> tuple[np.ndarray, int]:
+    """``(doc_ids (n, w) object, n_missing)``: each query's run top-``depth`` by score (ties by
+    rank), documents outside the corpus removed and counted; short rows padded with ``""``."""
+    run = run.sort_values(["query_id", "score", "rank"], ascending=[True, False, True])
+    top = run.groupby("query_id").head(depth)
+    absent = [q for q in qids if q not in set(top.query_id)]
+    if absent:
+        raise ValueError(f"run has no candidates for query {absent[0]!r} ({len(absent)} queries)")
+    in_corpus = top.doc_id.isin(corpus_set)
+    n_missing = int((~in_corpus).sum())
+    lists = top[in_corpus].groupby("query_id")["doc_id"].apply(list)
+    width = max(len(lists.get(q, [])) for q in qids)
+    ids = np.full((len(qids), width), "", dtype=object)
+    for i, q in enumerate(qids):
+        row = lists.get(q, [])
+        ids[i, : len(row)] = row
+    return ids, n_missing
+
+
+def run_universe(test: str, qids, run: pd.DataFrame, depth: int, res, seed: int) -> Universe:
+    """The :class:`Universe` of a run: its top-``depth`` (rank order) with teacher and MiniLM
+    scores and the test qrels as labels (positive: the best judged passage in the corpus, else the
+    teacher's top item of the run)."""
+    from locent.realdata.prepare import _labels
+
+    corpus = datasets.corpus_id(test)
+    index = res.index(test)
+    corpus_ids = np.asarray(index.doc_ids, dtype=object)
+    ids, n_missing = run_matrix(run, qids, depth, set(corpus_ids))
+    n, w = ids.shape
+    valid = ids != ""
+    filled = np.where(valid, ids, ids[:, :1])
+    uniq = sorted(set(filled.ravel()))
+    text_of = dict(zip(uniq, datasets.doc_texts(corpus, uniq), strict=True))
+    texts = np.vectorize(text_of.__getitem__, otypes=[object])(filled)
+    qtext_all = datasets.queries(test)
+    qtexts = [qtext_all[q] for q in qids]
+    teacher = np.where(valid, res.teacher.score(list(qids), qtexts, filled, texts), -np.inf)
+    q_emb = res.encoder.encode(qtexts)
+    dense = np.where(valid, np.einsum("nd,nud->nu", q_emb, res.table(test)(filled)), -np.inf)
+    rank = np.where(valid, np.arange(w)[None, :], NOT_BM25)
+    judged, qrels_pos = _labels(test, qids, set(corpus_ids), seed)
+    top = ids[np.arange(n), teacher.argmax(axis=1)]
+    positive = np.array([p if p is not None else t for p, t in zip(qrels_pos, top, strict=True)])
+    positive = positive.astype(object)
+    pos_text = datasets.doc_texts(corpus, positive)
+    pos_score = res.teacher.score(
+        list(qids), qtexts, positive[:, None], np.array(pos_text, object)[:, None]
+    )[:, 0]
+    uni = Universe(
+        np.asarray(qids, object),
+        ids,
+        teacher,
+        dense,
+        corpus_ids,
+        [set(j) | {p} for j, p in zip(judged, positive, strict=True)],
+        positive,
+        pos_score,
+        np.array(["qrels" if p is not None else "teacher_top" for p in qrels_pos], object),
+        bm25_rank=rank,
+        valid=valid,
+    )
+    uni.n_missing_docs = n_missing
+    return uni
+
+
+def prepare_run_sources(
+    folder: Path, tests, cfg: SamplerConfig, res, n_queries: int | None, common: dict
+) -> dict:
+    """Groups and pools of every shipped run on the DL test queries; returns a summary."""
+    from locent.realdata.prepare import _inputs_key, _is_current, _pool_frame, select_queries
+    from locent.realdata.store import Groups, write_groups
+
+    from locent.provenance import provenance_record, write_with_provenance
+
+    summary: dict = {}
+    for test in tests:
+        runs = datasets.shipped_runs(test)
+        if not runs:
+            continue
+        qids = select_queries(test, n_queries, cfg.seed)
+        fingerprint = datasets.dataset_fingerprint(test)
+        tdir = folder / "runs" / slug(test)
+        depth = min(cfg.depth, 100)
+        run_cfg = SamplerConfig(
+            k=cfg.k,
+            depth=depth,
+            universe=depth,
+            rerank_depth=depth,
+            dense_depth=depth,
+            dense_source="bm25",
+            seed=cfg.seed,
+        )
+        for system, path in runs.items():
+            key = _inputs_key(
+                system=system,
+                run_sha256=hashlib.sha256(Path(path).read_bytes()).hexdigest(),
+                test_fingerprint=fingerprint,
+                query_ids=qids,
+                run_config=run_cfg.as_dict(),
+                **common,
+            )
+            target = tdir / f"{system}.parquet"
+            if _is_current(target, key):
+                summary[f"{test}:{system}"] = "reused"
+                continue
+            run = datasets.read_trec_run(path)
+            uni = run_universe(test, qids, run, depth, res, cfg.seed)
+            sg = sample_groups(uni, "bm25", run_cfg)
+            qtext = datasets.queries(test)
+            uniq = sorted(set(sg.doc_ids.ravel()))
+            corpus = datasets.corpus_id(test)
+            text_of = dict(zip(uniq, datasets.doc_texts(corpus, uniq), strict=True))
+            texts = np.vectorize(text_of.__getitem__, otypes=[object])(sg.doc_ids)
+            scores = res.teacher.score(qids, [qtext[q] for q in qids], sg.doc_ids, texts)
+            prov = provenance_record(
+                sampler=f"run:{system}",
+                run_file=str(path),
+                inputs_key=key,
+                seed=cfg.seed,
+                test_dataset=test,
+                n_missing_docs=uni.n_missing_docs,
+                positive_from_qrels=int((uni.positive_source == "qrels").sum()),
+                n_padded_total=int(sg.n_padded.sum()),
+                **common,
+            )
+            groups = Groups(
+                sampler=f"run:{system}",
+                query_ids=np.asarray(qids, object),
+                doc_ids=sg.doc_ids,
+                teacher_scores=scores,
+                inclusion_probs=sg.inclusion_probs,
+                positive_source=uni.positive_source,
+                n_padded=sg.n_padded,
+                n_excluded=sg.n_excluded,
+                provenance=prov,
+            )
+            pools = candidate_pools(uni, "bm25", run_cfg)
+            write_with_provenance(
+                _pool_frame(qids, pools, len(uni.corpus_ids)),
+                tdir / f"{system}.pool.parquet",
+                **{**prov, "artefact_of": f"run:{system}"},
+            )
+            write_groups(groups, target)
+            summary[f"{test}:{system}"] = {
+                "queries": len(qids),
+                "missing_docs": uni.n_missing_docs,
+                "padded": int(sg.n_padded.sum()),
+            }
+    return summary
+
+
+def measure_run_sources(folder: Path, embed) -> pd.DataFrame:
+    """One row per (test set, system): Δ̂_Q, H(g), κ_Q and coverage of the run's groups and pools.
+
+    ``embed(test, doc_ids) -> embeddings`` (the locality encoder's look-up). κ_q and coverage use
+    μ_q = uniform over the shipped BM25 top-100 ``scoreddocs`` of the same queries.
+    """
+    from locent.realdata.measure import _agg, group_measures, kappa_coverage
+    from locent.realdata.prepare import _target_support
+    from locent.realdata.store import read_groups
+
+    rows = []
+    for tdir in sorted((folder / "runs").glob("*")):
+        for path in sorted(p for p in tdir.glob("*.parquet") if ".pool" not in p.name):
+            g = read_groups(path)
+            test = g.provenance["test_dataset"]
+            m = group_measures(g, embed(test, g.doc_ids))
+            qids = list(g.query_ids)
+            target = _target_support(test, qids, None)
+            target = pd.DataFrame({"query_id": qids, "doc_ids": target["doc_ids"].tolist()})
+            kappa, coverage = kappa_coverage(
+                target, pd.read_parquet(tdir / f"{path.stem}.pool.parquet")
+            )
+            rows.append(
+                {
+                    "dataset": test,
+                    "source": g.sampler,
+                    "n_queries": g.n,
+                    "diameter_Q_99": float(_agg(m["diameter_99"], 0.99)),
+                    "diameter_mean_99": float(np.mean(m["diameter_99"])),
+                    "pairwise_entropy": float(np.mean(m["pairwise_entropy"])),
+                    "listwise_entropy": float(np.mean(m["listwise_entropy"])),
+                    "kappa_Q": float(np.max(kappa)),
+                    "kappa_median": float(np.median(kappa)),
+                    "kappa_finite_share": float(np.isfinite(kappa).mean()),
+                    "coverage": float(np.mean(coverage)),
+                    "n_missing_docs": int(g.provenance.get("n_missing_docs", 0)),
+                    "n_padded": int(g.n_padded.sum()),
+                }
+            )
+    return pd.DataFrame(rows)
