@@ -38,13 +38,16 @@ DEV_SMALL = "msmarco-passage/dev/small"
 TEST_DATASETS = (DL19, DL20)
 
 
+def shared_root() -> Path:
+    """``$LOCENT_SHARED`` or ``<repo>/../shared``: the read-only data and model root."""
+    env = os.environ.get("LOCENT_SHARED")
+    return Path(env) if env else REPO.parent / "shared"
+
+
 def shared_data_dir() -> Path:
-    """``$LOCENT_SHARED_DATA`` or ``<repo>/../shared/data`` (read-only; never written)."""
+    """``$LOCENT_SHARED_DATA`` or ``<shared root>/data`` (read-only; never written)."""
     env = os.environ.get("LOCENT_SHARED_DATA")
-    if env:
-        return Path(env)
-    shared = os.environ.get("LOCENT_SHARED")
-    return Path(shared) / "data" if shared else REPO.parent / "shared" / "data"
+    return Path(env) if env else shared_root() / "data"
 
 
 def runs_dir() -> Path:

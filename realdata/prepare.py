@@ -248,6 +248,35 @@ def build_universe(dataset_id: str, qids, cfg: SamplerConfig, res: Resources, la
     )
 
 
+def scored_groups(dataset_id: str, sampler: str, uni: Universe, sg, res, **provenance) -> Groups:
+    """:class:`Groups` of sampled ``sg`` (over ``uni``'s queries) with their teacher scores and a
+    provenance record (``provenance`` plus the counts of padding, exclusions, qrels positives)."""
+    qids = list(uni.query_ids)
+    qtext = datasets.queries(dataset_id)
+    uniq = sorted(set(sg.doc_ids.ravel()))
+    text_of = dict(zip(uniq, datasets.doc_texts(datasets.corpus_id(dataset_id), uniq), strict=True))
+    texts = np.vectorize(text_of.__getitem__, otypes=[object])(sg.doc_ids)
+    scores = res.teacher.score(qids, [qtext[q] for q in qids], sg.doc_ids, texts)
+    prov = provenance_record(
+        sampler=sampler,
+        positive_from_qrels=int((uni.positive_source == "qrels").sum()),
+        n_padded_total=int(sg.n_padded.sum()),
+        n_excluded_total=int(sg.n_excluded.sum()),
+        **provenance,
+    )
+    return Groups(
+        sampler=sampler,
+        query_ids=np.asarray(qids, object),
+        doc_ids=sg.doc_ids,
+        teacher_scores=scores,
+        inclusion_probs=sg.inclusion_probs,
+        positive_source=uni.positive_source,
+        n_padded=sg.n_padded,
+        n_excluded=sg.n_excluded,
+        provenance=prov,
+    )
+
+
 def _inputs_key(**parts) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -319,34 +348,12 @@ def prepare_plan(
             summary["samplers"][sampler] = "reused"
     if todo:
         uni = build_universe(plan.train, qids, cfg, res, labels=True)
-        corpus = datasets.corpus_id(plan.train)
-        qtext = datasets.queries(plan.train)
         for sampler, key in progress(todo, desc=f"{plan.name} groups", unit="sampler"):
             sg = sample_groups(uni, sampler, cfg)
-            uniq = sorted(set(sg.doc_ids.ravel()))
-            text_of = dict(zip(uniq, datasets.doc_texts(corpus, uniq), strict=True))
-            texts = np.vectorize(text_of.__getitem__, otypes=[object])(sg.doc_ids)
-            scores = res.teacher.score(list(qids), [qtext[q] for q in qids], sg.doc_ids, texts)
-            prov = provenance_record(
-                sampler=sampler,
-                inputs_key=key,
-                seed=cfg.seed,
-                positive_from_qrels=int((uni.positive_source == "qrels").sum()),
-                n_padded_total=int(sg.n_padded.sum()),
-                n_excluded_total=int(sg.n_excluded.sum()),
-                **common,
+            groups = scored_groups(
+                plan.train, sampler, uni, sg, res, inputs_key=key, seed=cfg.seed, **common
             )
-            groups = Groups(
-                sampler=sampler,
-                query_ids=np.asarray(qids, object),
-                doc_ids=sg.doc_ids,
-                teacher_scores=scores,
-                inclusion_probs=sg.inclusion_probs,
-                positive_source=uni.positive_source,
-                n_padded=sg.n_padded,
-                n_excluded=sg.n_excluded,
-                provenance=prov,
-            )
+            prov = groups.provenance
             write_groups(groups, folder / f"{sampler}.parquet")
             pool = _pool_frame(qids, sg.pool_ids or [None] * len(qids), sg.corpus_size)
             write_with_provenance(

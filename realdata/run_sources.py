@@ -111,10 +111,16 @@ def prepare_run_sources(
     folder: Path, tests, cfg: SamplerConfig, res, n_queries: int | None, common: dict
 ) -> dict:
     """Groups and pools of every shipped run on the DL test queries; returns a summary."""
-    from locent.realdata.prepare import _inputs_key, _is_current, _pool_frame, select_queries
-    from locent.realdata.store import Groups, write_groups
+    from locent.realdata.prepare import (
+        _inputs_key,
+        _is_current,
+        _pool_frame,
+        scored_groups,
+        select_queries,
+    )
+    from locent.realdata.store import write_groups
 
-    from locent.provenance import provenance_record, write_with_provenance
+    from locent.provenance import write_with_provenance
 
     summary: dict = {}
     for test in tests:
@@ -150,34 +156,20 @@ def prepare_run_sources(
             run = datasets.read_trec_run(path)
             uni = run_universe(test, qids, run, depth, res, cfg.seed)
             sg = sample_groups(uni, "bm25", run_cfg)
-            qtext = datasets.queries(test)
-            uniq = sorted(set(sg.doc_ids.ravel()))
-            corpus = datasets.corpus_id(test)
-            text_of = dict(zip(uniq, datasets.doc_texts(corpus, uniq), strict=True))
-            texts = np.vectorize(text_of.__getitem__, otypes=[object])(sg.doc_ids)
-            scores = res.teacher.score(qids, [qtext[q] for q in qids], sg.doc_ids, texts)
-            prov = provenance_record(
-                sampler=f"run:{system}",
+            groups = scored_groups(
+                test,
+                f"run:{system}",
+                uni,
+                sg,
+                res,
                 run_file=str(path),
                 inputs_key=key,
                 seed=cfg.seed,
                 test_dataset=test,
                 n_missing_docs=uni.n_missing_docs,
-                positive_from_qrels=int((uni.positive_source == "qrels").sum()),
-                n_padded_total=int(sg.n_padded.sum()),
                 **common,
             )
-            groups = Groups(
-                sampler=f"run:{system}",
-                query_ids=np.asarray(qids, object),
-                doc_ids=sg.doc_ids,
-                teacher_scores=scores,
-                inclusion_probs=sg.inclusion_probs,
-                positive_source=uni.positive_source,
-                n_padded=sg.n_padded,
-                n_excluded=sg.n_excluded,
-                provenance=prov,
-            )
+            prov = groups.provenance
             pools = candidate_pools(uni, "bm25", run_cfg)
             write_with_provenance(
                 _pool_frame(qids, pools, len(uni.corpus_ids)),

@@ -31,15 +31,14 @@ from locent.progress import progress
 from locent.provenance import atomic_write_parquet
 
 DEFAULT_TEACHER = "rasyosef/splade-tiny"
-REPO = Path(__file__).resolve().parent.parent
 
 
 def shared_models_dir() -> Path:
+    """``$LOCENT_SHARED_MODELS``, else ``<shared root>/models`` (see ``datasets.shared_root``)."""
+    from locent.realdata.datasets import shared_root
+
     env = os.environ.get("LOCENT_SHARED_MODELS")
-    if env:
-        return Path(env)
-    shared = os.environ.get("LOCENT_SHARED")
-    return Path(shared) / "models" if shared else REPO.parent / "shared" / "models"
+    return Path(env) if env else shared_root() / "models"
 
 
 def resolve_teacher_path(name: str) -> str:
