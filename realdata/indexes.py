@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -75,8 +76,12 @@ class BM25Index:
     def search(self, query_texts, k: int = 100) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` per query: ``doc_ids (n, k)`` object, ``scores (n, k)`` float32, best first.
 
-        Queries with fewer than ``k`` matching docs get the remaining slots filled by bm25s with
-        zero-score docs (their scores are 0).
+        Slots beyond a query's matching docs (score 0, e.g. every slot of a query none of whose
+        terms is indexed) are filled with the first corpus documents in index order that are not
+        already listed: a fixed, documented tie-break. (bm25s would fill them from whatever a
+        placeholder token retrieves, which changed between processes with Python's string-hash
+        seed: the "BM25 top-200" of one dev/small query differed between two identical runs.)
+        The number of queries with no indexed term is reported on stderr, never silently.
         """
         import bm25s
 
@@ -92,6 +97,20 @@ class BM25Index:
         tokens = [[t for t in q if t in vocab] or [next(iter(vocab))] for q in tokens]
         rows, scores = self.retriever.retrieve(tokens, k=k, show_progress=False, n_threads=1)
         scores = np.where(empty[:, None], 0.0, scores).astype(np.float32)
+        rows = np.asarray(rows, dtype=np.int64)
+        # only queries with zero-score slots (rare) are visited one by one
+        for i in np.flatnonzero((scores <= 0).any(axis=1)):
+            matched = rows[i][scores[i] > 0]
+            first = np.arange(min(len(matched) + k, len(self.doc_ids)))
+            fill = np.setdiff1d(first, matched)[: k - len(matched)]
+            rows[i] = np.concatenate([matched, fill])
+            scores[i, len(matched) :] = 0.0
+        if empty.any():
+            print(
+                f"bm25 ({self.corpus}): {int(empty.sum())} of {len(empty)} queries match no "
+                "indexed term; their candidates are the first corpus documents (score 0)",
+                file=sys.stderr,
+            )
         return self.doc_ids[rows], scores
 
 

@@ -76,6 +76,31 @@ def test_bm25_query_without_known_terms(irds, tmp_path):
     index = BM25Index.build("cranfield", tmp_path)
     ids, scores = index.search(["zzqqxx", "boundary layer"], k=5)
     assert ids.shape == (2, 5) and (scores[0] == 0).all() and (scores[1] > 0).all()
+    # a query with no indexed term gets the first corpus documents: fixed across processes
+    assert list(ids[0]) == list(index.doc_ids[:5])
+
+
+def test_bm25_zero_score_fill_is_the_same_in_processes_with_other_hash_seeds(irds, tmp_path):
+    """The zero-score tail must not depend on Python's string-hash seed (it once did)."""
+    import os
+    import subprocess
+    import sys
+
+    outs = []
+    for seed in ("1", "2"):  # each process builds its own index (the vocabulary order varies)
+        code = (
+            "import sys; from locent.realdata.indexes import BM25Index; "
+            f"i = BM25Index.build('cranfield', {str(tmp_path / seed)!r}); "
+            "ids, s = i.search(['zzqqxx', 'rarely indexed zzqqxx boundary'], k=40); "
+            "print(','.join(ids.ravel()))"
+        )
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        run = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
+        assert "1 of 2 queries match no indexed term" in run.stderr
+        outs.append(run.stdout)
+    assert outs[0] == outs[1]
 
 
 def test_faiss_and_torch_dense_search_agree():
