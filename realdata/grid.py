@@ -190,9 +190,10 @@ class Preset:
 
 #: smoke: seconds, for tests (synthetic world). default: frozen bilinear student, 4 samplers x 4
 #: losses x 3 seeds + the entropy cuts of (soft_ranknet, bm25): 66 cells, 150 steps x 16 groups;
-#: measured 3 min wall on this 2-core CPU with warm caches (96 prepared training queries, test
-#: sets dl19 dl20 cranfield). paper: frozen bilinear + cross MLP students (2 architectures) x 4 x 4
-#: x 3 seeds + cuts of (soft_ranknet, bm25) and (listwise_kl, teacher): 168 cells, 300 steps x 32.
+#: measured 207 s wall on this 2-core CPU after a cold prepare (100 training queries, test sets
+#: dl19 dl20 cranfield vaswani, learning-rate selection included). paper: frozen bilinear + cross
+#: MLP students (2 architectures) x 4 x 4 x 3 seeds + cuts of (soft_ranknet, bm25) and
+#: (listwise_kl, teacher): 168 cells, 300 steps x 32; measured 963 s wall on the same store.
 #: Pass ``--student transformer`` on a GPU for the paper's fine-tuned students.
 #: Learning rate: default and paper choose it (``"auto"``, per student × loss, on held-out training
 #: queries of the bm25 groups). Measured on the 96-query store, default preset, all 48 full-set
