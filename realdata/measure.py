@@ -150,12 +150,21 @@ def measure(
     t0 = time.perf_counter()
     out = Path(out)
     rows, per_query, test_rows, missing = [], [], [], []
+    tables: dict = {}
+
+    def _table(dataset_id):
+        """One look-up table per corpus for the whole call (the corpus file is read once)."""
+        corpus = datasets.corpus_id(dataset_id)
+        if corpus not in tables:
+            tables[corpus] = EmbeddingTable(corpus, enc, out / "cache")
+        return tables[corpus]
+
     enc = encoder if isinstance(encoder, Encoder) else load_encoder(encoder, device, precision)
     encoder = enc.name
     for plan_name in plans:
         plan = PLANS[plan_name]
         folder = plan.groups_dir(out)
-        table = EmbeddingTable(plan.train, enc, out / "cache")
+        table = _table(plan.train)
         for sampler in samplers:
             path = folder / f"{sampler}.parquet"
             if not path.exists():
@@ -252,7 +261,7 @@ def measure(
     )
     write_with_provenance(pq, mdir / "per_query.parquet", **prov)
     text = format_table(table_df)
-    runs_df = _measure_run_sources(out, plans, enc)
+    runs_df = _measure_run_sources(out, plans, lambda test, ids: _table(test)(ids))
     if runs_df is not None:
         write_with_provenance(runs_df, mdir / "first_stage_runs.csv", **prov)
         text += "\n\nShipped first-stage runs as samplers on DL queries:\n" + runs_df.to_string(
@@ -266,18 +275,12 @@ def measure(
     return table_df
 
 
-def _measure_run_sources(out: Path, plans, enc):
-    """The shipped runs' table (:mod:`locent.realdata.run_sources`), or None without run groups."""
+def _measure_run_sources(out: Path, plans, embed):
+    """The shipped runs' table (:mod:`locent.realdata.run_sources`), or None without run groups.
+
+    ``embed(dataset_id, doc_ids)``: the caller's embedding look-up."""
     import pandas as pd
     from locent.realdata.run_sources import measure_run_sources
-
-    tables: dict = {}
-
-    def embed(test, doc_ids):
-        corpus = datasets.corpus_id(test)
-        if corpus not in tables:
-            tables[corpus] = EmbeddingTable(corpus, enc, out / "cache")
-        return tables[corpus](doc_ids)
 
     frames = [
         measure_run_sources(PLANS[p].groups_dir(out), embed)

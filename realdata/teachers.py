@@ -198,9 +198,9 @@ class SpladeTeacher(NeuralTeacher):
     support S_q (a few dozen terms), so ⟨w_q, w_x⟩ = Σ_{v ∈ S_q} w_q[v] · max_t log1p(relu(
     h_t · W_v + b_v)) needs the MLM logits of S_q only. The output projection (128 × 30,522 per
     token for splade-tiny) is ~90% of a full passage encoding, so restricting it to the union U of
-    the supports of the queries in a batch made scoring ≈ 10x faster on CPU (44 → 475
-    passages/s here, one query per batch); pairs are ordered by (query, passage length) so a
-    batch spans few queries.
+    the supports of the queries in a batch made scoring ≈ 15x faster on CPU (34 → 506
+    passages/s, benchmarks/bench_realdata_models.py); pairs are ordered by (query, passage
+    length) so a batch spans few queries.
     """
 
     def __init__(
