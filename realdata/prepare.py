@@ -55,10 +55,11 @@ from locent.provenance import (
 )
 
 #: Default number of training queries per plan (dev/small has 6,980; Vaswani all 93; Cranfield
-#: 100 of 225). Cost on the 2-core CPU, cold: the teacher scores ≈ 280 universe items per query
-#: (≈ 0.55 s per MS MARCO query, ≈ 1 s per Cranfield query: long abstracts); the MiniLM encoding
-#: of the corpora for the whole-corpus dense sampler is a fixed ≈ 8 min (28,606 + 11,429 + 1,400
-#: passages at 40–100 passages/s, bf16), cached afterwards.
+#: 100 of 225). Cost on the 2-core CPU, cold (whole default prepare 500 s): the teacher scores
+#: ≈ 280 universe items per query, each distinct passage once (MS MARCO ≈ 0.3 s per query,
+#: Cranfield ≈ 0.1 s: 1,397 passages serve 20,000 pairs); the MiniLM encoding of the corpora for
+#: the whole-corpus dense sampler is a fixed ≈ 400 s (28,606 + 11,429 + 1,400 passages at
+#: 50–170 passages/s, bf16), cached afterwards.
 DEFAULT_TRAIN_QUERIES = 100
 #: Default number of test queries per test dataset used for κ and coverage.
 DEFAULT_TEST_QUERIES = 6
@@ -179,6 +180,26 @@ def _labels(dataset_id: str, qids, corpus_set: set, seed: int):
     return [judged.get(qid, set()) for qid in qids], [first.get(qid) for qid in qids]
 
 
+def labelled_positives(dataset_id: str, qids, qtexts, ids, teacher, corpus_ids, res, seed: int):
+    """Per query the positive, its teacher score, where it came from and what is excluded.
+
+    The positive is the best judged passage in the corpus (seeded choice among ties), else the
+    teacher's top item of ``ids`` (``(n, u)`` doc ids with teacher scores ``teacher``, ``-inf``
+    on padding). Returns ``(positive (n,) object, pos_score (n,), source (n,) "qrels" |
+    "teacher_top", excluded: list of sets = judged-relevant ∪ {positive})``.
+    """
+    judged, qrels_pos = _labels(dataset_id, qids, set(corpus_ids), seed)
+    top = ids[np.arange(len(qids)), teacher.argmax(axis=1)]
+    positive = np.array(
+        [p if p is not None else t for p, t in zip(qrels_pos, top, strict=True)], object
+    )
+    source = np.array(["qrels" if p is not None else "teacher_top" for p in qrels_pos], object)
+    pos_text = np.array(datasets.doc_texts(datasets.corpus_id(dataset_id), positive), object)
+    pos_score = res.teacher.score(list(qids), qtexts, positive[:, None], pos_text[:, None])[:, 0]
+    excluded = [set(j) | {p} for j, p in zip(judged, positive, strict=True)]
+    return positive, pos_score, source, excluded
+
+
 def build_universe(dataset_id: str, qids, cfg: SamplerConfig, res: Resources, labels: bool = True):
     """The :class:`Universe` of ``qids``: BM25 top-``universe`` ∪ (``dense_source="corpus"``) the
     MiniLM corpus top-``dense_depth`` (faiss), every item scored by the teacher and by MiniLM."""
@@ -223,17 +244,9 @@ def build_universe(dataset_id: str, qids, cfg: SamplerConfig, res: Resources, la
         return Universe(
             np.asarray(qids, object), ids, teacher, dense, corpus_ids, [set()] * n, **shared
         )
-    judged, qrels_pos = _labels(dataset_id, qids, set(corpus_ids), cfg.seed)
-    top = ids[np.arange(n), teacher.argmax(axis=1)]
-    positive = np.array(
-        [p if p is not None else t for p, t in zip(qrels_pos, top, strict=True)], object
+    positive, pos_score, source, excluded = labelled_positives(
+        dataset_id, qids, qtexts, ids, teacher, corpus_ids, res, cfg.seed
     )
-    source = np.array(["qrels" if p is not None else "teacher_top" for p in qrels_pos], object)
-    pos_text = datasets.doc_texts(corpus, positive)
-    pos_score = res.teacher.score(
-        list(qids), qtexts, positive[:, None], np.array(pos_text, object)[:, None]
-    )[:, 0]
-    excluded = [set(j) | {p} for j, p in zip(judged, positive, strict=True)]
     return Universe(
         np.asarray(qids, object),
         ids,

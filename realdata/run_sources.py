@@ -64,7 +64,7 @@ def run_universe(test: str, qids, run: pd.DataFrame, depth: int, res, seed: int)
     """The :class:`Universe` of a run: its top-``depth`` (rank order) with teacher and MiniLM
     scores and the test qrels as labels (positive: the best judged passage in the corpus, else the
     teacher's top item of the run)."""
-    from locent.realdata.prepare import _labels
+    from locent.realdata.prepare import labelled_positives
 
     corpus = datasets.corpus_id(test)
     index = res.index(test)
@@ -82,29 +82,51 @@ def run_universe(test: str, qids, run: pd.DataFrame, depth: int, res, seed: int)
     q_emb = res.encoder.encode(qtexts)
     dense = np.where(valid, np.einsum("nd,nud->nu", q_emb, res.table(test)(filled)), -np.inf)
     rank = np.where(valid, np.arange(w)[None, :], NOT_BM25)
-    judged, qrels_pos = _labels(test, qids, set(corpus_ids), seed)
-    top = ids[np.arange(n), teacher.argmax(axis=1)]
-    positive = np.array([p if p is not None else t for p, t in zip(qrels_pos, top, strict=True)])
-    positive = positive.astype(object)
-    pos_text = datasets.doc_texts(corpus, positive)
-    pos_score = res.teacher.score(
-        list(qids), qtexts, positive[:, None], np.array(pos_text, object)[:, None]
-    )[:, 0]
+    positive, pos_score, source, excluded = labelled_positives(
+        test, qids, qtexts, ids, teacher, corpus_ids, res, seed
+    )
     uni = Universe(
         np.asarray(qids, object),
         ids,
         teacher,
         dense,
         corpus_ids,
-        [set(j) | {p} for j, p in zip(judged, positive, strict=True)],
+        excluded,
         positive,
         pos_score,
-        np.array(["qrels" if p is not None else "teacher_top" for p in qrels_pos], object),
+        source,
         bm25_rank=rank,
         valid=valid,
     )
     uni.n_missing_docs = n_missing
     return uni
+
+
+def prescore_runs(test: str, qids, runs, depth: int, res) -> int:
+    """Score the union of the runs' top-``depth`` pairs in one teacher call, so each passage runs
+    through the teacher once however many runs retrieve it (the teacher's score cache then serves
+    :func:`run_universe`). Returns the number of distinct pairs scored (0 for a teacher read
+    from a file, which has nothing to cache)."""
+    if not runs or getattr(res.teacher, "cache", None) is None:
+        return 0
+    corpus_ids = res.index(test).doc_ids
+    corpus_set = set(corpus_ids)
+    mats = [run_matrix(run, qids, depth, corpus_set)[0] for run in runs]
+    pairs = sorted(
+        {(q, d) for ids in mats for q, row in zip(qids, ids, strict=True) for d in row if d}
+    )
+    if not pairs:
+        return 0
+    qtext = datasets.queries(test)
+    docs = sorted({d for _, d in pairs})
+    text_of = dict(zip(docs, datasets.doc_texts(datasets.corpus_id(test), docs), strict=True))
+    res.teacher.score_pairs(
+        [q for q, _ in pairs],
+        [qtext[q] for q, _ in pairs],
+        [d for _, d in pairs],
+        [text_of[d] for _, d in pairs],
+    )
+    return len(pairs)
 
 
 def prepare_run_sources(
@@ -140,6 +162,7 @@ def prepare_run_sources(
             dense_source="bm25",
             seed=cfg.seed,
         )
+        pending = []
         for system, path in runs.items():
             key = _inputs_key(
                 system=system,
@@ -152,8 +175,10 @@ def prepare_run_sources(
             target = tdir / f"{system}.parquet"
             if _is_current(target, key):
                 summary[f"{test}:{system}"] = "reused"
-                continue
-            run = datasets.read_trec_run(path)
+            else:
+                pending.append((system, path, key, target, datasets.read_trec_run(path)))
+        prescore_runs(test, qids, [p[-1] for p in pending], depth, res)
+        for system, path, key, target, run in pending:
             uni = run_universe(test, qids, run, depth, res, cfg.seed)
             sg = sample_groups(uni, "bm25", run_cfg)
             groups = scored_groups(

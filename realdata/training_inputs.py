@@ -139,6 +139,15 @@ def frozen_features(
     from locent.realdata import datasets, encoders
 
     cache = Path(out) / "cache"
+    tables: dict[str, encoders.EmbeddingTable] = {}
+
+    def table_of(dataset: str) -> encoders.EmbeddingTable:
+        # one table per corpus: DL19, DL20 and dev/small share the msmarco-passage file
+        corpus = datasets.corpus_id(dataset)
+        if corpus not in tables:
+            tables[corpus] = encoders.EmbeddingTable(dataset, encoder_name, cache)
+        return tables[corpus]
+
     q_ids, q_vecs, d_ids, d_vecs = [], [], [], []
     train_q = sorted({q for g in groups.values() for q in g.query_ids})
     texts = datasets.queries(train_dataset)
@@ -147,9 +156,8 @@ def frozen_features(
         _query_embeddings(train_dataset, train_q, [texts[q] for q in train_q], encoder_name, cache)
     )
     train_docs = sorted({d for g in groups.values() for d in g.doc_ids.ravel()})
-    table = encoders.EmbeddingTable(train_dataset, encoder_name, cache)
     d_ids.append(np.array(train_docs, dtype=object))
-    d_vecs.append(table(np.array(train_docs, dtype=object)))
+    d_vecs.append(table_of(train_dataset)(np.array(train_docs, dtype=object)))
     for es in eval_sets:
         dataset = TEST_SETS[es.name]
         qtext = datasets.queries(dataset)
@@ -157,9 +165,8 @@ def frozen_features(
         q_ids.append(np.array([f"{es.name}:{q}" for q in ids], dtype=object))
         q_vecs.append(_query_embeddings(dataset, ids, [qtext[q] for q in ids], encoder_name, cache))
         docs = sorted(set(es.candidates.fill_padding().ravel()))
-        table = encoders.EmbeddingTable(dataset, encoder_name, cache)
         d_ids.append(np.array([f"{es.name}:{d}" for d in docs], dtype=object))
-        d_vecs.append(table(np.array(docs, dtype=object)))
+        d_vecs.append(table_of(dataset)(np.array(docs, dtype=object)))
     return FrozenFeatures(
         np.concatenate(q_ids), np.concatenate(q_vecs), np.concatenate(d_ids), np.concatenate(d_vecs)
     )

@@ -25,6 +25,45 @@ def test_run_matrix_orders_counts_missing_and_names_absent_queries():
         run_matrix(run, ["a", "c"], depth=3, corpus_set={"d1"})
 
 
+def test_prescore_runs_scores_the_union_of_all_runs_in_one_teacher_call(irds):
+    """Two runs that share a passage: one teacher call with each (query, passage) pair once and
+    the corpus texts; a teacher read from a file (no cache) is not called."""
+    from types import SimpleNamespace
+
+    from locent.realdata.run_sources import prescore_runs
+
+    qids = sorted(irds.queries(irds.DL19))[:2]
+    docs = list(irds.read_trec_run(irds.shipped_runs(irds.DL19)["bm25"]).doc_id.unique()[:3])
+
+    def run(rows):
+        return pd.DataFrame(rows, columns=["query_id", "doc_id", "score", "rank"])
+
+    runs = [
+        run([(qids[0], docs[0], 2.0, 1), (qids[0], docs[1], 1.0, 2), (qids[1], docs[2], 1.0, 1)]),
+        run([(qids[0], docs[1], 3.0, 1), (qids[1], docs[2], 2.0, 1), (qids[1], "absent", 1, 2)]),
+    ]
+    calls = []
+
+    class Recorder:
+        cache = object()
+
+        def score_pairs(self, query_ids, query_texts, doc_ids, doc_texts):
+            calls.append((list(query_ids), list(query_texts), list(doc_ids), list(doc_texts)))
+
+    corpus = irds.corpus_id(irds.DL19)
+    res = SimpleNamespace(
+        teacher=Recorder(), index=lambda test: SimpleNamespace(doc_ids=docs + ["other"])
+    )
+    assert prescore_runs(irds.DL19, qids, runs, 100, res) == 3
+    ((q_ids, q_texts, d_ids, d_texts),) = calls
+    expected = sorted({(qids[0], docs[0]), (qids[0], docs[1]), (qids[1], docs[2])})
+    assert list(zip(q_ids, d_ids, strict=True)) == expected
+    assert q_texts == [irds.queries(irds.DL19)[q] for q in q_ids]
+    assert d_texts == irds.doc_texts(corpus, d_ids)
+    res.teacher = SimpleNamespace(score_pairs=lambda *a: calls.append(a))
+    assert prescore_runs(irds.DL19, qids, runs, 100, res) == 0 and len(calls) == 1
+
+
 @pytest.mark.slow
 def test_shipped_runs_become_groups_pools_and_a_measured_table(irds, tmp_path):
     """Three DL19 queries: every shipped run gives groups whose negatives come from that run's

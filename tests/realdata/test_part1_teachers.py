@@ -200,3 +200,43 @@ def test_splade_support_restricted_scores_equal_full_vocabulary_dot_products(sha
     batch = teacher.tokenizer(["egg"], return_tensors="pt")
     with torch.inference_mode():
         assert teacher.model(**batch).logits.shape[-1] == teacher.model.config.vocab_size
+
+
+def test_splade_runs_each_passage_once_across_queries_and_chunks_exactly(shared_data):
+    """Every query paired with every passage (21 pairs, 7 passages): the transformer sees each
+    passage once, and projecting the support in chunks of 5 vocabulary ids gives the full
+    vocabulary dot products."""
+    import torch
+    from locent.realdata.teachers import SpladeTeacher
+
+    teacher = SpladeTeacher("rasyosef/splade-tiny", cache_dir=None, batch_size=4)
+    teacher.support_chunk = 5
+    queries = ["caffeine and sleep", "boiling eggs", "influenza vaccine"]
+    docs = [
+        "Caffeine blocks adenosine receptors and delays the onset of sleep.",
+        "Boil the egg for nine minutes for a firm yolk.",
+        "Influenza symptoms include fever, cough and aches.",
+        "Paris is the capital of France.",
+        "Coffee in the evening shortens deep sleep in adults.",
+        "A soft-boiled egg takes about six minutes.",
+        "The flu vaccine is updated every year.",
+    ]
+    q_texts = [q for q in queries for _ in docs]
+    d_texts = docs * len(queries)
+    rows = []
+    hook = teacher.model.register_forward_hook(
+        lambda module, args, kwargs, out: rows.append(kwargs["input_ids"].shape[0]),
+        with_kwargs=True,
+    )
+    try:
+        fast = teacher._score(q_texts, d_texts)
+    finally:
+        hook.remove()
+    assert sum(rows) == len(queries) + len(docs)  # one query pass, then 7 passages (not 21)
+    full = (teacher.encode(q_texts, 64) * teacher.encode(d_texts)).sum(-1).double().numpy()
+    np.testing.assert_allclose(fast, full, rtol=1e-5, atol=1e-5)
+    assert np.ptp(full) > 1.0
+    assert teacher._decoder.support is None and teacher._decoder.captured is None
+    with torch.inference_mode():
+        batch = teacher.tokenizer(["egg"], return_tensors="pt")
+        assert teacher.model(**batch).logits.shape[-1] == teacher.model.config.vocab_size
