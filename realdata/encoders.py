@@ -8,9 +8,9 @@ local folder) is loaded with ``transformers.AutoModel`` and pooled the same way.
 Precision: ``precision="auto"`` (default) runs the encoder under bfloat16 autocast where the
 hardware does bf16 natively (CUDA with bf16, CPUs with AVX512-BF16 or AMX) and in float32
 elsewhere; ``"fp32"`` / ``"bf16"`` force one. Why: on this project's 2-core AVX512-BF16 CPU bf16
-autocast encodes MS MARCO passages ≈ 2x faster (38 → 73 passages/s,
-benchmarks/bench_realdata_models.py), which is what makes a
-whole-corpus dense index affordable, and it moves embeddings by at most 2.7e-5 in cosine
+autocast encodes MS MARCO passages ≈ 2x faster (55 → 101 passages/s at batch 32, 38 → 73 at
+batch 64; benchmarks/bench_realdata_models.py), which is what makes a whole-corpus dense index
+affordable, and it moves embeddings by at most 2.7e-5 in cosine
 (max |Δe| 1.3e-3 over 384 passages; Δ̂ changes in the 5th decimal). The precision is part of
 every cache path (``<encoder-slug>`` for fp32, ``<encoder-slug>-bf16`` for bf16), so the two
 never mix.
