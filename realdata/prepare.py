@@ -180,24 +180,32 @@ def _labels(dataset_id: str, qids, corpus_set: set, seed: int):
     return [judged.get(qid, set()) for qid in qids], [first.get(qid) for qid in qids]
 
 
-def labelled_positives(dataset_id: str, qids, qtexts, ids, teacher, corpus_ids, res, seed: int):
-    """Per query the positive, its teacher score, where it came from and what is excluded.
-
-    The positive is the best judged passage in the corpus (seeded choice among ties), else the
-    teacher's top item of ``ids`` (``(n, u)`` doc ids with teacher scores ``teacher``, ``-inf``
-    on padding). Returns ``(positive (n,) object, pos_score (n,), source (n,) "qrels" |
-    "teacher_top", excluded: list of sets = judged-relevant ∪ {positive})``.
-    """
+def labelled_universe(
+    dataset_id: str, qids, qtexts, ids, teacher, dense, corpus_ids, res, seed: int, **masks
+) -> Universe:
+    """The :class:`Universe` of ``ids`` ``(n, u)`` with teacher scores ``teacher`` and MiniLM
+    scores ``dense`` (both ``-inf`` on padding) and its labels: per query the positive is the
+    best judged passage in the corpus (seeded choice among ties, source ``"qrels"``), else the
+    teacher's top item of ``ids`` (``"teacher_top"``); judged-relevant ∪ {positive} is excluded
+    from the negatives. ``masks``: ``bm25_rank`` and ``valid``, passed on."""
     judged, qrels_pos = _labels(dataset_id, qids, set(corpus_ids), seed)
     top = ids[np.arange(len(qids)), teacher.argmax(axis=1)]
     positive = np.array(
         [p if p is not None else t for p, t in zip(qrels_pos, top, strict=True)], object
     )
-    source = np.array(["qrels" if p is not None else "teacher_top" for p in qrels_pos], object)
     pos_text = np.array(datasets.doc_texts(datasets.corpus_id(dataset_id), positive), object)
-    pos_score = res.teacher.score(list(qids), qtexts, positive[:, None], pos_text[:, None])[:, 0]
-    excluded = [set(j) | {p} for j, p in zip(judged, positive, strict=True)]
-    return positive, pos_score, source, excluded
+    return Universe(
+        np.asarray(qids, object),
+        ids,
+        teacher,
+        dense,
+        corpus_ids,
+        [set(j) | {p} for j, p in zip(judged, positive, strict=True)],
+        positive,
+        res.teacher.score(list(qids), qtexts, positive[:, None], pos_text[:, None])[:, 0],
+        np.array(["qrels" if p is not None else "teacher_top" for p in qrels_pos], object),
+        **masks,
+    )
 
 
 def build_universe(dataset_id: str, qids, cfg: SamplerConfig, res: Resources, labels: bool = True):
@@ -244,20 +252,8 @@ def build_universe(dataset_id: str, qids, cfg: SamplerConfig, res: Resources, la
         return Universe(
             np.asarray(qids, object), ids, teacher, dense, corpus_ids, [set()] * n, **shared
         )
-    positive, pos_score, source, excluded = labelled_positives(
-        dataset_id, qids, qtexts, ids, teacher, corpus_ids, res, cfg.seed
-    )
-    return Universe(
-        np.asarray(qids, object),
-        ids,
-        teacher,
-        dense,
-        corpus_ids,
-        excluded,
-        positive,
-        pos_score,
-        source,
-        **shared,
+    return labelled_universe(
+        dataset_id, qids, qtexts, ids, teacher, dense, corpus_ids, res, cfg.seed, **shared
     )
 
 

@@ -64,13 +64,13 @@ def run_universe(test: str, qids, run: pd.DataFrame, depth: int, res, seed: int)
     """The :class:`Universe` of a run: its top-``depth`` (rank order) with teacher and MiniLM
     scores and the test qrels as labels (positive: the best judged passage in the corpus, else the
     teacher's top item of the run)."""
-    from locent.realdata.prepare import labelled_positives
+    from locent.realdata.prepare import labelled_universe
 
     corpus = datasets.corpus_id(test)
     index = res.index(test)
     corpus_ids = np.asarray(index.doc_ids, dtype=object)
     ids, n_missing = run_matrix(run, qids, depth, set(corpus_ids))
-    n, w = ids.shape
+    w = ids.shape[1]
     valid = ids != ""
     filled = np.where(valid, ids, ids[:, :1])
     uniq = sorted(set(filled.ravel()))
@@ -82,21 +82,8 @@ def run_universe(test: str, qids, run: pd.DataFrame, depth: int, res, seed: int)
     q_emb = res.encoder.encode(qtexts)
     dense = np.where(valid, np.einsum("nd,nud->nu", q_emb, res.table(test)(filled)), -np.inf)
     rank = np.where(valid, np.arange(w)[None, :], NOT_BM25)
-    positive, pos_score, source, excluded = labelled_positives(
-        test, qids, qtexts, ids, teacher, corpus_ids, res, seed
-    )
-    uni = Universe(
-        np.asarray(qids, object),
-        ids,
-        teacher,
-        dense,
-        corpus_ids,
-        excluded,
-        positive,
-        pos_score,
-        source,
-        bm25_rank=rank,
-        valid=valid,
+    uni = labelled_universe(
+        test, qids, qtexts, ids, teacher, dense, corpus_ids, res, seed, bm25_rank=rank, valid=valid
     )
     uni.n_missing_docs = n_missing
     return uni

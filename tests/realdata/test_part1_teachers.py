@@ -171,6 +171,18 @@ def test_splade_tiny_reranks_dl19_bm25_top100(irds, tmp_path):
     assert value[ir_measures.nDCG @ 10] == pytest.approx(0.675, abs=0.02)
 
 
+#: Seven short passages for three topics (caffeine/sleep, eggs, influenza) and one off-topic.
+PASSAGES = [
+    "Caffeine blocks adenosine receptors and delays the onset of sleep.",
+    "Boil the egg for nine minutes for a firm yolk.",
+    "Influenza symptoms include fever, cough and aches.",
+    "Paris is the capital of France.",
+    "Coffee in the evening shortens deep sleep in adults.",
+    "A soft-boiled egg takes about six minutes.",
+    "The flu vaccine is updated every year.",
+]
+
+
 def test_splade_support_restricted_scores_equal_full_vocabulary_dot_products(shared_data):
     """The fast path (MLM logits of the queries' support only) is exact: it equals ⟨w_q, w_x⟩
     of the full 30,522-dimensional SPLADE vectors, for batches that mix several queries."""
@@ -179,15 +191,7 @@ def test_splade_support_restricted_scores_equal_full_vocabulary_dot_products(sha
 
     teacher = SpladeTeacher("rasyosef/splade-tiny", cache_dir=None, batch_size=4)
     queries = ["what is the effect of caffeine on sleep", "how long to boil an egg", "flu"]
-    docs = [
-        "Caffeine blocks adenosine receptors and delays the onset of sleep.",
-        "Boil the egg for nine minutes for a firm yolk.",
-        "Influenza symptoms include fever, cough and aches.",
-        "Paris is the capital of France.",
-        "Coffee in the evening shortens deep sleep in adults.",
-        "A soft-boiled egg takes about six minutes.",
-        "The flu vaccine is updated every year.",
-    ]
+    docs = PASSAGES
     q_texts = [queries[i % 3] for i in range(len(docs))]
     fast = teacher._score(q_texts, docs)
     q_full = teacher.encode(q_texts, 64)
@@ -212,15 +216,7 @@ def test_splade_runs_each_passage_once_across_queries_and_chunks_exactly(shared_
     teacher = SpladeTeacher("rasyosef/splade-tiny", cache_dir=None, batch_size=4)
     teacher.support_chunk = 5
     queries = ["caffeine and sleep", "boiling eggs", "influenza vaccine"]
-    docs = [
-        "Caffeine blocks adenosine receptors and delays the onset of sleep.",
-        "Boil the egg for nine minutes for a firm yolk.",
-        "Influenza symptoms include fever, cough and aches.",
-        "Paris is the capital of France.",
-        "Coffee in the evening shortens deep sleep in adults.",
-        "A soft-boiled egg takes about six minutes.",
-        "The flu vaccine is updated every year.",
-    ]
+    docs = PASSAGES
     q_texts = [q for q in queries for _ in docs]
     d_texts = docs * len(queries)
     rows = []
