@@ -55,7 +55,7 @@ from locent.provenance import (
 )
 
 #: Default number of training queries per plan (dev/small has 6,980; Vaswani all 93; Cranfield
-#: 100 of 225). Cost on the 2-core CPU, cold (whole default prepare 500 s): the teacher scores
+#: 100 of 225). Cost on the 2-core CPU, cold (whole default prepare 500–512 s): the teacher scores
 #: ≈ 280 universe items per query, each distinct passage once (MS MARCO ≈ 0.3 s per query,
 #: Cranfield ≈ 0.1 s: 1,397 passages serve 20,000 pairs); the MiniLM encoding of the corpora for
 #: the whole-corpus dense sampler is a fixed ≈ 400 s (28,606 + 11,429 + 1,400 passages at

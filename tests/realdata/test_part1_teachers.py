@@ -233,6 +233,12 @@ def test_splade_runs_each_passage_once_across_queries_and_chunks_exactly(shared_
     np.testing.assert_allclose(fast, full, rtol=1e-5, atol=1e-5)
     assert np.ptp(full) > 1.0
     assert teacher._decoder.support is None and teacher._decoder.captured is None
+    # a model whose output projection is not a Linear takes the full-vocabulary path: same scores
+    decoder, teacher._decoder = teacher._decoder, None
+    try:
+        np.testing.assert_allclose(teacher._score(q_texts, d_texts), full, rtol=1e-5, atol=1e-5)
+    finally:
+        teacher._decoder = decoder
     with torch.inference_mode():
         batch = teacher.tokenizer(["egg"], return_tensors="pt")
         assert teacher.model(**batch).logits.shape[-1] == teacher.model.config.vocab_size
