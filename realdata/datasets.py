@@ -28,6 +28,8 @@ import tempfile
 from functools import cache, lru_cache
 from pathlib import Path
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parent.parent
 COMPONENTS = ("docs", "queries", "qrels", "scoreddocs")
 
@@ -236,6 +238,19 @@ def doc_texts(dataset_id: str, doc_ids, missing: str = "raise"):
             )
         return texts
     return texts, n_missing
+
+
+def doc_text_matrix(dataset_id: str, doc_ids) -> np.ndarray:
+    """Texts of an array of doc ids (any shape, object) → object array of the same shape.
+
+    Each distinct id is read from the docs store once; ``""`` (the padding id) maps to ``""``.
+    An id absent from the corpus raises as in :func:`doc_texts`.
+    """
+    doc_ids = np.asarray(doc_ids, dtype=object)
+    uniq = sorted({str(d) for d in doc_ids.ravel()} - {""})
+    text_of = dict(zip(uniq, doc_texts(dataset_id, uniq), strict=True))
+    text_of[""] = ""
+    return np.vectorize(lambda d: text_of[str(d)], otypes=[object])(doc_ids)
 
 
 @lru_cache(maxsize=8)

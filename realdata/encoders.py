@@ -335,3 +335,33 @@ class EmbeddingTable:
             _save_npz(self.path, ids=ids.astype(str), embeddings=self._emb)
         rows = np.fromiter((self._index[d] for d in flat), dtype=np.int64, count=len(flat))
         return self._emb[rows].reshape(*doc_ids.shape, self._emb.shape[1])
+
+
+class EmbeddingTables:
+    """One :class:`EmbeddingTable` per corpus, opened on first use: datasets that share a corpus
+    (DL19, DL20 and dev/small share ``msmarco-passage``) share its table, so a corpus embedding
+    file is read once. ``tables(dataset_id) -> EmbeddingTable``."""
+
+    def __init__(
+        self, encoder=DEFAULT_ENCODER, cache_dir="locent-out/cache", device="cpu", precision="auto"
+    ):
+        self.encoder, self.cache_dir = encoder, cache_dir
+        self.device, self.precision = device, precision
+        self._tables: dict[str, EmbeddingTable] = {}
+
+    def __call__(self, dataset_id: str) -> EmbeddingTable:
+        from locent.realdata import datasets
+
+        corpus = datasets.corpus_id(dataset_id)
+        if corpus not in self._tables:
+            self._tables[corpus] = EmbeddingTable(
+                corpus, self.encoder, self.cache_dir, self.device, self.precision
+            )
+        return self._tables[corpus]
+
+    def reopen(self, dataset_id: str) -> None:
+        """Forget the table of ``dataset_id``'s corpus (re-read from disk on next use, e.g. once
+        the whole corpus has been embedded)."""
+        from locent.realdata import datasets
+
+        self._tables.pop(datasets.corpus_id(dataset_id), None)

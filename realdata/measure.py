@@ -31,7 +31,7 @@ import numpy as np
 from locent.realdata import datasets
 from locent.realdata.encoders import (
     DEFAULT_ENCODER,
-    EmbeddingTable,
+    EmbeddingTables,
     Encoder,
     load_encoder,
     slug,
@@ -150,16 +150,8 @@ def measure(
     t0 = time.perf_counter()
     out = Path(out)
     rows, per_query, test_rows, missing = [], [], [], []
-    tables: dict = {}
-
-    def _table(dataset_id):
-        """One look-up table per corpus for the whole call (the corpus file is read once)."""
-        corpus = datasets.corpus_id(dataset_id)
-        if corpus not in tables:
-            tables[corpus] = EmbeddingTable(corpus, enc, out / "cache")
-        return tables[corpus]
-
     enc = encoder if isinstance(encoder, Encoder) else load_encoder(encoder, device, precision)
+    _table = EmbeddingTables(enc, out / "cache")  # one look-up per corpus for the whole call
     encoder = enc.name
     for plan_name in plans:
         plan = PLANS[plan_name]

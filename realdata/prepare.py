@@ -113,7 +113,7 @@ class Resources:
         self.precision = precision
         self._teacher = None
         self._encoder = None
-        self._tables: dict = {}
+        self._tables = None
         self._indexes: dict = {}
         self._corpus_emb: dict = {}
 
@@ -136,12 +136,12 @@ class Resources:
         return self._encoder
 
     def table(self, dataset_id):
-        from locent.realdata.encoders import EmbeddingTable
+        """The embedding look-up of ``dataset_id``'s corpus (one per corpus)."""
+        if self._tables is None:
+            from locent.realdata.encoders import EmbeddingTables
 
-        corpus = datasets.corpus_id(dataset_id)
-        if corpus not in self._tables:
-            self._tables[corpus] = EmbeddingTable(corpus, self.encoder, self.cache)
-        return self._tables[corpus]
+            self._tables = EmbeddingTables(self.encoder, self.cache)
+        return self._tables(dataset_id)
 
     def corpus_embeddings(self, dataset_id) -> np.ndarray:
         """``(N, D)`` embeddings of the whole corpus in index row order (cached on disk); later
@@ -154,7 +154,8 @@ class Resources:
             if list(ids) != list(self.index(corpus).doc_ids):
                 raise ValueError(f"{corpus}: corpus embeddings and BM25 index differ in doc order")
             self._corpus_emb[corpus] = emb
-            self._tables.pop(corpus, None)  # re-open: now backed by the corpus file
+            if self._tables is not None:  # re-open: now backed by the corpus file
+                self._tables.reopen(corpus)
         return self._corpus_emb[corpus]
 
     def index(self, dataset_id):
@@ -237,12 +238,9 @@ def build_universe(dataset_id: str, qids, cfg: SamplerConfig, res: Resources, la
         ids = np.concatenate([bm25_ids, pad], axis=1)
         rank = np.concatenate([rank, np.full((n, width), NOT_BM25, np.int64)], axis=1)
     valid = ids != ""
-    uniq = sorted(set(ids[valid]))
-    text_of = dict(zip(uniq, datasets.doc_texts(corpus, uniq), strict=True))
-    text_of[""] = ""
-    texts = np.vectorize(text_of.__getitem__, otypes=[object])(ids)
     filled = np.where(valid, ids, ids[:, :1])  # padding scored as a copy of item 0, then masked
-    teacher = res.teacher.score(list(qids), qtexts, filled, np.where(valid, texts, texts[:, :1]))
+    texts = datasets.doc_text_matrix(corpus, filled)
+    teacher = res.teacher.score(list(qids), qtexts, filled, texts)
     teacher = np.where(valid, teacher, -np.inf)
     d_emb = res.table(dataset_id)(filled)
     dense = np.where(valid, np.einsum("nd,nud->nu", q_emb, d_emb), -np.inf)
@@ -262,9 +260,7 @@ def scored_groups(dataset_id: str, sampler: str, uni: Universe, sg, res, **prove
     provenance record (``provenance`` plus the counts of padding, exclusions, qrels positives)."""
     qids = list(uni.query_ids)
     qtext = datasets.queries(dataset_id)
-    uniq = sorted(set(sg.doc_ids.ravel()))
-    text_of = dict(zip(uniq, datasets.doc_texts(datasets.corpus_id(dataset_id), uniq), strict=True))
-    texts = np.vectorize(text_of.__getitem__, otypes=[object])(sg.doc_ids)
+    texts = datasets.doc_text_matrix(datasets.corpus_id(dataset_id), sg.doc_ids)
     scores = res.teacher.score(qids, [qtext[q] for q in qids], sg.doc_ids, texts)
     prov = provenance_record(
         sampler=sampler,

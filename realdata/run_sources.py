@@ -60,58 +60,47 @@ def run_matrix(run: pd.DataFrame, qids, depth: int, corpus_set: set) -> tuple[np
     return ids, n_missing
 
 
-def run_universe(test: str, qids, run: pd.DataFrame, depth: int, res, seed: int) -> Universe:
-    """The :class:`Universe` of a run: its top-``depth`` (rank order) with teacher and MiniLM
-    scores and the test qrels as labels (positive: the best judged passage in the corpus, else the
-    teacher's top item of the run)."""
+def run_universe(test: str, qids, ids: np.ndarray, res, seed: int) -> Universe:
+    """The :class:`Universe` of a run's top-k ``ids`` ``(n, w)`` (rank order, ``""`` padding; see
+    :func:`run_matrix`) with teacher and MiniLM scores and the test qrels as labels (positive: the
+    best judged passage in the corpus, else the teacher's top item of the run)."""
     from locent.realdata.prepare import labelled_universe
 
-    corpus = datasets.corpus_id(test)
-    index = res.index(test)
-    corpus_ids = np.asarray(index.doc_ids, dtype=object)
-    ids, n_missing = run_matrix(run, qids, depth, set(corpus_ids))
-    w = ids.shape[1]
+    corpus_ids = np.asarray(res.index(test).doc_ids, dtype=object)
     valid = ids != ""
     filled = np.where(valid, ids, ids[:, :1])
-    uniq = sorted(set(filled.ravel()))
-    text_of = dict(zip(uniq, datasets.doc_texts(corpus, uniq), strict=True))
-    texts = np.vectorize(text_of.__getitem__, otypes=[object])(filled)
+    texts = datasets.doc_text_matrix(datasets.corpus_id(test), filled)
     qtext_all = datasets.queries(test)
     qtexts = [qtext_all[q] for q in qids]
     teacher = np.where(valid, res.teacher.score(list(qids), qtexts, filled, texts), -np.inf)
     q_emb = res.encoder.encode(qtexts)
     dense = np.where(valid, np.einsum("nd,nud->nu", q_emb, res.table(test)(filled)), -np.inf)
-    rank = np.where(valid, np.arange(w)[None, :], NOT_BM25)
-    uni = labelled_universe(
+    rank = np.where(valid, np.arange(ids.shape[1])[None, :], NOT_BM25)
+    return labelled_universe(
         test, qids, qtexts, ids, teacher, dense, corpus_ids, res, seed, bm25_rank=rank, valid=valid
     )
-    uni.n_missing_docs = n_missing
-    return uni
 
 
-def prescore_runs(test: str, qids, runs, depth: int, res) -> int:
-    """Score the union of the runs' top-``depth`` pairs in one teacher call, so each passage runs
+def prescore_runs(test: str, qids, matrices, res) -> int:
+    """Score the union of the runs' candidate pairs (``matrices``: one ``(n, w)`` doc-id matrix
+    per run, rows = ``qids``, from :func:`run_matrix`) in one teacher call, so each passage runs
     through the teacher once however many runs retrieve it (the teacher's score cache then serves
     :func:`run_universe`). Returns the number of distinct pairs scored (0 for a teacher read
     from a file, which has nothing to cache)."""
-    if not runs or getattr(res.teacher, "cache", None) is None:
+    if getattr(res.teacher, "cache", None) is None:
         return 0
-    corpus_ids = res.index(test).doc_ids
-    corpus_set = set(corpus_ids)
-    mats = [run_matrix(run, qids, depth, corpus_set)[0] for run in runs]
     pairs = sorted(
-        {(q, d) for ids in mats for q, row in zip(qids, ids, strict=True) for d in row if d}
+        {(q, d) for ids in matrices for q, row in zip(qids, ids, strict=True) for d in row if d}
     )
     if not pairs:
         return 0
     qtext = datasets.queries(test)
-    docs = sorted({d for _, d in pairs})
-    text_of = dict(zip(docs, datasets.doc_texts(datasets.corpus_id(test), docs), strict=True))
+    doc_ids = np.array([d for _, d in pairs], dtype=object)
     res.teacher.score_pairs(
         [q for q, _ in pairs],
         [qtext[q] for q, _ in pairs],
-        [d for _, d in pairs],
-        [text_of[d] for _, d in pairs],
+        doc_ids,
+        datasets.doc_text_matrix(datasets.corpus_id(test), doc_ids),
     )
     return len(pairs)
 
@@ -149,6 +138,7 @@ def prepare_run_sources(
             dense_source="bm25",
             seed=cfg.seed,
         )
+        corpus = set(res.index(test).doc_ids)
         pending = []
         for system, path in runs.items():
             key = _inputs_key(
@@ -163,10 +153,11 @@ def prepare_run_sources(
             if _is_current(target, key):
                 summary[f"{test}:{system}"] = "reused"
             else:
-                pending.append((system, path, key, target, datasets.read_trec_run(path)))
-        prescore_runs(test, qids, [p[-1] for p in pending], depth, res)
-        for system, path, key, target, run in pending:
-            uni = run_universe(test, qids, run, depth, res, cfg.seed)
+                run = datasets.read_trec_run(path)
+                pending.append((system, path, key, target, *run_matrix(run, qids, depth, corpus)))
+        prescore_runs(test, qids, [p[4] for p in pending], res)
+        for system, path, key, target, ids, n_missing in pending:
+            uni = run_universe(test, qids, ids, res, cfg.seed)
             sg = sample_groups(uni, "bm25", run_cfg)
             groups = scored_groups(
                 test,
@@ -178,7 +169,7 @@ def prepare_run_sources(
                 inputs_key=key,
                 seed=cfg.seed,
                 test_dataset=test,
-                n_missing_docs=uni.n_missing_docs,
+                n_missing_docs=n_missing,
                 **common,
             )
             prov = groups.provenance
@@ -191,7 +182,7 @@ def prepare_run_sources(
             write_groups(groups, target)
             summary[f"{test}:{system}"] = {
                 "queries": len(qids),
-                "missing_docs": uni.n_missing_docs,
+                "missing_docs": n_missing,
                 "padded": int(sg.n_padded.sum()),
             }
     return summary

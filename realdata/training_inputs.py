@@ -139,15 +139,7 @@ def frozen_features(
     from locent.realdata import datasets, encoders
 
     cache = Path(out) / "cache"
-    tables: dict[str, encoders.EmbeddingTable] = {}
-
-    def table_of(dataset: str) -> encoders.EmbeddingTable:
-        # one table per corpus: DL19, DL20 and dev/small share the msmarco-passage file
-        corpus = datasets.corpus_id(dataset)
-        if corpus not in tables:
-            tables[corpus] = encoders.EmbeddingTable(dataset, encoder_name, cache)
-        return tables[corpus]
-
+    table_of = encoders.EmbeddingTables(encoder_name, cache)
     q_ids, q_vecs, d_ids, d_vecs = [], [], [], []
     train_q = sorted({q for g in groups.values() for q in g.query_ids})
     texts = datasets.queries(train_dataset)

@@ -46,6 +46,17 @@ def test_doc_texts_missing_ids(irds):
         irds.doc_texts(irds.DL19, [judged[0], absent])
 
 
+def test_doc_text_matrix_keeps_shape_maps_padding_and_names_absent_ids(irds):
+    corpus = irds.corpus_id(irds.DL19)
+    ids, texts = irds.corpus(corpus)
+    matrix = np.array([[ids[0], ids[1], ""], [ids[1], ids[1], ids[2]]], dtype=object)
+    out = irds.doc_text_matrix(corpus, matrix)
+    assert out.shape == (2, 3) and out.dtype == object
+    assert out.tolist() == [[texts[0], texts[1], ""], [texts[1], texts[1], texts[2]]]
+    with pytest.raises(KeyError, match="no-such-doc"):
+        irds.doc_text_matrix(corpus, np.array([ids[0], "no-such-doc"], dtype=object))
+
+
 def test_shipped_bm25_run_ndcg(irds):
     import ir_measures
 

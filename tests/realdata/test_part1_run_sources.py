@@ -30,7 +30,7 @@ def test_prescore_runs_scores_the_union_of_all_runs_in_one_teacher_call(irds):
     the corpus texts; a teacher read from a file (no cache) is not called."""
     from types import SimpleNamespace
 
-    from locent.realdata.run_sources import prescore_runs
+    from locent.realdata.run_sources import prescore_runs, run_matrix
 
     qids = sorted(irds.queries(irds.DL19))[:2]
     docs = list(irds.read_trec_run(irds.shipped_runs(irds.DL19)["bm25"]).doc_id.unique()[:3])
@@ -51,17 +51,17 @@ def test_prescore_runs_scores_the_union_of_all_runs_in_one_teacher_call(irds):
             calls.append((list(query_ids), list(query_texts), list(doc_ids), list(doc_texts)))
 
     corpus = irds.corpus_id(irds.DL19)
-    res = SimpleNamespace(
-        teacher=Recorder(), index=lambda test: SimpleNamespace(doc_ids=docs + ["other"])
-    )
-    assert prescore_runs(irds.DL19, qids, runs, 100, res) == 3
+    matrices = [run_matrix(r, qids, 100, set(docs))[0] for r in runs]  # "absent" is dropped
+    res = SimpleNamespace(teacher=Recorder())
+    assert prescore_runs(irds.DL19, qids, matrices, res) == 3
     ((q_ids, q_texts, d_ids, d_texts),) = calls
     expected = sorted({(qids[0], docs[0]), (qids[0], docs[1]), (qids[1], docs[2])})
     assert list(zip(q_ids, d_ids, strict=True)) == expected
     assert q_texts == [irds.queries(irds.DL19)[q] for q in q_ids]
     assert d_texts == irds.doc_texts(corpus, d_ids)
+    assert prescore_runs(irds.DL19, qids, [], res) == 0 and len(calls) == 1
     res.teacher = SimpleNamespace(score_pairs=lambda *a: calls.append(a))
-    assert prescore_runs(irds.DL19, qids, runs, 100, res) == 0 and len(calls) == 1
+    assert prescore_runs(irds.DL19, qids, matrices, res) == 0 and len(calls) == 1
 
 
 @pytest.mark.slow

@@ -138,6 +138,18 @@ def test_encoder_precision_bf16_close_to_fp32_and_cached_apart(tmp_path, irds):
     assert not EmbeddingTable("cranfield", bf16, root).whole_corpus  # other precision, other file
 
 
+def test_embedding_tables_share_one_table_per_corpus(irds, tmp_path):
+    """DL19, DL20 and dev/small share the msmarco-passage table; reopen reads the corpus again."""
+    from locent.realdata.encoders import EmbeddingTables
+
+    tables = EmbeddingTables(cache_dir=tmp_path)
+    dl19 = tables(irds.DL19)
+    assert dl19 is tables(irds.DL20) is tables("msmarco-passage/dev/small")
+    assert dl19.corpus == "msmarco-passage" and tables("cranfield") is not dl19
+    tables.reopen(irds.DL20)
+    assert tables(irds.DL19) is not dl19 and tables(irds.DL19).corpus == "msmarco-passage"
+
+
 @pytest.mark.slow
 def test_minilm_matches_sentence_transformers():
     from locent.realdata.encoders import load_encoder, resolve_model_path
