@@ -153,7 +153,12 @@ def groups_from_authors(jsonl_path, score_path, sampler: str) -> tuple[Groups, d
 
 
 def authors_training_file(
-    df, scores: dict | None, source: str, score_source: str | None = None, k: int | None = None
+    df,
+    scores: dict | None,
+    source: str,
+    score_source: str | None = None,
+    k: int | None = None,
+    drop_short: bool = False,
 ) -> TrainingFile:
     """:class:`TrainingFile` from a ``(query_id, doc_id_a, doc_id_b)`` frame (+ optional scores)."""
     missing = [c for c in AUTHORS_KEYS if c not in df.columns]
@@ -175,7 +180,9 @@ def authors_training_file(
         values["teacher_scores"] = rows
     labels = [[1.0] + [0.0] * (len(row) - 1) for row in items]
     values["labels"] = labels
-    qids_a, doc_ids, arrays, counts = fixed_k(source, qids, items, values, k=k)
+    qids_a, doc_ids, arrays, counts = fixed_k(
+        source, qids, items, values, k=k, drop_short=drop_short
+    )
     return TrainingFile(
         format="authors",
         query_ids=qids_a,
@@ -194,9 +201,14 @@ def authors_training_file(
     )
 
 
-def read_authors(path, scores=None, k: int | None = None) -> TrainingFile:
+def read_authors(path, scores=None, k: int | None = None, drop_short=False) -> TrainingFile:
     """The authors' JSONL (and, optionally, their score file) as a :class:`TrainingFile`."""
     score_table = None if scores is None else read_score_file(scores)
     return authors_training_file(
-        read_jsonl(path), score_table, str(path), None if scores is None else str(scores), k=k
+        read_jsonl(path),
+        score_table,
+        str(path),
+        None if scores is None else str(scores),
+        k,
+        drop_short,
     )

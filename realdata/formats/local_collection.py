@@ -259,9 +259,18 @@ def register_local_collection(
             "(kept with their title)",
             stacklevel=2,
         )
-    kept, grades = _check_qrels(
-        iter_qrels(files["qrels"], qrels_layout), doc_lines, query_lines, files["qrels"], counts
-    )
+    qrels_lines = iter_qrels(files["qrels"], qrels_layout)
+    if layout == "classic":  # ids written "01" in one file and "1" in another are one id
+        qrels_lines = (
+            (
+                n,
+                q._replace(
+                    query_id=classic.normalise_id(q.query_id), doc_id=classic.normalise_id(q.doc_id)
+                ),
+            )
+            for n, q in qrels_lines
+        )
+    kept = _check_qrels(qrels_lines, doc_lines, query_lines, files["qrels"], counts)
     unknown = counts["n_qrels_unknown_doc"] + counts["n_qrels_unknown_query"]
     if unknown:
         first = counts.pop("first_unknown")
@@ -304,7 +313,7 @@ def register_local_collection(
 
 def _check_qrels(pairs, doc_lines, query_lines, path, counts):
     """Qrels whose query and document exist; unknown ones and repeats counted (module doc)."""
-    kept, grades = [], {}
+    kept, grades = [], {}  # grades: (query, doc) → (line, relevance) of its first judgement
     counts.update(n_qrels_unknown_doc=0, n_qrels_unknown_query=0, n_qrels_repeated=0)
     first = None
     for n, qrel in pairs:
@@ -331,7 +340,7 @@ def _check_qrels(pairs, doc_lines, query_lines, path, counts):
             continue
         kept.append(qrel)
     counts["first_unknown"] = first
-    return kept, grades
+    return kept
 
 
 def registered(dataset_id: str) -> LocalCollection | None:

@@ -26,7 +26,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from locent.realdata.formats.training_file import TrainingFile, fixed_k
+from locent.realdata.formats.training_file import TextTable, TrainingFile, fixed_k
 
 MODES = ("score", "rank")
 PYTERRIER_ID_COLUMNS = ("qid", "docno")
@@ -152,11 +152,11 @@ def ranked_training_file(
     qids_a, doc_ids, arrays, counts = fixed_k(
         source, qids, items, {"teacher_scores": vals}, k=k, drop_short=drop_short
     )
-    query_texts = doc_texts = {}
-    if "query_text" in table:
-        query_texts = dict(zip(table["query_id"], table["query_text"], strict=True))
-    if "doc_text" in table:
-        doc_texts = dict(zip(table["doc_id"], table["doc_text"], strict=True))
+    queries, docs = TextTable("query", source), TextTable("doc", source)
+    for col, ids, texts in (("query_text", "query_id", queries), ("doc_text", "doc_id", docs)):
+        if col in table:
+            for item_id, text in zip(table[ids], table[col], strict=True):
+                texts.add(str(item_id), str(text))
     return TrainingFile(
         format=fmt,
         query_ids=qids_a,
@@ -164,8 +164,8 @@ def ranked_training_file(
         teacher_scores=arrays["teacher_scores"],
         labels=None,
         positive_source=np.full(len(qids_a), "run_top", dtype=object),
-        query_texts=query_texts,
-        doc_texts=doc_texts,
+        query_texts=queries.texts,
+        doc_texts=docs.texts,
         provenance={
             "format": fmt,
             "path": source,

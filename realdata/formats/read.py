@@ -83,6 +83,7 @@ def read_training_file(
         raise ValueError(
             f"format must be 'auto' or one of {list(TRAINING_FORMATS)}; got {format!r}"
         )
+    ranked.check_mode(mode)
     extra: dict = {}
     if isinstance(source, (str, os.PathLike)):
         from locent.provenance import file_sha256
@@ -124,7 +125,7 @@ def read_training_file(
         _check_authors(table, name)
         score_table = None if scores is None else read_score_file(scores)
         out = authors_training_file(
-            table, score_table, name, None if scores is None else str(scores), k=k
+            table, score_table, name, None if scores is None else str(scores), k, drop_short
         )
     elif layout == "tevatron":
         out = read_tevatron(table, name, k=k, drop_short=drop_short)

@@ -213,6 +213,8 @@ def fixed_k(
             stacklevel=3,
         )
     idx = np.flatnonzero(keep)
+    if not idx.size:
+        raise ValueError(f"{source}: no group has k={k} items")
     qids = np.array([str(query_ids[i]) for i in idx], dtype=object)
     doc_ids = np.array([[str(d) for d in items[i][:k]] for i in idx], dtype=object).reshape(-1, k)
     arrays = {

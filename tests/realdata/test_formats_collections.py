@@ -157,6 +157,17 @@ def test_trec_style_rel_med_variant(tmp_path, irds_tmp_home):
     assert [q.doc_id for q in ir_datasets.load(record.dataset_id).qrels_iter()] == ["1", "3", "2"]
 
 
+def test_cacm_leading_zeros_are_one_id(tmp_path, irds_tmp_home):
+    import ir_datasets
+
+    rel = "01 001 0 0\n01 3 0 0\n02 02 0 0\n"  # CACM's qrels.text writes query 1 as "01"
+    record = register_local_collection(
+        _classic(tmp_path / "cacm", rel=rel, stem="CACM"), _name("c")
+    )
+    qrels = [(q.query_id, q.doc_id) for q in ir_datasets.load(record.dataset_id).qrels_iter()]
+    assert qrels == [("1", "1"), ("1", "3"), ("2", "2")]
+
+
 def test_classic_malformed_files(tmp_path, irds_tmp_home):
     dup = CISI_ALL + ".I 2\n.W\nagain\n"
     with pytest.raises(ValueError, match=r"CISI.ALL:\d+: duplicate document id '2' \(first at"):

@@ -222,6 +222,10 @@ def test_pyterrier_frame_and_file(tmp_path):
     back = read_training_file(path)
     assert (back.doc_ids == tf.doc_ids).all()
     np.testing.assert_array_equal(back.teacher_scores, tf.teacher_scores)
+    with pytest.raises(ValueError, match="duplicate doc id 'x' with two different texts"):
+        read_training_file(frame.assign(text=["tx", "ty", "tz", "other", "tw", "tv"]))
+    with pytest.raises(ValueError, match="2 duplicate \\(qid, docno\\) rows, first query '1'"):
+        read_training_file(pd.concat([frame, frame.iloc[:2]]))
 
 
 # --- recognition and malformed files --------------------------------------------------------
