@@ -16,26 +16,26 @@ One module per job:
 - :mod:`.sniff`: what a file is, from its bytes.
 """
 
-from locent.realdata.formats.local_collection import LocalCollection, register_local_collection
-from locent.realdata.formats.read import TRAINING_FORMATS, read_training_file
-from locent.realdata.formats.teacher_files import (
-    CoverageReport,
-    TeacherTable,
-    read_teacher_file,
-    teacher_coverage,
-)
-from locent.realdata.formats.training_file import TEXT_ID_SCHEME, TrainingFile, text_id
+# Imported on first use (PEP 562): reading a training file should not import ir_datasets.
+_WHERE = {
+    "LocalCollection": "local_collection",
+    "register_local_collection": "local_collection",
+    "TRAINING_FORMATS": "read",
+    "read_training_file": "read",
+    "CoverageReport": "teacher_files",
+    "TeacherTable": "teacher_files",
+    "read_teacher_file": "teacher_files",
+    "teacher_coverage": "teacher_files",
+    "TEXT_ID_SCHEME": "training_file",
+    "TrainingFile": "training_file",
+    "text_id": "training_file",
+}
+__all__ = sorted(_WHERE)
 
-__all__ = [
-    "TEXT_ID_SCHEME",
-    "TRAINING_FORMATS",
-    "CoverageReport",
-    "LocalCollection",
-    "TeacherTable",
-    "TrainingFile",
-    "read_teacher_file",
-    "read_training_file",
-    "register_local_collection",
-    "teacher_coverage",
-    "text_id",
-]
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
