@@ -77,7 +77,9 @@ def read_training_file(
     for ranked lists (runs, PyTerrier frames; see :mod:`~locent.realdata.formats.ranked`).
     ``k``/``drop_short``: group size rules of
     :func:`~locent.realdata.formats.training_file.fixed_k`. ``values``: ids or texts in
-    sentence-transformers tables. The provenance gets the file's sha256.
+    sentence-transformers tables. The provenance gets the file's sha256. ``format`` other than
+    ``"auto"`` skips the column-based recognition (for a table that fits two layouts); the
+    reader then names any column the stated format needs and the table lacks.
     """
     if format not in ("auto", *TRAINING_FORMATS):
         raise ValueError(
@@ -95,22 +97,23 @@ def read_training_file(
         except ValueError as err:
             raise _no_match(name, str(err).removeprefix(f"{name}: ")) from None
         extra["sha256"] = file_sha256(path)
-        if sniffed.container == "trec_run":
-            layout, table = "trec_run", None
-        elif sniffed.container in ("parquet", "jsonl", "tsv", "csv"):
-            layout, table = detect_layout(sniffed.columns), None
-            if layout is None:
-                raise _no_match(name, f"a {sniffed.container} with columns {list(sniffed.columns)}")
-            table = load_table(sniffed)
-        else:
+        if sniffed.container not in ("trec_run", "parquet", "jsonl", "tsv", "csv"):
             raise _no_match(name, f"content looks like {sniffed.container!r}")
+        is_run = sniffed.container == "trec_run"
+        table = None if is_run else load_table(sniffed)
+        found = "trec_run" if is_run else detect_layout(sniffed.columns)
+        holds = f"a {sniffed.container} with columns {list(sniffed.columns)}"
     else:
-        table, name = source, "<DataFrame>"
-        layout = detect_layout(table.columns)
-        if layout is None:
-            raise _no_match(name, f"a DataFrame with columns {list(table.columns)}")
-    if format not in ("auto", layout):
-        raise ValueError(f"{name}: asked for format {format!r} but its content is {layout!r}")
+        table, name, is_run = source, "<DataFrame>", False
+        found = detect_layout(table.columns)
+        holds = f"a DataFrame with columns {list(table.columns)}"
+    if format != "auto" and is_run != (format == "trec_run"):
+        what = "a TREC run" if is_run else "a table, not a TREC run"
+        raise ValueError(f"{name}: asked for format {format!r} but its content is {what}")
+    # a stated format is used as it is (its reader names any column it lacks)
+    layout = found if format == "auto" else format
+    if layout is None:
+        raise _no_match(name, holds)
     if scores is not None and layout != "authors":
         raise ValueError(f"{name}: scores= is for the authors' JSONL; this file is {layout!r}")
     if layout == "trec_run":

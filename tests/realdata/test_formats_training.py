@@ -246,9 +246,13 @@ def test_missing_columns_and_values(tmp_path):
     HARD.drop(columns=["positive"]).to_json(path, orient="records", lines=True)
     with pytest.raises(ValueError, match="no training-file format matches"):
         read_training_file(path)
-    with pytest.raises(ValueError, match="asked for format 'tevatron'"):
-        HARD.to_json(path, orient="records", lines=True)
+    with pytest.raises(ValueError, match=r"need columns query\|anchor, positive, negative"):
+        read_training_file(path, format="st_hard_negatives")
+    HARD.to_json(path, orient="records", lines=True)
+    with pytest.raises(ValueError, match=r"lacks field\(s\) \['positive_passages'"):
         read_training_file(path, format="tevatron")
+    with pytest.raises(ValueError, match="asked for format 'trec_run' but its content is a table"):
+        read_training_file(path, format="trec_run")
     bad = HARD.copy()
     bad.loc[1, "negative_2"] = None
     with pytest.raises(ValueError, match="row 2 has no value in column 'negative_2'"):
