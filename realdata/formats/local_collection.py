@@ -183,16 +183,33 @@ def _fingerprint(files: dict[str, Path], options: dict) -> str:
     return digest.hexdigest()
 
 
-def _unique(pairs, what: str, path: Path) -> dict:
-    """``{id: (line, record)}``; a repeated id raises naming both lines."""
+def _unique(pairs, what: str, path: Path) -> tuple[dict, int]:
+    """``({id: line}, number of records without text)`` of ``(line, record)`` pairs.
+
+    A repeated id raises naming both lines. The records themselves are not kept (a corpus need
+    not fit in memory to be checked).
+    """
     seen: dict = {}
+    n_without_text = 0
     for n, rec in pairs:
         if rec[0] in seen:
             raise ValueError(
-                f"{path}:{n}: duplicate {what} id {rec[0]!r} (first at line {seen[rec[0]][0]})"
+                f"{path}:{n}: duplicate {what} id {rec[0]!r} (first at line {seen[rec[0]]})"
             )
-        seen[rec[0]] = (n, rec)
-    return seen
+        seen[rec[0]] = n
+        n_without_text += not rec.text.strip()
+    return seen, n_without_text
+
+
+def _parsers(layout: str, files: dict, query_numbering: str):
+    """``(doc_cls, parse_docs, parse_queries)``: callables re-reading the files each time."""
+    if layout == "classic":
+        return (
+            classic.ClassicDoc,
+            lambda: classic.iter_classic_docs(files["docs"]),
+            lambda: classic.iter_classic_queries(files["queries"], query_numbering),
+        )
+    return LocalDoc, lambda: iter_docs(files["docs"]), lambda: iter_queries(files["queries"])
 
 
 def register_local_collection(
@@ -233,26 +250,13 @@ def register_local_collection(
     if dataset_id in ir_datasets.registry:
         raise ValueError(f"{dataset_id!r} is already an ir_datasets ID; choose another name")
 
-    if layout == "classic":
-        doc_cls = classic.ClassicDoc
-
-        def parse_docs():
-            return classic.iter_classic_docs(files["docs"])
-
-        query_pairs = classic.iter_classic_queries(files["queries"], query_numbering)
-    else:
-        doc_cls = LocalDoc
-
-        def parse_docs():
-            return iter_docs(files["docs"])
-
-        query_pairs = iter_queries(files["queries"])
-    doc_lines = _unique(((n, d) for n, d in parse_docs()), "document", files["docs"])
-    query_lines = _unique(query_pairs, "query", files["queries"])
-    counts = {"n_docs_without_text": sum(not d.text.strip() for _, d in doc_lines.values())}
-    for qid, (n, q) in query_lines.items():
-        if not q.text.strip():
-            raise ValueError(f"{files['queries']}:{n}: query {qid!r} has no text")
+    doc_cls, parse_docs, parse_queries = _parsers(layout, files, query_numbering)
+    doc_lines, n_docs_without_text = _unique(parse_docs(), "document", files["docs"])
+    counts = {"n_docs_without_text": n_docs_without_text}
+    query_lines, n_queries_without_text = _unique(parse_queries(), "query", files["queries"])
+    if n_queries_without_text:
+        first = next(n for n, q in parse_queries() if not q.text.strip())
+        raise ValueError(f"{files['queries']}:{first}: a query has no text")
     if counts["n_docs_without_text"]:
         warnings.warn(
             f"{dataset_id}: {counts['n_docs_without_text']} documents have no text "
@@ -293,7 +297,7 @@ def register_local_collection(
     store_dir = ir_datasets.util.home_path() / "local" / name / fingerprint[:16]
     dataset = Dataset(
         LocalDocs(parse_docs, doc_cls, store_dir, len(doc_lines), dataset_id),
-        LocalQueries([q for _, q in query_lines.values()], dataset_id),
+        LocalQueries([q for _, q in parse_queries()], dataset_id),
         LocalQrels(kept),
     )
     ir_datasets.registry.register(dataset_id, dataset)

@@ -182,6 +182,10 @@ def test_classic_malformed_files(tmp_path, irds_tmp_home):
             _classic(tmp_path / "d", rel=unknown), _name("x"), on_unknown="drop"
         )
     assert record.n_qrels == 3 and record.counts["n_qrels_unknown_doc"] == 1
+    title_only = CISI_ALL + ".I 4\n.T\nOnly a title\n"
+    with pytest.warns(UserWarning, match="1 documents have no text"):
+        record = register_local_collection(_classic(tmp_path / "t", all_=title_only), _name("x"))
+    assert record.n_docs == 4 and record.counts["n_docs_without_text"] == 1
     ambiguous = "1 0 0 0\n"
     with pytest.raises(ValueError, match="cannot tell the qrels layout"):
         register_local_collection(_classic(tmp_path / "e", rel=ambiguous), _name("x"))
@@ -233,6 +237,9 @@ def test_plain_files_malformed(tmp_path, irds_tmp_home):
     (folder / "docs.jsonl").write_text('{"doc_id": "d1", "text": "x"}\n')
     (folder / "queries.tsv").write_text("q1\tquery\nq1\tagain\n")
     with pytest.raises(ValueError, match=r"queries.tsv:2: duplicate query id 'q1'"):
+        register_local_collection(folder, _name("p"))
+    (folder / "queries.tsv").write_text("q1\tquery\nq2\t  \n")
+    with pytest.raises(ValueError, match=r"queries.tsv:2: a query has no text"):
         register_local_collection(folder, _name("p"))
     (folder / "queries.tsv").write_text("q1\tquery\n")
     (folder / "qrels.txt").write_text("q1 0 d1 1\nq1 0 d1 0\n")
