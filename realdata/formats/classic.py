@@ -37,7 +37,6 @@ import re
 from pathlib import Path
 from typing import NamedTuple
 
-from ir_datasets.formats import GenericQuery
 from locent.realdata.formats.collection_files import text_lines
 
 MARKERS = {"T": "title", "W": "text", "A": "author", "B": "bib", "K": "keywords"}
@@ -124,6 +123,8 @@ def iter_classic_docs(path: Path):
 
 def iter_classic_queries(path: Path, query_numbering: str = "as_given"):
     """``(line_number, GenericQuery)`` of a ``.QRY`` file (text = ``.T`` + ``.W``)."""
+    from ir_datasets.formats import GenericQuery  # not at module import: see irds_components
+
     if query_numbering not in ("as_given", "sequential"):
         raise ValueError(
             f"query_numbering must be 'as_given' or 'sequential'; got {query_numbering!r}"

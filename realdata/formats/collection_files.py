@@ -31,7 +31,6 @@ import json
 from pathlib import Path
 from typing import NamedTuple
 
-from ir_datasets.formats import GenericQuery, TrecQrel
 from locent.realdata.formats.sniff import open_bytes
 
 DOC_ID_FIELDS = ("doc_id", "docid", "_id", "id")
@@ -102,6 +101,8 @@ def iter_docs(path: Path):
 
 
 def iter_queries(path: Path):
+    from ir_datasets.formats import GenericQuery  # not at module import: see irds_components
+
     path = Path(path)
     if is_jsonl(path):
         for n, line in text_lines(path):
@@ -175,6 +176,8 @@ def qrels_layout(rows: list[list[str]], path) -> str:
 
 def iter_qrels(path: Path, layout: str = "auto"):
     """``(line_number, TrecQrel)``; a BEIR header (``query-id corpus-id score``) is skipped."""
+    from ir_datasets.formats import TrecQrel  # not at module import: see irds_components
+
     if layout not in QRELS_LAYOUTS:
         raise ValueError(f"qrels layout must be one of {QRELS_LAYOUTS}; got {layout!r}")
     path = Path(path)

@@ -31,9 +31,6 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ir_datasets.datasets.base import Dataset
-from ir_datasets.formats import BaseDocs, BaseQrels, BaseQueries, GenericQuery, TrecQrel
-from ir_datasets.indices import DEFAULT_DOCSTORE_OPTIONS, PickleLz4FullStore
 from locent.realdata.formats import classic
 from locent.realdata.formats.collection_files import LocalDoc, iter_docs, iter_qrels, iter_queries
 
@@ -61,74 +58,6 @@ class LocalCollection:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-class LocalDocs(BaseDocs):
-    """Documents re-read from the file on each iteration; ``docs_store`` built on first use."""
-
-    def __init__(self, parse, doc_cls, store_dir: Path, count: int, namespace: str):
-        super().__init__()
-        self._parse, self._cls, self._store_dir = parse, doc_cls, store_dir
-        self._count, self._namespace = count, namespace
-
-    def docs_iter(self):
-        return (doc for _, doc in self._parse())
-
-    def docs_cls(self):
-        return self._cls
-
-    def docs_store(self, field="doc_id", options=DEFAULT_DOCSTORE_OPTIONS):
-        self._store_dir.mkdir(parents=True, exist_ok=True)
-        return PickleLz4FullStore(
-            path=str(self._store_dir / "docs.pklz4"),
-            init_iter_fn=self.docs_iter,
-            data_cls=self._cls,
-            lookup_field=field,
-            index_fields=["doc_id"],
-            count_hint=self._count,
-            options=options,
-        )
-
-    def docs_count(self):
-        return self._count
-
-    def docs_namespace(self):
-        return self._namespace
-
-    def docs_lang(self):
-        return None
-
-
-class LocalQueries(BaseQueries):
-    def __init__(self, queries: list, namespace: str):
-        super().__init__()
-        self._queries, self._namespace = queries, namespace
-
-    def queries_iter(self):
-        return iter(self._queries)
-
-    def queries_cls(self):
-        return GenericQuery
-
-    def queries_namespace(self):
-        return self._namespace
-
-    def queries_lang(self):
-        return None
-
-
-class LocalQrels(BaseQrels):
-    def __init__(self, qrels: list):
-        self._qrels = qrels
-
-    def qrels_iter(self):
-        return iter(self._qrels)
-
-    def qrels_cls(self):
-        return TrecQrel
-
-    def qrels_defs(self):
-        return {}
 
 
 def _find(folder: Path, stems, suffixes=(".tsv", ".jsonl", ".tsv.gz", ".jsonl.gz")) -> Path | None:
@@ -229,8 +158,6 @@ def register_local_collection(
     Registering the same files again returns the same record; other files under a name already
     taken raise. Returns the :class:`LocalCollection` with the counts of every check.
     """
-    import ir_datasets
-
     if on_unknown not in ("raise", "drop"):
         raise ValueError(f"on_unknown must be 'raise' or 'drop'; got {on_unknown!r}")
     layout, files = locate_files(folder, layout, docs, queries, qrels)
@@ -247,6 +174,15 @@ def register_local_collection(
             f"{dataset_id!r} is already registered from other files "
             f"({_REGISTERED[dataset_id].files}); choose another name"
         )
+    # ir_datasets binds its built-in datasets to the home it sees when first imported: import it
+    # only after locent has chosen that home (as datasets.load does), never at module import
+    from locent.realdata.datasets import ensure_irds_home
+
+    ensure_irds_home()
+    import ir_datasets
+    from ir_datasets.datasets.base import Dataset
+    from locent.realdata.formats.irds_components import LocalDocs, LocalQrels, LocalQueries
+
     if dataset_id in ir_datasets.registry:
         raise ValueError(f"{dataset_id!r} is already an ir_datasets ID; choose another name")
 

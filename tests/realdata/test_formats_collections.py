@@ -6,7 +6,6 @@ import json
 import uuid
 
 import pytest
-from locent.realdata.formats import register_local_collection
 
 CISI_ALL = """\
 .I 1
@@ -59,12 +58,28 @@ CISI_REL = """\
 
 
 @pytest.fixture
-def irds_tmp_home(tmp_path, monkeypatch):
-    """A fresh, empty ir_datasets home: local collections never need the shared one."""
-    home = tmp_path / "irds_home"
-    home.mkdir()
-    monkeypatch.setenv("IR_DATASETS_HOME", str(home))
-    return home
+def irds_tmp_home(request, tmp_path, monkeypatch):
+    """A writable ir_datasets home for the local docs stores.
+
+    The session's copy of the shared home when there is one: ir_datasets binds its built-in
+    datasets to the home it sees when first imported, so importing it here with another home
+    would break later tests that read them. Without shared data, a fresh folder.
+    """
+    try:
+        return request.getfixturevalue("irds_home")
+    except pytest.skip.Exception:
+        home = tmp_path / "irds_home"
+        home.mkdir()
+        monkeypatch.setenv("IR_DATASETS_HOME", str(home))
+        return home
+
+
+def register_local_collection(*args, **kwargs):
+    # imported when a test runs, not when pytest collects this file: ir_datasets must not be
+    # imported before the session chose its home (conftest's irds_home)
+    from locent.realdata.formats import register_local_collection
+
+    return register_local_collection(*args, **kwargs)
 
 
 def _name(prefix: str) -> str:
@@ -248,3 +263,34 @@ def test_plain_files_malformed(tmp_path, irds_tmp_home):
     (folder / "qrels.txt").unlink()
     with pytest.raises(FileNotFoundError, match="no qrels file"):
         register_local_collection(folder, _name("p"))
+
+
+def test_classic_reader_agrees_with_ir_datasets_cranfield(irds, irds_home):
+    """The shared Cranfield files read as a classic collection equal ir_datasets' own loader."""
+    import ir_datasets
+
+    folder = irds_home / "cranfield"
+    with pytest.warns(UserWarning, match="2 documents have no text"):
+        record = register_local_collection(
+            None,
+            _name("cranfield"),
+            layout="classic",
+            docs=folder / "docs.txt",
+            queries=folder / "queries.txt",
+            qrels=folder / "qrels.txt",
+            query_numbering="sequential",
+        )
+    ours, theirs = ir_datasets.load(record.dataset_id), ir_datasets.load("cranfield")
+
+    def norm(text):
+        return " ".join(text.split())
+
+    mine = [(d.doc_id, norm(d.title), norm(d.text), norm(d.author)) for d in ours.docs_iter()]
+    ref = [(d.doc_id, norm(d.title), norm(d.text), norm(d.author)) for d in theirs.docs_iter()]
+    assert len(mine) == 1400 and mine == ref
+    assert [(q.query_id, norm(q.text)) for q in ours.queries_iter()] == [
+        (q.query_id, norm(q.text)) for q in theirs.queries_iter()
+    ]
+    assert list(ours.qrels_iter()) == list(theirs.qrels_iter())
+    assert record.counts["n_qrels_unknown_doc"] == record.counts["n_qrels_unknown_query"] == 0
+    assert record.counts["n_docs_without_text"] == 2  # two Cranfield entries have no .W
