@@ -12,7 +12,8 @@ One module per job:
 - :mod:`.teacher_files`: :func:`read_teacher_file` (``mode="score"|"rank"``) and
   :func:`teacher_coverage`, the check to run before encoding or training.
 - :mod:`.local_collection`: :func:`register_local_collection` → ``local/<name>`` in ir_datasets,
-  from :mod:`.collection_files` (TSV/JSONL + TREC qrels) or :mod:`.classic` (``.ALL/.QRY/.REL``).
+  from :mod:`.collection_files` (TSV/JSONL + TREC qrels) or :mod:`.classic` (``.ALL/.QRY/.REL``);
+  the ir_datasets handlers are in :mod:`.irds_components` (imported only at registration).
 - :mod:`.sniff`: what a file is, from its bytes.
 """
 

@@ -17,6 +17,7 @@ their layout from its columns.
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import json
@@ -156,6 +157,7 @@ def load_table(sniffed: Sniffed):
             sep=sep,
             dtype=str,
             keep_default_na=False,
-            quoting=3 if sep == "\t" else 0,
+            # TSV: a quote is text (passages quote); CSV: the usual quoting
+            quoting=csv.QUOTE_NONE if sep == "\t" else csv.QUOTE_MINIMAL,
         )
     raise ValueError(f"{sniffed.path}: a {sniffed.container} is not a table")

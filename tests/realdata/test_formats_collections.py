@@ -118,6 +118,10 @@ def test_classic_collection_through_ir_datasets_load(tmp_path, irds_tmp_home):
     ]
     assert ds.docs_store().get("2").title == "Use Made of Technical Libraries"
     assert (irds_tmp_home / "local" / name).is_dir()  # the docs store lives in the home
+    from locent.realdata.formats.local_collection import is_local, registered
+
+    assert registered(record.dataset_id) is record and is_local(record.dataset_id)
+    assert record.to_dict()["counts"]["n_qrels_unknown_doc"] == 0
     # registering the same files again is a no-op; other files under the name are refused
     assert register_local_collection(tmp_path / "cisi", name) is record
     other = _classic(tmp_path / "other", rel=CISI_REL.replace("2\t0", "3\t0"))
