@@ -121,6 +121,49 @@ class TrainingFile:
             }
         )
 
+    def texts(self, dataset_id: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(query_texts (n,), doc_texts (n, k))`` object arrays, for encoders and teachers.
+
+        The file's own texts first; ids it carries without text are looked up in the ir_datasets
+        collection ``dataset_id`` (any ID, ``local/<name>`` included). An id found in neither is
+        a ``ValueError`` naming it, its query and how many are missing.
+        """
+        from locent.realdata import datasets
+
+        source = self.provenance.get("path", self.format)
+        qtext = dict(self.query_texts)
+        need_q = sorted({str(q) for q in self.query_ids} - set(qtext))
+        need_d = sorted({str(d) for d in self.doc_ids.ravel()} - set(self.doc_texts))
+        if (need_q or need_d) and dataset_id is None:
+            what = f"doc {need_d[0]!r}" if need_d else f"query {need_q[0]!r}"
+            raise ValueError(
+                f"{source}: {len(need_q)} queries and {len(need_d)} docs have ids but no text "
+                f"in the file (first {what}); pass dataset_id= the collection they come from"
+            )
+        if need_q:
+            known = datasets.queries(dataset_id)
+            missing = [q for q in need_q if q not in known]
+            if missing:
+                raise ValueError(
+                    f"{source}: {len(missing)} query ids are not in {dataset_id!r}, first "
+                    f"{missing[0]!r}"
+                )
+            qtext.update({q: known[q] for q in need_q})
+        dtext = dict(self.doc_texts)
+        if need_d:
+            found, n_missing = datasets.doc_texts(dataset_id, need_d, missing="count")
+            if n_missing:
+                first = next(d for d, t in zip(need_d, found, strict=True) if t is None)
+                row = int(np.flatnonzero((self.doc_ids == first).any(axis=1))[0])
+                raise ValueError(
+                    f"{source}: {n_missing} doc ids are not in the {dataset_id!r} corpus, first "
+                    f"{first!r} (query {self.query_ids[row]!r})"
+                )
+            dtext.update(zip(need_d, found, strict=True))
+        queries = np.array([qtext[str(q)] for q in self.query_ids], dtype=object)
+        docs = np.vectorize(lambda d: dtext[str(d)], otypes=[object])(self.doc_ids)
+        return queries, docs
+
     def to_groups(self, sampler: str | None = None, teacher=None) -> Groups:
         """The :class:`Groups` record samplers produce (inclusion probabilities NaN = unknown).
 

@@ -298,3 +298,27 @@ def test_classic_reader_agrees_with_ir_datasets_cranfield(irds, irds_home):
     assert list(ours.qrels_iter()) == list(theirs.qrels_iter())
     assert record.counts["n_qrels_unknown_doc"] == record.counts["n_qrels_unknown_query"] == 0
     assert record.counts["n_docs_without_text"] == 2  # two Cranfield entries have no .W
+
+
+def test_training_file_texts_from_a_local_collection(tmp_path, irds_tmp_home):
+    from locent.realdata.formats import read_training_file
+
+    name = _name("cisi")
+    dataset_id = register_local_collection(_classic(tmp_path / "c"), name).dataset_id
+    run = tmp_path / "bm25.txt"
+    run.write_text("1 Q0 1 1 3.0 bm25\n1 Q0 3 2 2.0 bm25\n2 Q0 2 1 1.5 bm25\n2 Q0 1 2 1.0 bm25\n")
+    tf = read_training_file(run)
+    with pytest.raises(ValueError, match="ids but no text in the file .*pass dataset_id="):
+        tf.texts()
+    queries, docs = tf.texts(dataset_id)
+    assert queries[1] == "Library use How are technical libraries used?"
+    assert docs[0, 1].startswith("Two Kinds of Power The relationships")
+    assert docs.shape == (2, 2)
+    run.write_text(run.read_text() + "3 Q0 99 1 1.0 bm25\n3 Q0 2 2 0.5 bm25\n")
+    with pytest.raises(
+        ValueError, match=r"1 doc ids are not in the .* corpus, first '99' \(query '3'\)"
+    ):
+        read_training_file(run).texts(dataset_id)
+    run.write_text("7 Q0 1 1 1.0 bm25\n7 Q0 2 2 0.5 bm25\n")
+    with pytest.raises(ValueError, match="1 query ids are not in .*, first '7'"):
+        read_training_file(run).texts(dataset_id)

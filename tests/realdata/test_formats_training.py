@@ -42,6 +42,8 @@ def test_st_hard_negatives_texts_get_text_ids(tmp_path, container):
     assert tf.provenance["doc_id_scheme"] == TEXT_ID_SCHEME
     assert tf.teacher_scores is None
     np.testing.assert_array_equal(tf.labels, [[1, 0, 0], [1, 0, 0]])
+    queries, docs = tf.texts()  # all texts from the file; no collection needed
+    assert queries[1] == "what is a dog" and docs[0, 2] == "rain is wet"
 
 
 def test_text_id_is_stable_and_distinct():
