@@ -11,7 +11,8 @@ FAIL as a finding and goes on). ``--json`` prints the list as JSON on stdout and
 parameters, says whether it is vacuous (at least the loss range) and the smallest n that would
 make it not.
 
-Registration only declares arguments; sympy, torch and the theory code are imported in handlers.
+Registration only declares arguments (the ``--loss`` choices are read from the loss registry);
+the proofs (sympy) and checks are imported in the handlers.
 """
 
 from __future__ import annotations
