@@ -179,6 +179,13 @@ def run_stages(
 # the stages of the main job: thin adapters from (out, params) to each part's stage function
 
 
+def brief(result, limit: int = 160) -> str:
+    """A stage's return value as one short line for the log and run_state.json (a summary dict
+    or a table's text is cut, not printed whole)."""
+    text = " ".join(str(result).split()) if result is not None else ""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def theory_step(out: Path) -> str:
     results = run_theory(out)
     n_pass = sum(r["result"] == "PASS" for r in results)
@@ -279,27 +286,27 @@ def main_job(seed: int = 0, device: str = "auto", quick: bool = False) -> list[S
         Stage(
             "realdata_prepare",
             prepare,
-            lambda out: str(prepare_stage(PrepareParams(out=str(out), **prepare))),
+            lambda out: brief(prepare_stage(PrepareParams(out=str(out), **prepare))),
             outputs=("realdata/groups",),
         ),
         Stage(
             "realdata_measure",
             measure,
-            lambda out: str(measure_stage(MeasureParams(out=str(out), **measure))),
+            lambda out: brief(measure_stage(MeasureParams(out=str(out), **measure))),
             requires=("realdata_prepare",),
             outputs=rel("samplers", "measure_per_query"),
         ),
         Stage(
             "realdata_grid",
             grid_params,
-            lambda out: str(grid_stage(GridParams(out=str(out), **grid_params))),
+            lambda out: brief(grid_stage(GridParams(out=str(out), **grid_params))),
             requires=("realdata_prepare",),
             outputs=rel("grid_results"),
         ),
         Stage(
             "realdata_report",
             {"preset": grid},
-            lambda out: str(report_stage(ReportParams(out=str(out), preset=grid))),
+            lambda out: brief(report_stage(ReportParams(out=str(out), preset=grid))),
             requires=("realdata_grid",),
             outputs=(str(paths.grid / "table1.csv"),),
         ),
@@ -312,7 +319,7 @@ def main_job(seed: int = 0, device: str = "auto", quick: bool = False) -> list[S
             presets,
             report_step(sim, grid),
             requires=("checks",),
-            after=("figures",),
+            after=("figures", "realdata_report"),  # the report shows realdata's Table 1
             outputs=(str(paths.report / "index.html"), str(paths.report / "REPORT.md")),
         ),
     ]

@@ -228,3 +228,10 @@ def test_resume_reruns_a_stage_whose_outputs_are_gone(tmp_path):
     calls = []
     run_stages(tmp_path, stages(calls), resume=True, log=lambda m: None)
     assert calls == []
+
+
+def test_stage_details_are_one_short_line():
+    assert pipeline.brief(None) == ""
+    assert pipeline.brief({"a": 1}) == "{'a': 1}"
+    long = pipeline.brief("table\n" + "x " * 500)
+    assert "\n" not in long and len(long) == 160 and long.endswith("…")
