@@ -5,7 +5,10 @@
   coupling (simulation sweep, MS MARCO).
 - :mod:`locent.figures.realdata_figures`: per-sampler violins, Table-1 analogue with CIs.
 - :mod:`locent.figures.style`: deterministic output (``save_figure`` → PNG + PDF, no timestamps).
-- :mod:`locent.figures.build`: ``build_figures(out)`` regenerates all from stored results.
+- :mod:`locent.figures.build`: ``build_figures(out)`` regenerates all from stored results
+  (``locent figures``, declared in :mod:`locent.figures.cli`; a stage of ``locent run``).
+- :mod:`locent.figures.tables`: required columns, trained conditions and baselines of a table.
 
-Nothing here trains or measures; every number comes from a results file.
+Nothing here trains or measures; every number comes from a results file, read by the paths and
+column names of :mod:`locent.results`.
 """

@@ -1,115 +1,47 @@
 """Regenerate every figure from the stored results under ``--out`` (``locent figures``).
 
-Each :class:`FigureSpec` names the result files it reads (docs/CONTRACTS.md paths) and a builder
-``(inputs) -> (Figure, numbers)``. A figure whose inputs are absent is skipped with the missing
-paths listed; a figure whose builder raises is reported as failed with the error. Nothing is
-skipped silently: :func:`build_figures` returns a record per figure.
+Each :class:`FigureSpec` names the result files it reads (:class:`locent.results.ResultPaths`)
+and a builder ``(inputs) -> (Figure, numbers)``. A figure whose inputs are absent is skipped with
+the missing paths listed; a figure whose builder raises is reported as failed with the error.
+Nothing is skipped silently: :func:`build_figures` returns a record per figure.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from locent.figures.paper_figures import (
+    fig2_score_vs_rank_ratio,
+    fig3_training_dynamics,
+    fig4_score_at_rank_grid,
+)
+from locent.figures.realdata_figures import (
+    baseline_means,
+    effectiveness_table,
+    sampler_violins,
+    table1_effectiveness,
+)
+from locent.figures.style import save_figure
+from locent.figures.tables import training_rows
+from locent.figures.theory_figures import (
+    bound_vs_risk,
+    locality_entropy_coupling,
+    misordering_heatmap,
+)
 
-SIM_PRESETS = ("paper", "smoke")
-GRID_PRESETS = ("default", "paper", "smoke")
-
-
-@dataclass(frozen=True)
-class ResultPaths:
-    """The result files under ``out`` (the first preset present of each list is used)."""
-
-    out: Path
-    sim_preset: str
-    grid_preset: str
-
-    @classmethod
-    def locate(
-        cls, out: str | os.PathLike, sim_preset: str | None = None, grid_preset: str | None = None
-    ) -> ResultPaths:
-        out = Path(out)
-
-        def first(folder: Path, presets: Sequence[str]) -> str:
-            for p in presets:
-                if (folder / p).is_dir():
-                    return p
-            return presets[0]
-
-        return cls(
-            out=out,
-            sim_preset=sim_preset or first(out / "simulate", SIM_PRESETS),
-            grid_preset=grid_preset or first(out / "realdata" / "grid", GRID_PRESETS),
-        )
-
-    @property
-    def theory_results(self) -> Path:
-        return self.out / "theory" / "results.json"
-
-    @property
-    def sim_table(self) -> Path:
-        return self.out / "simulate" / self.sim_preset / "table.parquet"
-
-    @property
-    def sim_summary(self) -> Path:
-        return self.out / "simulate" / self.sim_preset / "summary.json"
-
-    @property
-    def samplers(self) -> Path:
-        return self.out / "realdata" / "measure" / "samplers.csv"
-
-    @property
-    def measure_per_query(self) -> Path:
-        return self.out / "realdata" / "measure" / "per_query.parquet"
-
-    @property
-    def grid(self) -> Path:
-        return self.out / "realdata" / "grid" / self.grid_preset
-
-    @property
-    def grid_results(self) -> Path:
-        return self.grid / "results.csv"
-
-    @property
-    def grid_per_query(self) -> Path:
-        return self.grid / "per_query.parquet"
-
-    @property
-    def grid_logs(self) -> Path:
-        return self.grid / "logs.parquet"
-
-    @property
-    def score_at_rank(self) -> Path:
-        return self.grid / "score_at_rank.parquet"
-
-    def files(self, names: Sequence[str]) -> list[Path]:
-        """The paths of the properties ``names`` (e.g. ``("sim_table", "grid_results")``)."""
-        return [getattr(self, name) for name in names]
-
-
-def read_table(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise FileNotFoundError(f"result file not found: {path}")
-    return pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
-
-
-def read_json(path: Path):
-    if not path.is_file():
-        raise FileNotFoundError(f"result file not found: {path}")
-    with open(path) as handle:
-        return json.load(handle)
+from locent import results as R
+from locent.provenance import atomic_write_json
+from locent.results import ResultPaths, read_json, read_table
 
 
 def kappa_by_sampler(samplers: pd.DataFrame, dataset_prefix: str = "msmarco-passage") -> dict:
     """κ_Q per sampler from ``realdata/measure/samplers.csv`` (MS MARCO rows)."""
-    from locent.figures.tables import training_rows
-
     rows = training_rows(samplers, dataset_prefix)
-    return {str(s): float(k) for s, k in zip(rows["sampler"], rows["kappa_Q"])}
+    return {str(s): float(k) for s, k in zip(rows[R.SAMPLER], rows[R.KAPPA_Q])}
 
 
 @dataclass
@@ -125,52 +57,43 @@ class FigureSpec:
 
 
 def _fig2(p: ResultPaths):
-    from locent.figures.paper_figures import fig2_score_vs_rank_ratio
 
-    results = read_table(p.grid_results) if p.grid_results.is_file() else None
-    fig, laws = fig2_score_vs_rank_ratio(read_table(p.score_at_rank), results)
+    fig, laws = fig2_score_vs_rank_ratio(read_table(p.score_at_rank))
     return fig, {f"exponent[{k}]": v.exponent for k, v in laws.items()}
 
 
 def _fig3(p: ResultPaths):
-    from locent.figures.paper_figures import fig3_training_dynamics
 
-    results = read_table(p.grid_results) if p.grid_results.is_file() else None
     if p.samplers.is_file():
         kappas = kappa_by_sampler(read_table(p.samplers))
-    elif results is not None and "kappa_Q" in results.columns:
-        kappas = results.groupby("sampler")["kappa_Q"].first().astype(float).to_dict()
+    elif p.grid_results.is_file():
+        results = read_table(p.grid_results)
+        kappas = results.groupby(R.SAMPLER)[R.KAPPA_Q].first().astype(float).to_dict()
     else:
         kappas = {}
-    fig = fig3_training_dynamics(read_table(p.grid_logs), kappas, results)
+    fig = fig3_training_dynamics(read_table(p.grid_logs), kappas)
     return fig, {f"kappa_Q[{k}]": v for k, v in kappas.items()}
 
 
 def _fig4(p: ResultPaths):
-    from locent.figures.paper_figures import fig4_score_at_rank_grid
 
-    results = read_table(p.grid_results) if p.grid_results.is_file() else None
-    fig, laws = fig4_score_at_rank_grid(read_table(p.score_at_rank), results)
+    fig, laws = fig4_score_at_rank_grid(read_table(p.score_at_rank))
     return fig, {f"exponent[{lo}/{s}]": v.exponent for (lo, s), v in laws.items()}
 
 
 def _bound(p: ResultPaths):
-    from locent.figures.theory_figures import bound_vs_risk
 
     fig, soundness = bound_vs_risk(read_table(p.sim_table))
     return fig, {f"bound_holds_fraction[{k}]": v for k, v in soundness.items()}
 
 
 def _heatmap(p: ResultPaths):
-    from locent.figures.theory_figures import misordering_heatmap
 
     fig, _ = misordering_heatmap(read_table(p.sim_table))
     return fig, {}
 
 
 def _coupling(p: ResultPaths):
-    from locent.figures.tables import training_rows
-    from locent.figures.theory_figures import locality_entropy_coupling
 
     per_query = None
     if p.measure_per_query.is_file():
@@ -180,19 +103,11 @@ def _coupling(p: ResultPaths):
 
 
 def _violins(p: ResultPaths):
-    from locent.figures.realdata_figures import sampler_violins
-
     fig, infinite = sampler_violins(read_table(p.measure_per_query))
     return fig, {f"kappa_infinite[{k}]": v for k, v in infinite.items()}
 
 
 def _table1(p: ResultPaths):
-    from locent.figures.realdata_figures import (
-        baseline_means,
-        effectiveness_table,
-        table1_effectiveness,
-    )
-
     per_query = read_table(p.grid_per_query) if p.grid_per_query.is_file() else None
     table = effectiveness_table(read_table(p.grid_results), per_query)
     baselines = baseline_means(per_query) if per_query is not None else None
@@ -207,7 +122,7 @@ FIGURES: tuple[FigureSpec, ...] = (
         "fig2_score_vs_rank_ratio",
         "Fig. 2: score vs rank ratio (DL19)",
         ("score_at_rank",),
-        ("grid_results",),
+        (),
         _fig2,
     ),
     FigureSpec(
@@ -221,7 +136,7 @@ FIGURES: tuple[FigureSpec, ...] = (
         "fig4_score_at_rank_grid",
         "Fig. 4: mean score at rank, loss × sampler (DL19)",
         ("score_at_rank",),
-        ("grid_results",),
+        (),
         _fig4,
     ),
     FigureSpec(
@@ -285,12 +200,8 @@ def build_figures(
 ) -> list[FigureRecord]:
     """Build every figure whose inputs exist; write PNG+PDF to ``figure_dir`` (``<out>/figures``)
     and ``figures/index.json`` (the records)."""
-    from locent.figures.style import save_figure
-
-    from locent.provenance import atomic_write_json
-
     paths = ResultPaths.locate(out, sim_preset, grid_preset)
-    figure_dir = Path(figure_dir) if figure_dir else paths.out / "figures"
+    figure_dir = Path(figure_dir) if figure_dir else paths.figures
     unknown = set(only or ()) - {s.name for s in FIGURES}
     if unknown:
         raise ValueError(f"unknown figure(s) {sorted(unknown)}; known: {[s.name for s in FIGURES]}")

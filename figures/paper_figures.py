@@ -1,9 +1,9 @@
 """The paper's Figures 2, 3 and 4 on our real-data results (results in, Figure out).
 
-Inputs are the grid's tidy tables (docs/CONTRACTS.md): ``score_at_rank.parquet``
-(``model, condition, dataset, query_id, rank, score``; ``model`` is ``teacher`` or the student
-condition) and ``logs.parquet`` (``condition, seed, step, loss, kl, grad_norm, lr``), with the
-condition names resolved to loss/sampler/arch by :func:`locent.figures.tables.condition_fields`.
+Inputs are the grid's tidy tables (:class:`locent.results.ResultPaths`): ``score_at_rank.parquet``
+(the condition columns student, arch, loss, sampler, subset, seed, or ``system`` = ``teacher`` on
+the teacher's rows; ``dataset, query_id, rank, score``) and ``logs.parquet`` (the condition
+columns, ``step, train_loss, kl, grad_norm, lr``). A student is found by its condition columns.
 """
 
 from __future__ import annotations
@@ -14,20 +14,33 @@ import numpy as np
 import pandas as pd
 from locent.figures.score_at_rank import PowerLaw, fit_power_law, score_curve
 from locent.figures.style import log_axes, new_figure, sampler_colour
-from locent.figures.tables import condition_fields, is_dataset, require_columns
+from locent.figures.tables import (
+    CONDITION_FIELDS,
+    baseline_rows,
+    conditions,
+    is_dataset,
+    require_columns,
+    trained_rows,
+)
+
+from locent import results as R
 
 FIT_COLOUR = "0.55"
+SAR = "score_at_rank.parquet"
+#: the architecture the paper's figures show (the cross-encoder), when the grid trained it
+PREFERRED_ARCH = ("cross",)
 
 
-def _students(score_at_rank: pd.DataFrame, results: pd.DataFrame | None) -> pd.DataFrame:
-    students = score_at_rank.loc[score_at_rank["model"].astype(str) != "teacher", "model"].unique()
-    return condition_fields(students, results)
+def _of(rows: pd.DataFrame, condition: pd.Series) -> pd.DataFrame:
+    """The rows of ``rows`` (every seed) of one condition (a row of :func:`conditions`)."""
+    mask = np.ones(len(rows), dtype=bool)
+    for column in CONDITION_FIELDS:
+        mask &= (rows[column].astype(str) == str(condition[column])).to_numpy()
+    return rows[mask]
 
 
 def _dataset_rows(score_at_rank: pd.DataFrame, dataset: str) -> pd.DataFrame:
-    require_columns(
-        score_at_rank, ("model", "dataset", "query_id", "rank", "score"), "score_at_rank.parquet"
-    )
+    require_columns(score_at_rank, (R.DATASET, R.QUERY_ID, R.RANK, R.SCORE), SAR)
     mask = score_at_rank["dataset"].astype(str).map(lambda d: is_dataset(d, dataset))
     rows = score_at_rank.loc[mask]
     if rows.empty:
@@ -46,11 +59,10 @@ def _prefer(fields: pd.DataFrame, column: str, preferred: Sequence[str]) -> pd.D
 
 def fig2_score_vs_rank_ratio(
     score_at_rank: pd.DataFrame,
-    results: pd.DataFrame | None = None,
     dataset: str = "DL19",
     loss: str = "soft_ranknet",
     samplers: Sequence[str] = ("bm25", "teacher"),
-    arch_preference: Sequence[str] = ("cross", "cross-encoder", "cross_encoder"),
+    arch_preference: Sequence[str] = PREFERRED_ARCH,
 ):
     """Fig. 2: mean score vs rank ratio (log-log) of the teacher and two ``loss`` students.
 
@@ -59,21 +71,21 @@ def fig2_score_vs_rank_ratio(
     Returns ``(fig, exponents)`` with ``exponents[label] = PowerLaw``.
     """
     rows = _dataset_rows(score_at_rank, dataset)
-    fields = _students(rows, results)
-    fields = fields[fields["loss"] == loss]
-    if "subset" in fields and fields["subset"].notna().any():
-        fields = _prefer(fields, "subset", ("full", "all"))
-    fields = _prefer(fields, "arch", arch_preference)
+    students = trained_rows(rows, SAR)
+    fields = conditions(students)
+    fields = fields[fields[R.LOSS] == loss]
+    fields = _prefer(fields, R.SUBSET, (R.FULL_SUBSET,))
+    fields = _prefer(fields, R.ARCH, arch_preference)
     chosen = [
-        fields[fields["sampler"] == s].iloc[0] for s in samplers if (fields["sampler"] == s).any()
+        fields[fields[R.SAMPLER] == s].iloc[0] for s in samplers if (fields[R.SAMPLER] == s).any()
     ]
     if len(chosen) < 2:
-        others = fields[~fields["sampler"].isin([c["sampler"] for c in chosen])]
-        others = others.drop_duplicates("sampler")
+        others = fields[~fields[R.SAMPLER].isin([c[R.SAMPLER] for c in chosen])]
+        others = others.drop_duplicates(R.SAMPLER)
         chosen += [r for _, r in others.iterrows()][: 2 - len(chosen)]
     if len(chosen) < 2:
         raise ValueError(f"Fig. 2 needs two {loss} students on {dataset}; found {len(chosen)}")
-    teacher = rows[rows["model"].astype(str) == "teacher"]
+    teacher = baseline_rows(rows, "teacher")
     if teacher.empty:
         raise ValueError(f"Fig. 2: no teacher rows on {dataset} in score_at_rank.parquet")
     curves = [("teacher", teacher, "black")]
@@ -81,8 +93,8 @@ def fig2_score_vs_rank_ratio(
         curves.append(
             (
                 f"{loss} student, {c['sampler']} sampler",
-                rows[rows["model"].astype(str) == c["condition"]],
-                sampler_colour(str(c["sampler"])),
+                _of(students, c),
+                sampler_colour(str(c[R.SAMPLER])),
             )
         )
     fig, ax = new_figure(4.6, 3.4)
@@ -111,36 +123,36 @@ def fig2_score_vs_rank_ratio(
 def fig3_training_dynamics(
     logs: pd.DataFrame,
     kappa_by_sampler: Mapping[str, float],
-    results: pd.DataFrame | None = None,
     loss: str = "soft_ranknet",
-    arch_preference: Sequence[str] = ("cross", "cross-encoder", "cross_encoder"),
+    arch_preference: Sequence[str] = PREFERRED_ARCH,
 ):
     """Fig. 3: training KL (log scale, left) and gradient norm (right) over steps per sampler.
 
-    ``logs``: ``condition, seed, step, kl, grad_norm`` (``loss`` used where ``kl`` is NaN); one
-    line per sampler = the mean over seeds of the ``loss`` students; κ_Q from
+    ``logs``: the condition columns, ``step, kl, grad_norm`` (``train_loss`` used where ``kl`` is
+    NaN); one line per sampler = the mean over seeds of the ``loss`` students; κ_Q from
     ``kappa_by_sampler`` in the legend.
     """
-    require_columns(logs, ("condition", "seed", "step", "grad_norm"), "logs.parquet")
-    fields = condition_fields(logs["condition"].unique(), results)
-    fields = fields[fields["loss"] == loss]
-    if "subset" in fields and fields["subset"].notna().any():
-        fields = _prefer(fields, "subset", ("full", "all"))
-    fields = _prefer(fields, "arch", arch_preference)
+    logs = trained_rows(logs, "logs.parquet")
+    require_columns(logs, (R.STEP, R.GRAD_NORM), "logs.parquet")
+    fields = conditions(logs)
+    fields = fields[fields[R.LOSS] == loss]
+    fields = _prefer(fields, R.SUBSET, (R.FULL_SUBSET,))
+    fields = _prefer(fields, R.ARCH, arch_preference)
     if fields.empty:
         raise ValueError(f"Fig. 3: logs.parquet has no {loss} condition")
     fig, (left, right) = new_figure(7.2, 3.0, 1, 2)
-    for sampler in sorted(fields["sampler"].dropna().unique()):
-        conditions = fields.loc[fields["sampler"] == sampler, "condition"]
-        part = logs[logs["condition"].isin(conditions)].copy()
-        kl = part["kl"] if "kl" in part else pd.Series(np.nan, index=part.index)
-        part["kl_or_loss"] = kl.where(np.isfinite(kl.astype(float)), part.get("loss"))
-        mean = part.groupby("step")[["kl_or_loss", "grad_norm"]].mean().sort_index()
+    for sampler in sorted(fields[R.SAMPLER].unique()):
+        part = pd.concat(
+            [_of(logs, c) for _, c in fields[fields[R.SAMPLER] == sampler].iterrows()]
+        ).copy()
+        kl = part[R.KL] if R.KL in part else pd.Series(np.nan, index=part.index)
+        part["kl_or_loss"] = kl.where(np.isfinite(kl.astype(float)), part.get(R.TRAIN_LOSS))
+        mean = part.groupby(R.STEP)[["kl_or_loss", R.GRAD_NORM]].mean().sort_index()
         kappa = kappa_by_sampler.get(str(sampler), np.nan)
         label = f"{sampler} (κ_Q n/a)" if np.isnan(kappa) else f"{sampler} (κ_Q = {kappa:.3g})"
         colour = sampler_colour(str(sampler))
         left.plot(mean.index, mean["kl_or_loss"], color=colour, label=label)
-        right.plot(mean.index, mean["grad_norm"], color=colour, label=label)
+        right.plot(mean.index, mean[R.GRAD_NORM], color=colour, label=label)
     log_axes(left, x=False)
     left.set_xlabel("step")
     left.set_ylabel("training loss (KL divergence)")
@@ -154,9 +166,8 @@ def fig3_training_dynamics(
 
 def fig4_score_at_rank_grid(
     score_at_rank: pd.DataFrame,
-    results: pd.DataFrame | None = None,
     dataset: str = "DL19",
-    arch_preference: Sequence[str] = ("cross", "cross-encoder", "cross_encoder"),
+    arch_preference: Sequence[str] = PREFERRED_ARCH,
 ):
     """Fig. 4: grid (rows = loss, columns = sampler) of log-log mean score at rank on ``dataset``.
 
@@ -164,14 +175,13 @@ def fig4_score_at_rank_grid(
     grey for reference. Returns ``(fig, exponents)`` keyed ``(loss, sampler)``.
     """
     rows = _dataset_rows(score_at_rank, dataset)
-    fields = _prefer(_students(rows, results), "arch", arch_preference)
-    if "subset" in fields and fields["subset"].notna().any():
-        fields = _prefer(fields, "subset", ("full", "all"))
-    fields = fields.dropna(subset=["loss", "sampler"])
+    students = trained_rows(rows, SAR)
+    fields = _prefer(conditions(students), R.ARCH, arch_preference)
+    fields = _prefer(fields, R.SUBSET, (R.FULL_SUBSET,))
     if fields.empty:
-        raise ValueError(f"Fig. 4: no student with a known loss and sampler on {dataset}")
-    losses = sorted(fields["loss"].unique())
-    samplers = sorted(fields["sampler"].unique())
+        raise ValueError(f"Fig. 4: no student on {dataset} in {SAR}")
+    losses = sorted(fields[R.LOSS].unique())
+    samplers = sorted(fields[R.SAMPLER].unique())
     fig, axes = new_figure(
         2.0 * len(samplers) + 0.6,
         1.8 * len(losses) + 0.6,
@@ -180,17 +190,17 @@ def fig4_score_at_rank_grid(
         squeeze=False,
         sharex=True,
     )
-    teacher_rows = rows[rows["model"].astype(str) == "teacher"]
+    teacher_rows = baseline_rows(rows, "teacher")
     teacher = score_curve(teacher_rows, "teacher") if not teacher_rows.empty else None
     exponents = {}
     for i, loss in enumerate(losses):
         for j, sampler in enumerate(samplers):
             ax = axes[i, j]
-            pick = fields[(fields["loss"] == loss) & (fields["sampler"] == sampler)]
+            pick = fields[(fields[R.LOSS] == loss) & (fields[R.SAMPLER] == sampler)]
             if teacher is not None:
                 ax.plot(teacher.rank, teacher.score, color=FIT_COLOUR, ls="--", lw=1)
             if not pick.empty:
-                part = rows[rows["model"].astype(str) == pick["condition"].iloc[0]]
+                part = _of(students, pick.iloc[0])
                 curve = score_curve(part, f"{loss}/{sampler}")
                 law = fit_power_law(curve)
                 exponents[(loss, sampler)] = law

@@ -8,17 +8,20 @@ import numpy as np
 import pandas as pd
 from locent.figures.style import new_figure, sampler_colour
 from locent.figures.tables import (
-    condition_fields,
+    baseline_rows,
     dataset_label,
     require_columns,
+    trained_rows,
     training_rows,
 )
 from scipy import stats
 
+from locent import results as R
+
 VIOLIN_QUANTITIES = (
-    ("diameter_99", "Δ̂_q (α = 0.99)"),
-    ("pairwise_entropy", "H_q(g) pairwise (nats)"),
-    ("kappa", "κ_q"),
+    (R.DIAMETER_99, "Δ̂_q (α = 0.99)"),
+    (R.PAIRWISE_ENTROPY, "H_q(g) pairwise (nats)"),
+    (R.KAPPA, "κ_q"),
 )
 
 
@@ -52,7 +55,7 @@ def sampler_violins(per_query: pd.DataFrame, dataset_prefix: str = "msmarco-pass
         for i, s in enumerate(samplers):
             values = rows.loc[rows["sampler"].astype(str) == s, column].to_numpy(dtype=float)
             finite = values[np.isfinite(values)]
-            if column == "kappa":
+            if column == R.KAPPA:
                 infinite[s] = int((~np.isfinite(values)).sum())
             if finite.size >= 2 and np.ptp(finite) > 0:
                 data.append(finite)
@@ -67,7 +70,7 @@ def sampler_violins(per_query: pd.DataFrame, dataset_prefix: str = "msmarco-pass
                 body.set_alpha(0.6)
         ax.set_xticks(range(len(samplers)), samplers, rotation=30)
         ax.set_ylabel(label)
-        if column == "kappa":
+        if column == R.KAPPA:
             for i, s in enumerate(samplers):
                 if infinite.get(s):
                     ax.annotate(
@@ -86,7 +89,7 @@ def sampler_violins(per_query: pd.DataFrame, dataset_prefix: str = "msmarco-pass
 def effectiveness_table(
     results: pd.DataFrame,
     per_query: pd.DataFrame | None = None,
-    measure: str = "nDCG@10",
+    measure: str = R.NDCG_10,
     datasets: Sequence[str] = ("DL19", "DL20"),
     confidence: float = 0.95,
 ) -> pd.DataFrame:
@@ -97,22 +100,13 @@ def effectiveness_table(
     per-run means in results.csv. Only the full training set (``subset`` = ``full`` when that
     column exists) is used. Columns: ``dataset, loss, sampler, mean, lo, hi, n, unit``.
     """
-    require_columns(results, ("loss", "sampler", "dataset", measure), "grid results.csv")
-    res = results
-    if "subset" in res.columns and (res["subset"].astype(str) == "full").any():
-        res = res[res["subset"].astype(str) == "full"]
+    require_columns(results, (*R.CONDITION_COLUMNS, R.DATASET, measure), "grid results.csv")
+    res = _full_set(results)
     rows = []
     if per_query is not None:
-        require_columns(
-            per_query,
-            ("condition", "seed", "dataset", "query_id", "measure", "value"),
-            "grid per_query.parquet",
-        )
-        pq = per_query[per_query["measure"].astype(str) == measure]
-        fields = condition_fields(pq["condition"].unique(), results)
-        if "subset" in fields and (fields["subset"].astype(str) == "full").any():
-            fields = fields[fields["subset"].astype(str) == "full"]
-        pq = pq.merge(fields[["condition", "loss", "sampler"]], on="condition")
+        pq = trained_rows(per_query, "grid per_query.parquet")
+        require_columns(pq, (R.DATASET, R.QUERY_ID, R.MEASURE, R.VALUE), "grid per_query.parquet")
+        pq = _full_set(pq[pq[R.MEASURE].astype(str) == measure])
         pq = pq.assign(label=pq["dataset"].astype(str).map(dataset_label))
         per_q = pq.groupby(["label", "loss", "sampler", "query_id"])["value"].mean().reset_index()
         groups, unit = per_q.groupby(["label", "loss", "sampler"])["value"], "queries"
@@ -148,22 +142,28 @@ def effectiveness_table(
     return table.sort_values(["dataset", "loss", "sampler"]).reset_index(drop=True)
 
 
-def baseline_means(per_query: pd.DataFrame, measure: str = "nDCG@10") -> pd.DataFrame:
-    """Mean ``measure`` of the grid's baseline rows (condition ``baseline:<system>``, e.g. BM25
-    and the teacher) per dataset label: columns ``dataset, system, mean``."""
-    rows = per_query[
-        per_query["condition"].astype(str).str.startswith("baseline:")
-        & (per_query["measure"].astype(str) == measure)
-    ]
-    out = rows.assign(
-        dataset=rows["dataset"].astype(str).map(dataset_label),
-        system=rows["condition"].astype(str).str.removeprefix("baseline:"),
+def _full_set(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows trained on the full training set (the entropy cuts are item 7's business)."""
+    return table[table[R.SUBSET].astype(str) == R.FULL_SUBSET]
+
+
+def baseline_means(per_query: pd.DataFrame, measure: str = R.NDCG_10) -> pd.DataFrame:
+    """Mean ``measure`` of the grid's baseline rows (``system`` set, e.g. BM25 and the teacher)
+    per dataset label: columns ``dataset, system, mean``."""
+    rows = baseline_rows(per_query)
+    rows = rows[rows[R.MEASURE].astype(str) == measure]
+    out = rows.assign(dataset=rows[R.DATASET].astype(str).map(dataset_label))
+    return (
+        out.groupby([R.DATASET, R.SYSTEM])[R.VALUE]
+        .mean()
+        .rename("mean")
+        .reset_index()
+        .rename(columns={R.SYSTEM: "system"})
     )
-    return out.groupby(["dataset", "system"])["value"].mean().rename("mean").reset_index()
 
 
 def table1_effectiveness(
-    table: pd.DataFrame, measure: str = "nDCG@10", baselines: pd.DataFrame | None = None
+    table: pd.DataFrame, measure: str = R.NDCG_10, baselines: pd.DataFrame | None = None
 ):
     """Grouped bars (x = loss, bar = sampler) of ``table`` from :func:`effectiveness_table`,
     one panel per dataset, with the confidence interval as error bars; ``baselines``

@@ -1,83 +1,65 @@
-"""Reading result tables for figures and checks: column lookup and condition names.
+"""Reading result tables for figures and checks: required columns, conditions, dataset labels.
 
-Results come from other parts through the files of docs/CONTRACTS.md. Column names are looked up
-through :func:`pick_column` so that an absent column gives one clear error naming the file, the
-accepted names and the columns that are there.
+Results come from other parts through the files and column names of :mod:`locent.results`; a
+table is read by exactly those names (no alternative spellings), and an absent column gives one
+clear error naming the file, the missing columns and the columns that are there. A trained
+condition is read from its columns (student, arch, loss, sampler, subset, seed), never parsed
+from a string.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 import pandas as pd
+from locent.theory import LOSSES
 
-#: The distillation losses and the contrastive baselines (THEORY.md Def 2.2).
-LOSS_NAMES = ("margin_mse", "soft_ranknet", "listwise_kl", "lce", "hard_ranknet")
-DISTILLATION_LOSSES = ("margin_mse", "soft_ranknet", "listwise_kl")
-SAMPLER_NAMES = ("random", "bm25", "dense", "teacher", "ensemble")
+from locent import results as R
 
-
-def pick_column(df: pd.DataFrame, candidates: Sequence[str], where: str) -> str:
-    """The first of ``candidates`` that is a column of ``df``; ``ValueError`` naming ``where``."""
-    for name in candidates:
-        if name in df.columns:
-            return name
-    raise ValueError(
-        f"{where}: none of the columns {list(candidates)} is present "
-        f"(columns: {sorted(map(str, df.columns))})"
-    )
+#: The Bregman distillation losses (THEORY.md Def 2.2), from the loss registry; the others in
+#: ``LOSSES`` (LCE, hard RankNet) are the contrastive baselines.
+DISTILLATION_LOSSES = tuple(name for name, spec in LOSSES.items() if spec.distillation)
+#: The columns that name a trained condition without its seed.
+CONDITION_FIELDS = tuple(c for c in R.CONDITION_COLUMNS if c != R.SEED)
 
 
 def require_columns(df: pd.DataFrame, columns: Iterable[str], where: str) -> None:
+    """``ValueError`` naming ``where`` when one of ``columns`` is absent from ``df``."""
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise ValueError(f"{where}: missing column(s) {missing} (columns: {sorted(df.columns)})")
+        raise ValueError(
+            f"{where}: missing column(s) {missing} (columns: {sorted(map(str, df.columns))})"
+        )
 
 
-def _token_match(text: str, vocabulary: Iterable[str]) -> str | None:
-    """The longest vocabulary word found in ``text`` between non-alphanumeric boundaries."""
-    found = [
-        word
-        for word in vocabulary
-        if re.search(rf"(?<![A-Za-z0-9]){re.escape(str(word))}(?![A-Za-z0-9])", text)
-    ]
-    return max(found, key=len) if found else None
+def trained_rows(df: pd.DataFrame, where: str) -> pd.DataFrame:
+    """The rows of trained conditions (not the baselines' ``system`` rows) of a grid table.
 
-
-def condition_fields(
-    conditions: Iterable[str], results: pd.DataFrame | None = None
-) -> pd.DataFrame:
-    """One row per condition name with the ``loss``, ``sampler``, ``arch``, ``subset`` it encodes.
-
-    When ``results`` (the grid's results.csv) has a ``condition`` column the fields are read from
-    it; otherwise each name is matched against the values of those columns in ``results`` (or the
-    known losses and samplers): a condition name such as ``frozen-cross-soft_ranknet-bm25-full``
-    yields loss ``soft_ranknet`` and sampler ``bm25``. Unmatched fields are ``None``.
+    Requires the condition columns; a row whose ``system`` is set is a baseline and is left out.
     """
-    conditions = sorted({str(c) for c in conditions})
-    fields = ("loss", "sampler", "arch", "student", "subset")
-    if results is not None and "condition" in results.columns:
-        have = [f for f in fields if f in results.columns]
-        table = results[["condition", *have]].drop_duplicates("condition").astype(str)
-        table = table.set_index("condition").reindex(conditions)
-        table = table.reset_index().rename(columns={"index": "condition"})
-        for f in fields:
-            if f not in table.columns:
-                table[f] = None
-        return table[["condition", *fields]]
-    vocab: dict[str, list[str]] = {"loss": list(LOSS_NAMES), "sampler": list(SAMPLER_NAMES)}
-    if results is not None:
-        for f in fields:
-            if f in results.columns:
-                vocab[f] = sorted(set(vocab.get(f, [])) | set(results[f].dropna().astype(str)))
-    rows = []
-    for c in conditions:
-        row = {"condition": c}
-        for f in fields:
-            row[f] = _token_match(c, vocab.get(f, []))
-        rows.append(row)
-    return pd.DataFrame(rows, columns=["condition", *fields])
+    require_columns(df, R.CONDITION_COLUMNS, where)
+    if R.SYSTEM in df.columns:
+        df = df[df[R.SYSTEM].isna()]
+    return df
+
+
+def baseline_rows(df: pd.DataFrame, system: str | None = None) -> pd.DataFrame:
+    """The rows of untrained systems (``system`` set), or of one ``system``; empty when the
+    table has no ``system`` column."""
+    if R.SYSTEM not in df.columns:
+        return df.iloc[0:0]
+    rows = df[df[R.SYSTEM].notna()]
+    return rows if system is None else rows[rows[R.SYSTEM].astype(str) == system]
+
+
+def conditions(df: pd.DataFrame) -> pd.DataFrame:
+    """The distinct trained conditions of ``df`` (columns :data:`CONDITION_FIELDS`), sorted."""
+    return (
+        df[list(CONDITION_FIELDS)]
+        .drop_duplicates()
+        .sort_values(list(CONDITION_FIELDS))
+        .reset_index(drop=True)
+    )
 
 
 def dataset_label(dataset: str) -> str:
@@ -102,8 +84,8 @@ def training_rows(df: pd.DataFrame, prefix: str = "msmarco-passage") -> pd.DataF
     ``msmarco-passage/dev/small`` or ``msmarco-passage/train/judged``); when only test-set rows
     exist, those are returned.
     """
-    require_columns(df, ("dataset",), "measurement table")
-    datasets = df["dataset"].astype(str)
+    require_columns(df, (R.DATASET,), "measurement table")
+    datasets = df[R.DATASET].astype(str)
     ours = datasets.str.startswith(prefix)
     train = ours & ~datasets.str.contains("trec-dl-")
     return df[train] if train.any() else df[ours]

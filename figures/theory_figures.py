@@ -1,7 +1,8 @@
 """Figures of the theory on the simulation sweep and on MS MARCO (results in, Figure out).
 
-Simulation table: one row per configuration × seed (``simulate/<preset>/table.parquet``). Its
-columns are looked up by the names in :data:`SIM_COLUMNS` (first present wins).
+Simulation table: one row per configuration × seed (``simulate/<preset>/table.parquet``), read by
+the column names of :mod:`locent.results`: the sampler family, Δ̂_Q(0.99), H(g), the held-out
+misordering under ν, the population Bregman risk, the Theorem 2.1 (ii) and (iii) bounds, L_g, τ.
 """
 
 from __future__ import annotations
@@ -9,24 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from locent.figures.style import log_axes, new_figure, sampler_colour
-from locent.figures.tables import pick_column, require_columns
+from locent.figures.tables import require_columns
 
-#: Accepted column names of the simulation table, per quantity.
-SIM_COLUMNS = {
-    "sampler": ("sampler_family", "sampler"),
-    "diameter": ("diameter_Q_99", "diameter_Q", "delta_hat_Q_99", "delta_hat_Q"),
-    "entropy": ("pairwise_entropy", "entropy_pairwise", "H_pairwise", "entropy"),
-    "misordering": ("test_misordering_nu", "misordering_nu", "test_misordering", "misordering"),
-    "risk_iii": ("population_risk", "population_bregman_risk", "pop_risk", "true_risk"),
-    "bound_iii": ("bound_iii", "theorem_iii_bound", "bound_iii_value"),
-    "bound_ii": ("bound_ii", "theorem_ii_bound", "bound_ii_value"),
-    "tau": ("tau",),
-    "teacher_lipschitz": ("teacher_lipschitz", "L_g", "lipschitz_teacher"),
-}
+from locent import results as R
 
-
-def sim_column(table: pd.DataFrame, quantity: str) -> str:
-    return pick_column(table, SIM_COLUMNS[quantity], f"simulation table ({quantity})")
+SIM_TABLE = "simulation table (simulate/<preset>/table.parquet)"
 
 
 def _scatter_by_sampler(ax, table, x, y, sampler):
@@ -43,26 +31,16 @@ def bound_vs_risk(table: pd.DataFrame):
     The diagonal y = x is drawn; a dot below it is a violation. Returns ``(fig, soundness)`` with
     the fraction of runs whose bound holds, per form.
     """
-    sampler = sim_column(table, "sampler")
+    sampler = R.SAMPLER_FAMILY
+    require_columns(
+        table,
+        (sampler, R.POPULATION_RISK, R.BOUND_III, R.MISORDERING_NU, R.BOUND_II),
+        SIM_TABLE,
+    )
     panels = [
-        (
-            "iii",
-            sim_column(table, "risk_iii"),
-            sim_column(table, "bound_iii"),
-            "population Bregman risk R(f̂)",
-        )
+        ("iii", R.POPULATION_RISK, R.BOUND_III, "population Bregman risk R(f̂)"),
+        ("ii", R.MISORDERING_NU, R.BOUND_II, "test misordering P[f̂ misorders]"),
     ]
-    try:
-        panels.append(
-            (
-                "ii",
-                sim_column(table, "misordering"),
-                sim_column(table, "bound_ii"),
-                "test misordering P[f̂ misorders]",
-            )
-        )
-    except ValueError:
-        pass
     fig, axes = new_figure(3.6 * len(panels), 3.3, 1, len(panels), squeeze=False)
     soundness = {}
     for ax, (form, x, y, xlabel) in zip(axes[0], panels):
@@ -86,9 +64,8 @@ def misordering_heatmap(table: pd.DataFrame, bins: int = 6):
 
     Returns ``(fig, grid)`` with ``grid`` the (entropy bins × diameter bins) mean misordering.
     """
-    d = sim_column(table, "diameter")
-    h = sim_column(table, "entropy")
-    m = sim_column(table, "misordering")
+    d, h, m = R.DIAMETER_Q_99, R.PAIRWISE_ENTROPY, R.MISORDERING_NU
+    require_columns(table, (d, h, m), SIM_TABLE)
     d_edges = np.unique(np.quantile(table[d], np.linspace(0, 1, bins + 1)))
     h_edges = np.unique(np.quantile(table[h], np.linspace(0, 1, bins + 1)))
     if len(d_edges) < 2 or len(h_edges) < 2:
@@ -120,30 +97,25 @@ def locality_entropy_coupling(table: pd.DataFrame, per_query: pd.DataFrame | Non
     """
     from locent.theory import entropy_floor
 
-    sampler = sim_column(table, "sampler")
-    d = sim_column(table, "diameter")
-    h = sim_column(table, "entropy")
+    sampler, d, h = R.SAMPLER_FAMILY, R.DIAMETER_Q_99, R.PAIRWISE_ENTROPY
+    lip, tau = R.TEACHER_LIPSCHITZ, R.TAU
+    require_columns(table, (sampler, d, h, lip, tau), SIM_TABLE)
     ncols = 2 if per_query is not None else 1
     fig, axes = new_figure(3.8 * ncols, 3.3, 1, ncols, squeeze=False)
     ax = axes[0][0]
     _scatter_by_sampler(ax, table, d, h, sampler)
-    try:
-        lip, tau = sim_column(table, "teacher_lipschitz"), sim_column(table, "tau")
-    except ValueError:
-        lip = tau = None
-    if lip is not None:
-        grid = np.linspace(0.0, float(table[d].max()) * 1.05, 200)
-        pairs = table[[lip, tau]].drop_duplicates().sort_values([lip, tau]).to_numpy(dtype=float)
-        for k, (lg, t) in enumerate(pairs[:6]):
-            floor = np.asarray(entropy_floor(lg, grid, t), dtype=float)
-            ax.plot(
-                grid,
-                floor,
-                color="0.4",
-                lw=0.9,
-                ls=["-", "--", ":", "-."][k % 4],
-                label=f"Lemma B floor L_g={lg:.3g}, τ={t:.3g}",
-            )
+    grid = np.linspace(0.0, float(table[d].max()) * 1.05, 200)
+    pairs = table[[lip, tau]].drop_duplicates().sort_values([lip, tau]).to_numpy(dtype=float)
+    for k, (lg, t) in enumerate(pairs[:6]):
+        floor = np.asarray(entropy_floor(lg, grid, t), dtype=float)
+        ax.plot(
+            grid,
+            floor,
+            color="0.4",
+            lw=0.9,
+            ls=["-", "--", ":", "-."][k % 4],
+            label=f"Lemma B floor L_g={lg:.3g}, τ={t:.3g}",
+        )
     ax.set_xlabel("Δ̂_Q (α = 0.99)")
     ax.set_ylabel("H(g) pairwise (nats)")
     ax.set_title("Simulation: locality–entropy coupling")
@@ -151,11 +123,11 @@ def locality_entropy_coupling(table: pd.DataFrame, per_query: pd.DataFrame | Non
     if per_query is not None:
         require_columns(
             per_query,
-            ("sampler", "diameter_99", "pairwise_entropy"),
+            (R.SAMPLER, R.DIAMETER_99, R.PAIRWISE_ENTROPY),
             "realdata/measure/per_query.parquet",
         )
         ax = axes[0][1]
-        _scatter_by_sampler(ax, per_query, "diameter_99", "pairwise_entropy", "sampler")
+        _scatter_by_sampler(ax, per_query, R.DIAMETER_99, R.PAIRWISE_ENTROPY, R.SAMPLER)
         ax.set_xlabel("Δ̂_q (α = 0.99, MiniLM space)")
         ax.set_ylabel("H_q(g) pairwise (nats)")
         ax.set_title("MS MARCO: per query")

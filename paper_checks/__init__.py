@@ -1,1 +1,2 @@
-"""Predictions of THEORY.md section 7 as computed checks, the report, and the ``locent`` CLI."""
+"""Predictions of THEORY.md section 7 as computed checks (:mod:`.checks`, one module per prediction
+in :mod:`.items`) and the report (:mod:`.report`); ``locent checks`` is declared in :mod:`.cli`."""

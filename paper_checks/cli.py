@@ -1,56 +1,35 @@
-"""The ``locent`` command: wires the parts together and owns nothing else.
-
-Each part exposes ``register(subparsers)`` in its own ``cli`` module; registration only declares
-arguments (cheap), and the heavy imports happen inside the handlers, so ``locent theory`` does
-not pay for transformers or faiss.
-"""
+"""``locent checks``: declares its arguments; the handler calls :func:`run_checks`, then
+:func:`build_figures` and :func:`build_report` (the same functions as ``locent run``'s stages)."""
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import sys
+from locent.figures.cli import add_presets
 
-# (module, what it registers) in the order they appear in --help.
-PART_CLIS = (
-    "locent.theory.cli",
-    "locent.simulate.cli",
-    "locent.realdata.cli",
-    "locent.paper_checks.run_cli",
-)
-
-DEFAULT_OUT = "locent-out"
+from locent.results import DEFAULT_OUT
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from locent import __version__
-
-    parser = argparse.ArgumentParser(
-        prog="locent",
-        description="Locality and entropy in ranking distillation: theory checks, simulation, "
-        "real-data experiments, figures and the report.",
+def register(subparsers) -> None:
+    checks = subparsers.add_parser(
+        "checks", help="judge the predictions of THEORY.md §7 and write the report"
     )
-    parser.add_argument("--version", action="version", version=f"locent {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in PART_CLIS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as err:
-            if err.name != name:  # a real missing dependency inside the part: surface it
-                raise
-            continue  # the part is not built yet
-        module.register(sub)
-    return parser
+    checks.add_argument(
+        "--out", default=DEFAULT_OUT, help=f"output folder (default ./{DEFAULT_OUT})"
+    )
+    add_presets(checks)
+    checks.add_argument("--no-report", action="store_true", help="print verdicts only")
+    checks.set_defaults(func=_checks)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
-    return int(args.func(args) or 0)
+def _checks(args) -> int:
+    from locent.figures.build import build_figures
+    from locent.paper_checks.checks import run_checks
+    from locent.paper_checks.report import build_report
 
-
-if __name__ == "__main__":
-    sys.exit(main())
+    results = run_checks(args.out, args.sim_preset, args.grid_preset)
+    for r in results:
+        print(f"{r.item}. {r.name:36s} {str(r.verdict):13s} {r.explanation}")
+    if not args.no_report:
+        figures = build_figures(args.out, sim_preset=args.sim_preset, grid_preset=args.grid_preset)
+        paths = build_report(args.out, results, figures, args.sim_preset, args.grid_preset)
+        print(f"report: {paths['html']}")
+    return 0

@@ -16,10 +16,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
-from locent.figures.build import FigureRecord, ResultPaths
+from locent.figures.build import FigureRecord
 from locent.paper_checks.verdicts import CheckResult
 
-from locent.provenance import atomic_write_text, provenance_record
+from locent.provenance import atomic_write_json, atomic_write_text, provenance_record
+from locent.results import ResultPaths
 
 #: The verdict table sits on this background (the headless-browser test looks for it).
 VERDICT_BACKGROUND = "#fde9a9"
@@ -289,7 +290,5 @@ def build_report(
     )
     html_path = atomic_write_text(report_dir / "index.html", page)
     md_path = atomic_write_text(report_dir / "REPORT.md", "\n".join(md))
-    from locent.provenance import atomic_write_json
-
     atomic_write_json(report_dir / "verdicts.json", [r.to_dict() for r in checks])
     return {"html": html_path, "md": md_path}

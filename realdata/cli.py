@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-DEFAULT_OUT = "locent-out"
+from locent.results import DEFAULT_OUT
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:

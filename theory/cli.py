@@ -1,16 +1,18 @@
 """``locent theory`` runs every proof and check; ``locent theory bound``: is my setting vacuous?
 
-``locent theory [--out DIR] [--json]`` runs the symbolic proofs (``locent.theory.symbolic``) and
-the numeric checks (``locent.theory.checks``), prints a table (result, statement, method), writes
-``<out>/theory/results.json`` (a list of ``{statement, method, result, detail}``) with
-``results.provenance.json`` beside it, and exits 0 only if every statement PASSes. ``--json``
-prints the list as JSON on stdout and nothing else there.
+``locent theory [--out DIR] [--json]`` runs :func:`run_theory` (the theory stage of ``locent
+run`` too): the symbolic proofs (``locent.theory.symbolic``) and the numeric checks
+(``locent.theory.checks``), written to ``<out>/theory/results.json`` (a list of ``{statement,
+method, result, detail}``) with ``results.provenance.json`` beside it. The command prints a table
+(result, statement, method) and exits 0 only if every statement PASSes (``locent run`` records a
+FAIL as a finding and goes on). ``--json`` prints the list as JSON on stdout and nothing else.
 
 ``locent theory bound --form i|ii|iii|transfer ...`` evaluates one bound of THEORY.md for given
 parameters, says whether it is vacuous (at least the loss range) and the smallest n that would
 make it not.
 
-Registration only declares arguments; sympy, torch and the theory code are imported in handlers.
+Registration only declares arguments (the ``--loss`` choices are read from the loss registry);
+the proofs (sympy) and checks are imported in the handlers.
 """
 
 from __future__ import annotations
@@ -19,23 +21,29 @@ import argparse
 import inspect
 import json
 import math
+import os
 import sys
 import time
-from pathlib import Path
 
-DEFAULT_OUT = "locent-out"
+from locent.results import DEFAULT_OUT, ResultPaths
+
 FORMS = ("i", "ii", "iii", "transfer")
-RANGE_LOSSES = ("margin_mse", "soft_ranknet", "listwise_kl")
 
 
 def register(subparsers) -> None:
+    from locent.theory import LOSSES
+
+    # Lemma C's loss range B_φ is defined for the Bregman distillation losses of the registry
+    range_losses = [name for name, spec in LOSSES.items() if spec.distillation]
     parser = subparsers.add_parser(
         "theory",
         help="check every statement of THEORY.md (sympy proofs + numeric checks)",
         description="Run the symbolic proofs and numeric checks of THEORY.md; print a table and "
         "write <out>/theory/results.json. Exit code 0 only when every statement PASSes.",
     )
-    parser.add_argument("--out", default=DEFAULT_OUT, help="output folder (default ./locent-out)")
+    parser.add_argument(
+        "--out", default=DEFAULT_OUT, help=f"output folder (default ./{DEFAULT_OUT})"
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON only")
     parser.add_argument(
         "--seed", type=int, default=0, help="base seed of the random numeric checks (default 0)"
@@ -56,7 +64,7 @@ def register(subparsers) -> None:
     bound.add_argument("--n", type=float, help="number of training queries")
     bound.add_argument("--delta", type=float, default=0.05, help="confidence (default 0.05)")
     bound.add_argument("--diameter", type=float, help="essential diameter Delta_Q")
-    bound.add_argument("--loss", default="soft_ranknet", choices=RANGE_LOSSES)
+    bound.add_argument("--loss", default="soft_ranknet", choices=range_losses)
     bound.add_argument("--tau", type=float, default=1.0, help="label temperature")
     bound.add_argument("--student-lipschitz", type=float, help="L (form i, ii)")
     bound.add_argument("--teacher-lipschitz", type=float, default=1.0, help="L_g")
@@ -115,14 +123,17 @@ def _table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _run_all(args) -> int:
+def run_theory(out: str | os.PathLike, seed: int = 0) -> list[dict]:
+    """The theory stage: every proof and check (:func:`run_all`), written to
+    ``<out>/theory/results.json`` with its provenance; returns the ``{statement, method, result,
+    detail}`` dicts (a ``result`` other than PASS is a finding, not an error)."""
     from locent.provenance import atomic_write_json, provenance_path, provenance_record
 
     start = time.perf_counter()
-    results = run_all(seed=args.seed)
+    results = run_all(seed=seed)
     wall = time.perf_counter() - start
     n_fail = sum(r["result"] != "PASS" for r in results)
-    path = Path(args.out) / "theory" / "results.json"
+    path = ResultPaths.locate(out).theory_results
     atomic_write_json(path, results)
     atomic_write_json(
         provenance_path(path),
@@ -131,10 +142,19 @@ def _run_all(args) -> int:
             statements=len(results),
             passed=len(results) - n_fail,
             failed=n_fail,
-            seed=args.seed,
+            seed=seed,
             wall_time_s=round(wall, 1),
         ),
     )
+    return results
+
+
+def _run_all(args) -> int:
+    start = time.perf_counter()
+    results = run_theory(args.out, seed=args.seed)
+    wall = time.perf_counter() - start
+    n_fail = sum(r["result"] != "PASS" for r in results)
+    path = ResultPaths.locate(args.out).theory_results
     if args.json:
         print(json.dumps(results, indent=1))
     else:

@@ -29,7 +29,6 @@ from locent.theory.symbolic_base import (
 
 x, y = sp.symbols("x y", real=True)
 a, b = sp.symbols("a b", nonnegative=True)
-L, L_g, Delta, tau = sp.symbols("L L_g Delta tau", positive=True)
 
 
 def d_sp(xx: sp.Expr, yy: sp.Expr) -> sp.Expr:
@@ -40,11 +39,6 @@ def d_sp(xx: sp.Expr, yy: sp.Expr) -> sp.Expr:
 def corner_value(a_: sp.Expr = a, b_: sp.Expr = b) -> sp.Expr:
     """B_RN = sp(a) − sp(−b) − σ(−b)(a + b) (THEORY.md Lemma C)."""
     return softplus(a_) - softplus(-b_) - sigmoid(-b_) * (a_ + b_)
-
-
-def soft_ranknet_range_expr() -> sp.Expr:
-    """B_RN in the paper's parameters: a = LΔ/τ, b = L_gΔ/τ."""
-    return corner_value(L * Delta / tau, L_g * Delta / tau)
 
 
 def _np_d_sp(xx, yy):

@@ -1,4 +1,4 @@
-"""A tiny synthetic result tree under ``--out`` in the layout of docs/CONTRACTS.md.
+"""A tiny synthetic result tree under ``--out`` in the layout and column names of locent.results.
 
 Used by the figure, check, report and pipeline tests. ``contradict`` names the predictions
 (THEORY.md §7 items) whose evidence is generated to contradict them; by default every prediction
@@ -58,7 +58,8 @@ def write_simulation(out: Path, preset: str = "smoke", contradict=(), seed: int 
                     rows.append(
                         dict(
                             space="sphere",
-                            sampler=sampler,
+                            sampler=f"{sampler}({knob:g})",
+                            sampler_family=sampler,
                             knob=knob,
                             tau=tau,
                             teacher_lipschitz=lg,
@@ -70,15 +71,14 @@ def write_simulation(out: Path, preset: str = "smoke", contradict=(), seed: int 
                             kappa_Q=1.0 + knob,
                             population_risk=risk,
                             bound_iii=bound_iii,
-                            loss_range=loss_range,
-                            test_misordering_nu=mis,
+                            loss_range_Q=loss_range,
+                            misordering_nu=mis,
                             bound_ii=mis + 0.2 + entropy,
                         )
                     )
     table = pd.DataFrame(rows)
-    table["bound_iii_vacuous"] = table["bound_iii"] >= table["loss_range"]
-    if 8 in contradict:
-        table["bound_iii_vacuous"] = True
+    if 8 in contradict:  # every (iii) bound above its loss range
+        table["bound_iii"] = table["loss_range_Q"] + 1.0
     summary = {
         "n_runs": len(table),
         "exact_violations": 0,
@@ -159,13 +159,24 @@ def write_measure(out: Path, contradict=(), seed: int = 0, n_queries: int = 60) 
 
 
 def _conditions():
+    """(condition columns without the seed, loss, sampler, subset) of every trained condition."""
     conds = []
     for loss in LOSSES:
         for s in GRID_SAMPLERS:
-            conds.append((f"frozen-cross+{loss}+{s}+full", loss, s, "full"))
+            conds.append((_condition(loss, s, "full"), loss, s, "full"))
     for subset in ("keep_tukey_inliers", "drop_upper_quartile", "keep_tukey_outliers"):
-        conds.append((f"frozen-cross+soft_ranknet+bm25+{subset}", "soft_ranknet", "bm25", subset))
+        conds.append((_condition("soft_ranknet", "bm25", subset), "soft_ranknet", "bm25", subset))
     return conds
+
+
+def _condition(loss, sampler, subset):
+    return {
+        "student": "frozen",
+        "arch": "cross",
+        "loss": loss,
+        "sampler": sampler,
+        "subset": subset,
+    }
 
 
 def write_grid(out: Path, preset: str = "smoke", contradict=(), seed: int = 0) -> None:
@@ -192,7 +203,7 @@ def write_grid(out: Path, preset: str = "smoke", contradict=(), seed: int = 0) -
                 for q in range(n):
                     pq_rows.append(
                         dict(
-                            condition=cond,
+                            **cond,
                             seed=run_seed,
                             dataset=ds,
                             query_id=f"{ds[-11:-7]}{q}",
@@ -202,12 +213,7 @@ def write_grid(out: Path, preset: str = "smoke", contradict=(), seed: int = 0) -
                     )
                 res_rows.append(
                     {
-                        "condition": cond,
-                        "student": "frozen",
-                        "arch": "cross",
-                        "loss": loss,
-                        "sampler": sampler,
-                        "subset": subset,
+                        **cond,
                         "seed": run_seed,
                         "dataset": ds,
                         "nDCG@10": float(values.mean()),
@@ -215,7 +221,7 @@ def write_grid(out: Path, preset: str = "smoke", contradict=(), seed: int = 0) -
                         "RR(rel=2)@10": float(values.mean()) + 0.1,
                         "misordering": 0.2,
                         "bregman_risk": 0.1,
-                        "diameter_Q": 1.2,
+                        "diameter_Q_99": 1.2,
                         "pairwise_entropy": 0.5,
                         "kappa_Q": 3.0,
                         "bound_iii": 0.4,
@@ -226,10 +232,10 @@ def write_grid(out: Path, preset: str = "smoke", contradict=(), seed: int = 0) -
             for step in steps:
                 log_rows.append(
                     dict(
-                        condition=cond,
+                        **cond,
                         seed=run_seed,
                         step=int(step),
-                        loss=float(1 / (1 + step)),
+                        train_loss=float(1 / (1 + step)),
                         kl=float(0.5 / (1 + step)),
                         grad_norm=float(2.0 / np.sqrt(1 + step)),
                         lr=1e-3,
@@ -240,8 +246,7 @@ def write_grid(out: Path, preset: str = "smoke", contradict=(), seed: int = 0) -
             for q in range(n):
                 pq_rows.append(
                     dict(
-                        condition=f"baseline:{system}",
-                        seed=-1,
+                        system=system,
                         dataset=ds,
                         query_id=f"{ds[-11:-7]}{q}",
                         measure="nDCG@10",
@@ -255,8 +260,7 @@ def write_grid(out: Path, preset: str = "smoke", contradict=(), seed: int = 0) -
             for r, sc in zip(ranks, np.sort(teacher)[::-1]):
                 sar_rows.append(
                     dict(
-                        model="teacher",
-                        condition="teacher",
+                        system="teacher",
                         dataset=ds,
                         query_id=str(q),
                         rank=int(r),
@@ -270,8 +274,8 @@ def write_grid(out: Path, preset: str = "smoke", contradict=(), seed: int = 0) -
                 for r, sc in zip(ranks, scores):
                     sar_rows.append(
                         dict(
-                            model=cond,
-                            condition=cond,
+                            **cond,
+                            seed=0,
                             dataset=ds,
                             query_id=str(q),
                             rank=int(r),

@@ -6,7 +6,8 @@ import json
 
 from locent.figures.build import FIGURES, build_figures
 from locent.figures.style import new_figure, save_figure
-from locent.paper_checks.cli import main
+
+from locent.cli import main
 
 
 def _draw(seed_values):

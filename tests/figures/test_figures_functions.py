@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from locent.figures.build import ResultPaths, kappa_by_sampler, read_table
+from locent.figures.build import kappa_by_sampler
 from locent.figures.paper_figures import (
     fig2_score_vs_rank_ratio,
     fig3_training_dynamics,
@@ -18,12 +18,22 @@ from locent.figures.realdata_figures import (
     table1_effectiveness,
 )
 from locent.figures.score_at_rank import fit_power_law, score_curve
-from locent.figures.tables import condition_fields, dataset_label
+from locent.figures.tables import (
+    DISTILLATION_LOSSES,
+    conditions,
+    dataset_label,
+    require_columns,
+    trained_rows,
+    training_rows,
+)
 from locent.figures.theory_figures import (
     bound_vs_risk,
     locality_entropy_coupling,
     misordering_heatmap,
 )
+from locent.theory import LOSSES
+
+from locent.results import ResultPaths, read_table
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +67,7 @@ def test_score_curve_shifts_non_positive_scores_and_rejects_nan():
 
 def test_fig2(paths):
     sar = read_table(paths.score_at_rank)
-    fig, laws = fig2_score_vs_rank_ratio(sar, read_table(paths.grid_results))
+    fig, laws = fig2_score_vs_rank_ratio(sar)
     (ax,) = fig.axes
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
     assert ax.get_xlabel() == "rank ratio r / K"
@@ -72,13 +82,13 @@ def test_fig2(paths):
     grey = [line for line in ax.get_lines() if line.get_color() == "0.55"]
     assert len(grey) == 3  # one fitted power law per curve
     with pytest.raises(ValueError, match="two listwise_kl students"):
-        fig2_score_vs_rank_ratio(sar, read_table(paths.grid_results), loss="listwise_kl")
+        fig2_score_vs_rank_ratio(sar, loss="listwise_kl")
 
 
 def test_fig3(paths):
     logs = read_table(paths.grid_logs)
     kappas = kappa_by_sampler(read_table(paths.samplers))
-    fig = fig3_training_dynamics(logs, kappas, read_table(paths.grid_results))
+    fig = fig3_training_dynamics(logs, kappas)
     left, right = fig.axes
     assert left.get_yscale() == "log" and right.get_yscale() == "linear"
     assert "KL" in left.get_ylabel() and "gradient" in right.get_ylabel()
@@ -89,9 +99,7 @@ def test_fig3(paths):
 
 
 def test_fig4(paths):
-    fig, laws = fig4_score_at_rank_grid(
-        read_table(paths.score_at_rank), read_table(paths.grid_results)
-    )
+    fig, laws = fig4_score_at_rank_grid(read_table(paths.score_at_rank))
     assert len(fig.axes) == 3 * 4  # 3 losses × 4 samplers
     assert all(ax.get_xscale() == "log" and ax.get_yscale() == "log" for ax in fig.axes)
     assert len(laws) == 12
@@ -143,28 +151,29 @@ def test_table1_with_confidence_intervals(paths):
     assert "95% CI" in fig.axes[0].get_ylabel()
 
 
-def test_condition_names_parsed_without_condition_column():
-    results = pd.DataFrame(
-        {
-            "loss": ["soft_ranknet", "lce"],
-            "sampler": ["bm25", "teacher"],
-            "arch": ["cross", "bi"],
-            "subset": ["full", "keep_tukey_outliers"],
-        }
-    )
-    fields = condition_fields(
-        [
-            "frozen-cross+soft_ranknet+bm25+full",
-            "frozen-bi+lce+teacher+keep_tukey_outliers",
-            "baseline:bm25",
-        ],
-        results,
-    )
-    rows = fields.set_index("condition")
-    assert rows.loc["frozen-cross+soft_ranknet+bm25+full", "loss"] == "soft_ranknet"
-    assert rows.loc["frozen-bi+lce+teacher+keep_tukey_outliers", "subset"] == "keep_tukey_outliers"
-    assert rows.loc["frozen-bi+lce+teacher+keep_tukey_outliers", "arch"] == "bi"
-    assert pd.isna(rows.loc["baseline:bm25", "loss"])
+def test_conditions_are_read_from_their_columns_and_baselines_left_out(paths):
+    per_query = read_table(paths.grid_per_query)
+    trained = trained_rows(per_query, "per_query")
+    assert trained["system"].isna().all() and len(trained) < len(per_query)
+    table = conditions(trained)
+    assert list(table.columns) == ["student", "arch", "loss", "sampler", "subset"]
+    assert len(table) == 3 * 4 + 3  # losses × samplers on the full set + 3 entropy cuts
+    with pytest.raises(ValueError, match=r"per_query: missing column\(s\) \['subset'\]"):
+        trained_rows(per_query.drop(columns="subset"), "per_query")
+
+
+def test_only_canonical_column_names_are_read(paths):
+    """An old alternative name (``delta_hat_Q_99`` for Δ̂_Q) is an error naming the file."""
+    table = read_table(paths.sim_table).rename(columns={"diameter_Q_99": "delta_hat_Q_99"})
+    with pytest.raises(ValueError, match=r"simulation table.*\['diameter_Q_99'\]"):
+        misordering_heatmap(table)
+    with pytest.raises(ValueError, match="missing column"):
+        require_columns(table, ("diameter_Q_99",), "x")
+
+
+def test_distillation_losses_come_from_the_registry():
+    assert DISTILLATION_LOSSES == ("margin_mse", "soft_ranknet", "listwise_kl")
+    assert set(DISTILLATION_LOSSES) < set(LOSSES)
 
 
 def test_dataset_labels():
@@ -175,8 +184,6 @@ def test_dataset_labels():
 
 
 def test_training_rows_prefer_training_queries_over_test_sets():
-    from locent.figures.tables import training_rows
-
     df = pd.DataFrame(
         {
             "dataset": [

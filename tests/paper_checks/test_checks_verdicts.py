@@ -117,3 +117,36 @@ def test_unreadable_evidence_is_inconclusive_with_reason(tmp_path):
     pd.DataFrame({"dataset": ["x"], "sampler": ["bm25"]}).to_csv(folder / "samplers.csv")
     (result,) = run_checks(tmp_path, only=[3])
     assert result.verdict is Verdict.INCONCLUSIVE
+
+
+def test_names_the_checks_use_are_registered():
+    """The samplers, subsets and losses a check names exist in their registries (a renamed
+    sampler would otherwise make a check silently INCONCLUSIVE)."""
+    from locent.figures.style import SAMPLER_COLOURS
+    from locent.paper_checks.items import entropy_cuts, sampler_gain
+    from locent.realdata.entropy_cuts import SUBSETS
+    from locent.realdata.samplers import SAMPLERS
+
+    from locent.results import FULL_SUBSET
+
+    named = {*sampler_gain.ELABORATE, *sampler_gain.BASELINES, *SAMPLER_COLOURS}
+    assert named <= set(SAMPLERS)
+    assert {FULL_SUBSET, *entropy_cuts.MODERATE_SUBSETS, *entropy_cuts.EXTREME_SUBSETS} <= set(
+        SUBSETS
+    )
+
+
+def test_conditions_come_from_columns_not_names(synthetic_out, tmp_path):
+    """The grid's per-query table without a condition column is read; a missing condition
+    column is an INCONCLUSIVE verdict that names it."""
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(synthetic_out, out)
+    per_query = out / "realdata" / "grid" / "smoke" / "per_query.parquet"
+    table = pd.read_parquet(per_query)
+    assert "condition" not in table.columns
+    table.drop(columns="arch").to_parquet(per_query, index=False)
+    (result,) = run_checks(out, only=[5])
+    assert result.verdict is Verdict.INCONCLUSIVE
+    assert "missing column(s) ['arch']" in result.explanation

@@ -52,8 +52,9 @@ def test_groups_written_with_labels_respected(prepared, irds):
 
 @pytest.mark.slow
 def test_rerun_reuses_and_measure_writes_table(prepared, capsys):
-    from locent.paper_checks.cli import main
     from locent.realdata.prepare import prepare
+
+    from locent.cli import main
 
     out, _ = prepared
     again = prepare(out, plans=("cranfield",), cfg=CFG, n_queries=3, n_test_queries=2)

@@ -6,10 +6,11 @@ import json
 
 import pandas as pd
 import pytest
-from locent.paper_checks.cli import main
 from locent.simulate.presets import PRESETS, validate_preset
 from locent.simulate.runner import run_preset
 from locent.simulate.samplers import SamplerSpec
+
+from locent.cli import main
 
 REQUIRED_SUMMARY = (
     "n_runs",

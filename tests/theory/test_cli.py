@@ -9,8 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from locent.paper_checks.cli import main
 from locent.theory import checks, symbolic, symbolic_lemma_c
+from locent.theory.cli import run_theory
+
+from locent.cli import main
 
 REQUIRED = {"statement", "method", "result", "detail"}
 
@@ -58,6 +60,21 @@ def test_theory_table_and_exit_code_on_failure(small_run, monkeypatch, tmp_path,
     assert rc == 1
     assert "FAIL  a false statement" in out and "detail: 1 > 0" in out
     assert "PASS  Vacuity" in out and "1 FAIL" in out
+
+
+def test_run_theory_is_the_stage_function_the_command_calls(small_run, monkeypatch, tmp_path):
+    """``run_theory`` writes results.json and returns the rows, FAILs included, without raising
+    (``locent run`` records a FAIL as a finding); the command prints them and exits 1."""
+
+    def failing():
+        from locent.theory.symbolic_base import ProofResult
+
+        return ProofResult("a false statement", "numeric", "FAIL", "1 > 0")
+
+    monkeypatch.setattr(checks, "CHECKS", (checks.check_vacuity, failing))
+    rows = run_theory(tmp_path / "stage", seed=0)
+    assert [r["result"] for r in rows][-2:] == ["PASS", "FAIL"]
+    assert json.loads((tmp_path / "stage" / "theory" / "results.json").read_text()) == rows
 
 
 def test_bound_form_i_bert_is_vacuous(capsys):

@@ -1,17 +1,21 @@
-"""`locent run` orchestration: stage records, resume, failures, and the real job end to end."""
+"""`locent run` (locent/pipeline.py): stage records, resume, failures, exit codes, the summary,
+and the real job end to end."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from locent.paper_checks.cli import main
-from locent.paper_checks.pipeline import (
+
+from locent import pipeline
+from locent.cli import main
+from locent.pipeline import (
+    RunParams,
     Stage,
     StageError,
-    cli_stage,
     load_state,
     main_job,
+    run_main_job,
     run_stages,
 )
 
@@ -45,7 +49,7 @@ def test_stages_run_in_order_and_state_is_recorded(tmp_path):
     assert list(state["stages"]) == ["a", "b", "c", "d"]
     assert all(s["status"] == "done" and s["wall_s"] >= 0 for s in state["stages"].values())
     assert state["stages"]["a"]["params"] == {"seed": 0}
-    assert logs[0].startswith("[a] done")
+    assert logs[0] == "[1/4] a ..." and logs[1].startswith("[a] done")
 
 
 def test_resume_skips_finished_stages_with_same_parameters(tmp_path):
@@ -101,14 +105,54 @@ def test_interrupted_run_resumes_after_the_last_finished_stage(tmp_path):
     assert calls == ["c", "d"]
 
 
-def test_cli_stage_reports_missing_commands_and_argument_errors(tmp_path):
-    with pytest.raises(StageError, match="not available"):
-        cli_stage(["no-such-part"], {})(tmp_path)
-    # an option the command does not declare is left out; `figures` declares no --seed
-    detail = cli_stage(["figures"], {"--seed": 3, "--only": "sampler_violins"})(tmp_path)
-    assert "--seed" not in detail and "--only sampler_violins" in detail
-    detail = cli_stage(["figures"], {"--only": ["sampler_violins", "bound_vs_risk"]})(tmp_path)
-    assert "--only sampler_violins bound_vs_risk" in detail
+def test_a_failing_theory_statement_is_a_finding_not_a_stage_failure(tmp_path, monkeypatch):
+    results = [
+        {"statement": "Lemma A", "method": "grid", "result": "PASS", "detail": ""},
+        {"statement": "Lemma B", "method": "grid", "result": "FAIL", "detail": "1 violation"},
+    ]
+    seen = []
+    monkeypatch.setattr(pipeline, "run_theory", lambda out: seen.append(out) or results)
+    stages = [s for s in main_job() if s.name == "theory"]
+    outcome = run_stages(tmp_path, stages, log=lambda m: None)
+    assert seen == [tmp_path]
+    assert outcome.records["theory"].status == "done" and outcome.exit_code == 0
+    assert outcome.records["theory"].detail == "2 statements: 1 PASS, 1 FAIL"
+
+
+def test_run_command_calls_the_pipeline_with_typed_parameters(tmp_path, monkeypatch):
+    seen = []
+    monkeypatch.setattr(pipeline, "run_main_job", lambda params: seen.append(params) or 0)
+    out = str(tmp_path / "o")
+    assert main(["run", "--quick", "--out", out, "--seed", "3", "--device", "cpu"]) == 0
+    assert seen == [RunParams(out=out, seed=3, device="cpu", quick=True, resume=False)]
+
+
+def test_run_main_job_prints_a_short_summary(tmp_path, monkeypatch):
+    calls, logs = [], []
+    monkeypatch.setattr(pipeline, "main_job", lambda seed, device, quick: _stages(calls, fail="c"))
+    (tmp_path / "checks").mkdir()
+    verdicts = [{"verdict": v} for v in ("PASS", "PASS", "FAIL", "INCONCLUSIVE")]
+    (tmp_path / "checks" / "verdicts.json").write_text(json.dumps(verdicts))
+    code = run_main_job(RunParams(out=str(tmp_path)), log=logs.append)
+    assert code == 1  # stage c could not run (d is blocked)
+    text = logs[-1]
+    assert text.startswith("locent run: 4 stages")
+    assert "could not run" in text and "c: StageError: c broke" in text
+    # no checks stage in this job: no verdict line from a file it did not write
+    assert "verdicts:" not in text
+
+
+def test_summary_counts_verdicts_and_names_the_report(synthetic_out, tmp_path):
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(synthetic_out, out)
+    stages = [s for s in main_job(quick=True) if s.name in ("checks", "report")]
+    outcome = run_stages(out, stages, log=lambda m: None)
+    text = pipeline.summary(out, outcome)
+    assert "verdicts: 8 PASS, 0 FAIL, 0 INCONCLUSIVE" in text
+    assert f"report: {out / 'report' / 'index.html'}" in text
+    assert len(text.splitlines()) < 12  # short: no result tables
 
 
 def test_main_job_stages():
@@ -119,22 +163,24 @@ def test_main_job_stages():
         "realdata_prepare",
         "realdata_measure",
         "realdata_grid",
+        "realdata_report",
         "figures",
         "checks",
         "report",
     ]
     params = {s.name: s.params for s in quick}
     assert params["simulate"]["preset"] == "smoke" and params["realdata_grid"]["preset"] == "smoke"
-    assert params["realdata_grid"]["--seed"] == 4 and params["realdata_grid"]["--device"] == "cpu"
-    assert params["realdata_prepare"]["--datasets"] == "msmarco"
-    assert params["realdata_prepare"]["--dense-source"] == "bm25"
-    assert params["realdata_prepare"]["--queries"] == 16
-    assert params["realdata_prepare"]["--run-queries"] == 0
-    assert params["realdata_grid"]["--test-sets"] == ["dl19"]
+    assert params["realdata_grid"]["seed"] == 4 and params["realdata_grid"]["device"] == "cpu"
+    assert params["realdata_prepare"]["datasets"] == ("msmarco",)
+    assert params["realdata_prepare"]["dense_source"] == "bm25"
+    assert params["realdata_prepare"]["queries"] == 16
+    assert params["realdata_prepare"]["run_queries"] == 0
+    assert params["realdata_measure"] == {"seed": 4, "device": "cpu", "datasets": ("msmarco",)}
+    assert params["realdata_grid"]["test_sets"] == ("dl19",)
     full = {s.name: s.params for s in main_job()}
     assert full["simulate"]["preset"] == "paper" and full["realdata_grid"]["preset"] == "default"
-    assert "--datasets" not in full["realdata_prepare"]
-    assert "--dense-source" not in full["realdata_prepare"]  # the default: whole-corpus search
+    assert "datasets" not in full["realdata_prepare"]
+    assert "dense_source" not in full["realdata_prepare"]  # the default: whole-corpus search
 
 
 def test_figures_checks_report_stages_on_stored_results(synthetic_out, tmp_path):
@@ -182,3 +228,10 @@ def test_resume_reruns_a_stage_whose_outputs_are_gone(tmp_path):
     calls = []
     run_stages(tmp_path, stages(calls), resume=True, log=lambda m: None)
     assert calls == []
+
+
+def test_stage_details_are_one_short_line():
+    assert pipeline.brief(None) == ""
+    assert pipeline.brief({"a": 1}) == "{'a': 1}"
+    long = pipeline.brief("table\n" + "x " * 500)
+    assert "\n" not in long and len(long) == 160 and long.endswith("…")
