@@ -157,22 +157,26 @@ def draw_sample(
     """One sample per seed, stacked: n queries from P_Q (uniform over the pool), k i.i.d. items
     from ``probs`` ``(Q, N)`` each. Returns a :class:`Sample` with ``S = len(seeds)``.
 
-    Each replicate draws from its own generator (a loop over the S seeds, never over queries);
-    the teacher scores all S·n·k items in one call.
+    A loop over the S replicates (never over queries): each draws from its own generator, and the
+    teacher scores each replicate's ``(n, k)`` items in one call. (One call over all
+    ``(S, n, k)`` would be a different einsum, whose rounding differs for some n and would move
+    every later number by ulps.)
     """
     probs_t = torch.as_tensor(probs)
-    Q = space.queries.shape[0]
-    query_index, groups = [], []
+    items = torch.as_tensor(space.items, dtype=DTYPE)
+    queries = torch.as_tensor(space.queries, dtype=DTYPE)
+    Q = queries.shape[0]
+    query_index, groups, scores = [], [], []
     for seed in seeds:
         gen = torch.Generator().manual_seed(seed)
         qi = torch.randint(0, Q, (n,), generator=gen)
+        group = draw_groups(probs_t, qi, k, gen)
         query_index.append(qi)
-        groups.append(draw_groups(probs_t, qi, k, gen))
-    qi, groups = torch.stack(query_index), torch.stack(groups)  # (S, n), (S, n, k)
-    items = torch.as_tensor(space.items, dtype=DTYPE)
-    q = torch.as_tensor(space.queries, dtype=DTYPE)[qi]
-    groups, g = positive_first(groups, teacher_scores(teacher, q, items[groups]))
-    return Sample(q, items[groups], g, qi)
+        groups.append(group)
+        scores.append(teacher_scores(teacher, queries[qi], items[group]))
+    qi = torch.stack(query_index)  # (S, n)
+    groups, g = positive_first(torch.stack(groups), torch.stack(scores))  # (S, n, k) both
+    return Sample(queries[qi], items[groups], g, qi)
 
 
 def corpus_scores(
