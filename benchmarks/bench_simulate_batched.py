@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from locent.simulate.draw import draw_sample
 from locent.simulate.samplers import SamplerSpec, inclusion_probabilities
 from locent.simulate.spaces import load_space
-from locent.simulate.sweep import draw_sample
 from locent.simulate.teachers import make_teacher
 from locent.simulate.training import train_batched
 
@@ -26,8 +26,7 @@ def workload():
     sp = load_space("sphere-vmf/D=4/N=1024/Q=400/K=8/kappa=8.0", seed=0)
     te = make_teacher(sp.queries, seed=0)
     nu, _ = inclusion_probabilities(SamplerSpec("knn", 128.0), sp.queries, sp.items, te)
-    parts = [draw_sample(sp, te, nu, 128, 8, seed=s) for s in range(8)]
-    q, x, g, _ = (torch.stack(p) for p in zip(*parts))
+    q, x, g, _ = draw_sample(sp, te, nu, 128, 8, seeds=list(range(8)))
     combos = [(te.lipschitz * u, loss) for u in (1 / 32, 1 / 8, 1 / 2) for loss in LOSSES]
     return q, x, g, combos
 

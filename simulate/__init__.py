@@ -2,9 +2,13 @@
 
 Modules (one job each): ``spaces`` (registered space IDs), ``teachers`` (score with a computed
 Lipschitz constant; τ is the entropy knob), ``samplers`` (inclusion probabilities ν_q with a
-locality knob, target measure μ_q), ``students`` (linear class with ‖w‖ ≤ W), ``training``
-(many configurations at once), ``verify`` (exact checks of Lemmas A–C and Corollary 2.1),
-``sweep`` (one chunk = one sampler), ``presets``, ``runner`` (chunks, resume, table, summary),
-``analysis`` (THEORY.md §7 items 1–4), ``cli`` (``locent simulate``). Every quantity of the
-theory comes from ``locent.theory``.
+locality knob, target measure μ_q), ``students`` (linear class with ‖w‖ ≤ W), ``presets``
+(declared sweep parameters), ``configurations`` (the τ × loss axis and the class constants).
+
+A chunk (one sampler) runs four steps in one direction (``sweep.run_chunk``): ``draw`` (the
+sampler's measures and every sample) → ``training`` (many configurations at once) → ``verify``
+(exact checks of Lemmas A–C and Corollary 2.1) → ``tabulate`` (one row per run, Theorem 2.1
+(ii)/(iii)). ``runner.run_preset`` is the stage (chunks, resume, table, summary), ``analysis``
+the summary (THEORY.md §7 items 1–4), ``cli`` declares ``locent simulate``. Every quantity of the
+theory comes from ``locent.theory``; column names from ``locent.results``.
 """

@@ -35,6 +35,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from locent import results as R
+
 EXACT_COLUMNS = (
     "lemma_a_violations",
     "lemma_a_mm_violations",
@@ -142,7 +144,7 @@ def summarise(df: pd.DataFrame, *, delta: float, family: str, n_items: int, seed
     exact = {c: int(df[c].sum()) for c in EXACT_COLUMNS}
     checks = {c: int(df[c].sum()) for c in CHECK_COLUMNS}
     norm_bad = int((df.max_norm_ratio > 1.0 + 1e-12).sum())
-    runs = df[~df.duplicate_run]  # each trained student once (see sweep.run_chunk)
+    runs = df[~df.duplicate_run]  # each trained student once (see tabulate.with_theorem_ii)
     t3 = runs[np.isfinite(runs.bound_iii)]
     k3, n3 = int(t3.bound_iii_violated.sum()), int(len(t3))
     # on μ only runs with κ_Q < ∞ have a finite bound (κ = ∞: nothing transfers, not a check)
@@ -153,27 +155,27 @@ def summarise(df: pd.DataFrame, *, delta: float, family: str, n_items: int, seed
 
     gap = stratified_spearman(
         runs,
-        "delta_hat_Q_99",
-        "estimation_gap",
-        ["tau_unit", "n", "loss"],
+        R.DIAMETER_Q_99,
+        R.ESTIMATION_GAP,
+        ["tau_unit", "n", R.LOSS],
         alternative="greater",
         seed=seed,
     )
     uses_tau = [name for name, spec in LOSSES.items() if spec.uses_tau]
-    big_n = df[(df.n == df.n.max()) & df.loss.isin(uses_tau)]
+    big_n = df[(df.n == df.n.max()) & df[R.LOSS].isin(uses_tau)]
     floor = stratified_spearman(
         big_n,
-        "entropy_pairwise",
-        "misordering_nu",
-        ["sampler", "loss", "n"],
+        R.PAIRWISE_ENTROPY,
+        R.MISORDERING_NU,
+        [R.SAMPLER, R.LOSS, "n"],
         alternative="greater",
         seed=seed + 1,
     )
-    per_sampler = df.drop_duplicates(["sampler", "tau_unit", "seed"])
+    per_sampler = df.drop_duplicates([R.SAMPLER, "tau_unit", R.SEED])
     coupling = stratified_spearman(
         per_sampler,
-        "delta_hat_Q_99",
-        "entropy_pairwise",
+        R.DIAMETER_Q_99,
+        R.PAIRWISE_ENTROPY,
         ["tau_unit"],
         alternative="less",
         seed=seed + 2,

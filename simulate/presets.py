@@ -18,7 +18,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .samplers import SamplerSpec
+from locent.theory import LOSSES
+
+from .samplers import SamplerSpec, validate_sampler
+from .spaces import parse_space_id
 
 
 class Preset(NamedTuple):
@@ -127,11 +130,6 @@ PRESETS: dict[str, Preset] = {
 
 def validate_preset(p: Preset) -> None:
     """Raise ValueError naming the field for any bad value."""
-    from locent.theory import LOSSES
-
-    from .samplers import validate_sampler
-    from .spaces import parse_space_id
-
     _, sp = parse_space_id(p.space_id)
     if not p.samplers:
         raise ValueError(f"preset {p.name}: samplers is empty")
@@ -161,3 +159,12 @@ def validate_preset(p: Preset) -> None:
         raise ValueError(f"preset {p.name}: weight_norm_factor, steps and lr must be positive")
     if not 1 <= p.corollary_queries <= sp["Q"]:
         raise ValueError(f"preset {p.name}: corollary_queries must be in [1, Q={sp['Q']}]")
+
+
+def describe_presets() -> list[str]:
+    """One line per registered preset: name, space and the size of each axis (``--list``)."""
+    return [
+        f"{name}\t{p.space_id}\t{len(p.samplers)} samplers x {len(p.tau_units)} tau x "
+        f"{len(p.ns)} n x {len(p.losses)} losses x {p.seeds} seeds"
+        for name, p in PRESETS.items()
+    ]

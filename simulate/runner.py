@@ -1,10 +1,10 @@
-"""Run a preset: chunks (one per sampler) with atomic files and resume, then table + summary.
+"""The simulate stage: run a preset's chunks (atomic files, resume), then its table and summary.
 
 Layout under ``<out>/simulate/<preset>/``: ``chunks/<i>-<fingerprint>.parquet`` (one per sampler,
-written atomically; ``--resume`` reuses those whose fingerprint matches the preset, seed and
-sampler), ``table.parquet`` (+ ``table.provenance.json``) and ``summary.json``
+written atomically; ``resume`` reuses those whose fingerprint matches the preset, seed, sampler
+and device), ``table.parquet`` (+ ``table.provenance.json``) and ``summary.json``
 (+ ``summary.provenance.json``). The same seed gives the same table (single-threaded torch,
-every draw seeded from stable keys).
+every draw seeded from stable keys, draws on the CPU whatever the device).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from locent.provenance import (
     provenance_record,
     write_with_provenance,
 )
+from locent.results import DEFAULT_OUT
 
 from .analysis import summarise
 from .presets import PRESETS, Preset, validate_preset
@@ -32,6 +33,7 @@ from .teachers import make_teacher
 
 
 def get_preset(name: str | Preset) -> Preset:
+    """The registered preset ``name`` (a :class:`Preset` passes through)."""
     if isinstance(name, Preset):
         return name
     if name not in PRESETS:
@@ -39,17 +41,49 @@ def get_preset(name: str | Preset) -> Preset:
     return PRESETS[name]
 
 
-def fingerprint(preset: Preset, seed: int, index: int) -> str:
+def simulation_device(device: str | torch.device) -> torch.device:
+    """``device`` as a ``torch.device``; ValueError naming it when it is not usable here.
+
+    ``"auto"`` is not resolved here: the simulation is bit-reproducible on the CPU only (float64
+    reductions on CUDA round differently), so choosing CUDA is the caller's explicit decision.
+    """
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"simulate: unknown device {device!r} (use 'cpu' or 'cuda[:i]')") from err
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"simulate: device {device!r} requested but CUDA is not available")
+    return dev
+
+
+def fingerprint(preset: Preset, seed: int, index: int, device: torch.device) -> str:
+    """The chunk's file key: preset, seed, chunk index and sampler (and a non-CPU device, whose
+    rounding differs; CPU keys are those of earlier versions, so their chunks resume)."""
     text = f"{preset!r}|seed={seed}|chunk={index}|{preset.samplers[index].label}"
+    if device.type != "cpu":
+        text += f"|device={device.type}"
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def run_preset(
-    preset: str | Preset, out: str | Path, *, seed: int = 0, resume: bool = False
+    preset: str | Preset,
+    out: str | Path = DEFAULT_OUT,
+    *,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    resume: bool = False,
 ) -> dict:
-    """Run (or resume) ``preset`` under ``out``; returns the summary dict."""
+    """Run (or resume) ``preset`` under ``out``; returns the summary dict (``summary.json``).
+
+    ``preset``: a registered name (``smoke``, ``paper``) or a :class:`Preset`; ``seed``: the base
+    seed of every draw; ``device``: where students train and are verified (``cpu``, the
+    reproducible default, or ``cuda``); ``resume``: reuse finished chunk files.
+    Besides the statistics of ``analysis.summarise`` the dict holds ``preset``, ``seed``,
+    ``table`` (path of ``table.parquet``), ``chunks``, ``chunks_reused`` and ``wall_time_s``.
+    """
     p = get_preset(preset)
     validate_preset(p)
+    dev = simulation_device(device)
     root = Path(out) / "simulate" / p.name
     chunk_dir = root / "chunks"
     chunk_dir.mkdir(parents=True, exist_ok=True)
@@ -62,13 +96,13 @@ def run_preset(
         teacher = make_teacher(space.queries, seed=p.space_seed, **p.teacher)
         frames = []
         bar = progress(range(len(p.samplers)), desc=f"simulate {p.name}", unit="sampler")
-        for i in bar:
-            path = chunk_dir / f"{i:02d}-{fingerprint(p, seed, i)}.parquet"
+        for i in bar:  # one chunk per sampler: the unit of resume
+            path = chunk_dir / f"{i:02d}-{fingerprint(p, seed, i, dev)}.parquet"
             if resume and path.exists():
                 frames.append(pd.read_parquet(path))
                 reused += 1
                 continue
-            df = run_chunk(p, space, teacher, p.samplers[i], seed)
+            df = run_chunk(p, space, teacher, p.samplers[i], seed, dev)
             atomic_write_parquet(df, path)
             frames.append(df)
     finally:
@@ -82,6 +116,7 @@ def run_preset(
         teacher=p.teacher,
         samplers=[s.label for s in p.samplers],
         preset_repr=repr(p),
+        device=str(dev),
     )
     write_with_provenance(table, table_path, **fields)
     _, sp = parse_space_id(p.space_id)

@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
+from locent.theory import essential_diameter
 
 from .teachers import Teacher, teacher_scores
 
@@ -185,8 +186,6 @@ def support_diameter(items: np.ndarray, probs: np.ndarray, chunk_pairs: int = 2_
     (duplicates do not change a maximum) and passed to ``locent.theory.essential_diameter`` with
     α = 1, in chunks of queries. Queries sharing one support (random, softmax) are measured once.
     """
-    from locent.theory import essential_diameter
-
     items = np.asarray(items, dtype=np.float64)
     support = np.asarray(probs) > 0
     unique, inverse = np.unique(support, axis=0, return_inverse=True)

@@ -28,6 +28,7 @@ import zlib
 from typing import NamedTuple
 
 import numpy as np
+from scipy.stats import vonmises_fisher
 
 
 class SpaceFamily(NamedTuple):
@@ -152,8 +153,6 @@ def _unit(v: np.ndarray) -> np.ndarray:
 
 def load_space(space_id: str, seed: int = 0) -> Space:
     """Draw the space ``space_id`` with ``seed`` (deterministic)."""
-    from scipy.stats import vonmises_fisher
-
     family, p = parse_space_id(space_id)
     cid = canonical_space_id(space_id)
     rng = _rng(cid, seed)

@@ -10,6 +10,8 @@ with ℓ_a from ``locent.theory.LOSSES``. The configurations share no parameter,
 is element-wise, so one batched run is exactly A·S independent runs. After **every** step each
 w_{s,a} is projected onto the ball ‖w‖₂ ≤ W (so Theorem 2.1 (iii) applies with explicit
 constants); the largest ‖w‖/W seen after any step is returned so tests can check it.
+
+Step 2 of a chunk, *train* (:func:`train_chunk`): one batched run per training sample size n.
 """
 
 from __future__ import annotations
@@ -17,7 +19,11 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import torch
+from locent.theory import LOSSES
 
+from .configurations import Configurations
+from .draw import Sample
+from .presets import Preset
 from .students import project_, student_scores
 
 
@@ -44,8 +50,6 @@ def per_query_losses(scores, teacher, losses, taus):
     ``defined`` mask ``(S, A, n)`` so means skip them and callers count them (never dropped
     silently). Every other loss is defined on every group.
     """
-    from locent.theory import LOSSES
-
     S, A, n, k = scores.shape
     out = scores.new_empty((S, A, n))
     defined = torch.ones((S, A, n), dtype=torch.bool, device=scores.device)
@@ -88,8 +92,6 @@ def train_batched(
     ``losses``/``taus`` of length A, ``radius`` W > 0, ``steps`` ≥ 1, ``lr`` > 0. Float64 is
     recommended (the verifier checks inequalities to float rounding).
     """
-    from locent.theory import LOSSES
-
     if len(losses) != len(taus) or not losses:
         raise ValueError(
             f"losses ({len(losses)}) and taus ({len(taus)}) must be non-empty, same length"
@@ -121,3 +123,23 @@ def train_batched(
         per_q, defined = per_query_losses(student_scores(w, q, x), teacher, losses, taus)
         final = masked_mean(per_q, defined)
     return TrainResult(w.detach(), final, float(ratios.max()), ratios)
+
+
+def train_chunk(
+    train: tuple[Sample, ...], configs: Configurations, preset: Preset
+) -> tuple[TrainResult, ...]:
+    """Step 2 of a chunk: all A·S students of each training sample (one :class:`TrainResult`
+    per sample, ``w`` ``(S, A, 2D)``), on the samples' device."""
+    return tuple(
+        train_batched(
+            sample.q,
+            sample.x,
+            sample.g,
+            list(configs.losses),
+            list(configs.taus),
+            radius=configs.weight_norm,
+            steps=preset.steps,
+            lr=preset.lr,
+        )
+        for sample in train
+    )

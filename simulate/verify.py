@@ -10,6 +10,9 @@ is misordered pairs / **all** k(k−1)/2 pairs of the group (teacher ties count 
 misordered), so that it is the probability under the same empirical pair measure as the entropy
 H_q and the soft-RankNet risk (both means over all pairs i<j). The test metric reported in the
 table is the theory's ``misordering_counts`` misordered/comparable as well (both columns).
+
+Step 3 of a chunk, *verify* (:func:`verify_run`): the trained students of one n measured on their
+training sample and on the fresh ν and μ samples, every statement checked on each.
 """
 
 from __future__ import annotations
@@ -17,6 +20,25 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import torch
+from locent.theory import (
+    LOSSES,
+    entropy_floor,
+    essential_diameter,
+    listwise_entropy,
+    loss_range,
+    misordering_bound,
+    misordering_bound_margin_mse,
+    misordering_counts,
+    optimal_eta,
+    pairwise_entropy,
+    population_pairwise_risk,
+    transfer_bound,
+)
+
+from .configurations import Configurations
+from .draw import ChunkDraws, Sample
+from .students import student_scores
+from .training import per_query_losses
 
 #: relative float64 rounding allowance of an exact check
 RTOL = 1e-12
@@ -57,19 +79,10 @@ class SampleMeasures(NamedTuple):
 def measure_sample(scores, teacher, x, losses, taus) -> SampleMeasures:
     """Measure a sample. ``scores`` ``(S, A, n, k)``, ``teacher`` ``(S, n, k)``,
     ``x`` ``(S, n, k, D)``, ``losses``/``taus`` length A."""
-    from locent.theory import (
-        LOSSES,
-        essential_diameter,
-        listwise_entropy,
-        misordering_counts,
-        pairwise_entropy,
-    )
-
-    from .training import per_query_losses
-
     S, A, n, k = scores.shape
     tt = teacher[:, None].expand(S, A, n, k)
-    tau = torch.as_tensor(taus, dtype=scores.dtype).view(1, A, 1).expand(S, A, n)
+    tau = torch.as_tensor(taus, dtype=scores.dtype, device=scores.device)
+    tau = tau.view(1, A, 1).expand(S, A, n)
     mis, comp, ties = misordering_counts(scores, tt)
     pairs = k * (k - 1) // 2
     loss, defined = per_query_losses(scores, teacher, losses, taus)
@@ -121,19 +134,10 @@ def check_sample(
     """Lemma A (η grid per query; optimal η and the grid on the mean over queries),
     Lemma A for MarginMSE (η grid), Lemma B (per query, at Δ̂_q(1)), Lemma C (own loss, per
     query, at Δ̂_q(1); distillation losses only: theory gives contrastive losses no range)."""
-    from locent.theory import (
-        LOSSES,
-        entropy_floor,
-        loss_range,
-        misordering_bound,
-        misordering_bound_margin_mse,
-        optimal_eta,
-    )
-
     S, A, n = m.loss.shape
-    dtype = m.loss.dtype
-    eta = torch.tensor(ETA_GRID, dtype=dtype)
-    tau = torch.as_tensor(taus, dtype=dtype).view(1, A, 1)
+    dtype, device = m.loss.dtype, m.loss.device
+    eta = torch.tensor(ETA_GRID, dtype=dtype, device=device)
+    tau = torch.as_tensor(taus, dtype=dtype, device=device).view(1, A, 1)
 
     # Lemma A on the η grid per query, and at the optimal η (theory.optimal_eta) plus the grid
     # on the mean over queries (the averaged statement used by Theorem (ii)). The optimal η is
@@ -158,8 +162,8 @@ def check_sample(
     floor = entropy_floor(teacher_lipschitz, m.diameter_100[:, None, :], tau)
     b_checks, b_bad = _count(leq(floor, m.entropy), (2,))
 
-    c_checks = torch.zeros((S, A), dtype=torch.int64)
-    c_bad = torch.zeros((S, A), dtype=torch.int64)
+    c_checks = torch.zeros((S, A), dtype=torch.int64, device=device)
+    c_bad = torch.zeros((S, A), dtype=torch.int64, device=device)
     for a, name in enumerate(losses):
         if not LOSSES[name].distillation:
             continue
@@ -187,10 +191,65 @@ def corollary_margin_mse(
     ``mu``/``nu`` ``(c, N)``, ``kappa`` ``(c,)``. Returns ``(risk_mu, risk_nu, ok)`` each
     ``(..., c)``.
     """
-    from locent.theory import population_pairwise_risk, transfer_bound
-
     teacher = teacher.expand_as(student)
     r_mu = population_pairwise_risk(student, teacher, mu, loss="margin_mse")
     r_nu = population_pairwise_risk(student, teacher, nu, loss="margin_mse")
-    bound = transfer_bound(r_nu, torch.as_tensor(kappa, dtype=r_nu.dtype).expand_as(r_nu))
+    kappa = torch.as_tensor(kappa, dtype=r_nu.dtype, device=r_nu.device)
+    bound = transfer_bound(r_nu, kappa.expand_as(r_nu))
     return r_mu, r_nu, leq(r_mu, bound)
+
+
+class RunVerification(NamedTuple):
+    """Step 3's record for the students of one training sample size n.
+
+    ``train``, ``nu``, ``mu``: :class:`SampleMeasures` on the training sample and on the fresh
+    samples from ν and μ (``(S, A, n_sample)`` each); ``checks``: :class:`Checks` summed over
+    the three samples ``(S, A)``; ``corollary_checks`` / ``corollary_violations`` ``(S, A)``
+    int64: Corollary 2.1 exactly over the corpus for each of the c corollary queries.
+    """
+
+    train: SampleMeasures
+    nu: SampleMeasures
+    mu: SampleMeasures
+    checks: Checks
+    corollary_checks: torch.Tensor
+    corollary_violations: torch.Tensor
+
+
+@torch.no_grad()
+def verify_run(
+    w: torch.Tensor, train: Sample, draws: ChunkDraws, configs: Configurations
+) -> RunVerification:
+    """Step 3: measure and check the students ``w`` ``(S, A, 2D)`` trained on ``train``.
+
+    Lemmas A–C on the training sample and on both fresh samples (counts summed), Corollary 2.1
+    (MarginMSE) over the whole corpus for ``draws.corpus``'s c queries.
+    """
+    measures = {}
+    total: dict[str, torch.Tensor] = {}
+    for role, sample in (("train", train), ("nu", draws.eval_nu), ("mu", draws.eval_mu)):
+        scores = student_scores(w, sample.q, sample.x)
+        m = measure_sample(scores, sample.g, sample.x, configs.losses, configs.taus)
+        checks = check_sample(
+            m,
+            configs.losses,
+            configs.taus,
+            teacher_lipschitz=configs.teacher_lipschitz,
+            student_lipschitz=configs.student_lipschitz,
+        )
+        measures[role] = m
+        for name, value in checks._asdict().items():
+            total[name] = total[name] + value if name in total else value
+    corpus = draws.corpus
+    S, A = w.shape[:2]
+    c = corpus.q.shape[0]
+    f = student_scores(w, corpus.q.expand(S, *corpus.q.shape), corpus.x.expand(S, *corpus.x.shape))
+    _, _, ok = corollary_margin_mse(f, corpus.g, corpus.mu, corpus.nu, corpus.kappa)
+    return RunVerification(
+        train=measures["train"],
+        nu=measures["nu"],
+        mu=measures["mu"],
+        checks=Checks(**total),
+        corollary_checks=torch.full((S, A), c, dtype=torch.int64, device=w.device),
+        corollary_violations=(~ok).to(torch.int64).sum(-1),
+    )

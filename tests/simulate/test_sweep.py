@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 import pandas as pd
 import pytest
+from locent.simulate.cli import register
 from locent.simulate.presets import PRESETS, validate_preset
 from locent.simulate.runner import run_preset
 from locent.simulate.samplers import SamplerSpec
 
-from locent.cli import main
+from locent import results as R
 
 REQUIRED_SUMMARY = (
     "n_runs",
@@ -24,11 +26,12 @@ REQUIRED_SUMMARY = (
     "table",
 )
 REQUIRED_COLUMNS = (
-    "space", "sampler", "knob_value", "tau", "n", "loss", "seed", "delta_hat_Q_99",
-    "delta_hat_Q_100", "entropy_pairwise", "entropy_listwise", "kappa_Q", "train_loss",
-    "population_risk", "misordering_nu", "misordering_mu", "bound_ii", "bound_iii",
-    "bound_iii_violated", "lemma_a_violations", "lemma_b_violations", "lemma_c_violations",
-    "corollary_violations",
+    "space", R.SAMPLER, "knob_value", R.TAU, "n", R.LOSS, R.SEED, R.DIAMETER_Q_99,
+    R.DIAMETER_Q_100, R.DIAMETER_MEAN_99, R.PAIRWISE_ENTROPY, R.LISTWISE_ENTROPY,
+    R.PAIRWISE_ENTROPY_TRAIN, R.KAPPA_Q, R.KAPPA_MEAN, "train_loss", R.POPULATION_RISK,
+    R.ESTIMATION_GAP, R.MISORDERING_NU, R.MISORDERING_MU, R.LOSS_RANGE_Q, R.BOUND_II,
+    R.BOUND_III, "bound_iii_violated", R.TEACHER_LIPSCHITZ, "lemma_a_violations",
+    "lemma_b_violations", "lemma_c_violations", "corollary_violations",
 )  # fmt: skip
 
 # a tiny preset for the determinism and resume tests (seconds)
@@ -42,6 +45,14 @@ TINY = PRESETS["smoke"]._replace(
     eval_queries=32,
     steps=10,
 )
+
+
+def main(argv: list[str]) -> int:
+    """``locent simulate`` through its own ``register`` (the part's CLI, without the shell)."""
+    parser = argparse.ArgumentParser(prog="locent")
+    register(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    return args.func(args)
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +83,11 @@ def test_smoke_table_columns_and_ranges(smoke):
     _, table = smoke
     for col in REQUIRED_COLUMNS:
         assert col in table.columns
-    assert (table.delta_hat_Q_99 <= table.delta_hat_Q_100 + 1e-12).all()
-    assert (table.delta_hat_Q_100 <= table.delta_Q_population + 1e-9).all()
+    # no alternative spelling of a quantity that locent.results names
+    for old in ("delta_hat_Q_99", "delta_hat_Q_100", "entropy_pairwise", "entropy_listwise"):
+        assert old not in table.columns
+    assert (table[R.DIAMETER_Q_99] <= table[R.DIAMETER_Q_100] + 1e-12).all()
+    assert (table[R.DIAMETER_Q_100] <= table.delta_Q_population + 1e-9).all()
     assert (table.kappa_Q >= 1).all()
     assert table.misordering_mu.between(0, 1).all()
     # Theorem (iii) is computed exactly for the losses theory gives a ρ for
@@ -81,7 +95,7 @@ def test_smoke_table_columns_and_ranges(smoke):
     assert set(table.loss[has_bound]) == {"soft_ranknet", "margin_mse"}
     assert (table.bound_iii[has_bound] >= table.train_loss[has_bound]).all()
     # the locality knob works: the most local k-NN has the smallest sample diameter
-    by = table.groupby("sampler").delta_hat_Q_99.mean()
+    by = table.groupby(R.SAMPLER)[R.DIAMETER_Q_99].mean()
     assert by["knn(k=8)"] < by["knn(k=64)"] < by["random"]
 
 
@@ -125,9 +139,11 @@ def test_bad_preset_values(change, match):
         validate_preset(TINY._replace(**change))
 
 
-def test_unknown_preset_and_list(tmp_path, capsys):
+def test_unknown_preset_device_and_list(tmp_path, capsys):
     with pytest.raises(ValueError, match="unknown preset 'huge'"):
         main(["simulate", "--preset", "huge", "--out", str(tmp_path)])
+    with pytest.raises(ValueError, match="unknown device 'gpu0'"):
+        run_preset(TINY, tmp_path, device="gpu0")
     assert main(["simulate", "--list"]) == 0
     text = capsys.readouterr().out
     assert "sphere-vmf/D=8/N=300/Q=120/K=4/kappa=20.0" in text and "paper" in text

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from locent.simulate.draw import draw_sample
 from locent.simulate.samplers import SamplerSpec, inclusion_probabilities
 from locent.simulate.spaces import load_space
-from locent.simulate.sweep import draw_sample
 from locent.simulate.teachers import make_teacher
 from locent.simulate.training import train_batched
 
@@ -18,8 +18,7 @@ def sample():
     sp = load_space("sphere-vmf/D=4/N=100/Q=40/K=2/kappa=5.0", seed=0)
     te = make_teacher(sp.queries, seed=0)
     nu, _ = inclusion_probabilities(SamplerSpec("knn", 20.0), sp.queries, sp.items, te)
-    parts = [draw_sample(sp, te, nu, 24, 5, seed=s) for s in range(2)]
-    q, x, g, _ = (torch.stack(p) for p in zip(*parts))
+    q, x, g, _ = draw_sample(sp, te, nu, 24, 5, seeds=[0, 1])
     return q, x, g
 
 
