@@ -30,7 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
+from locent.resources import shared_data_dir
+
 COMPONENTS = ("docs", "queries", "qrels", "scoreddocs")
 
 #: The datasets this project uses (any other ir_datasets ID is accepted too).
@@ -38,18 +39,6 @@ DL19 = "msmarco-passage/trec-dl-2019/judged"
 DL20 = "msmarco-passage/trec-dl-2020/judged"
 DEV_SMALL = "msmarco-passage/dev/small"
 TEST_DATASETS = (DL19, DL20)
-
-
-def shared_root() -> Path:
-    """``$LOCENT_SHARED`` or ``<repo>/../shared``: the read-only data and model root."""
-    env = os.environ.get("LOCENT_SHARED")
-    return Path(env) if env else REPO.parent / "shared"
-
-
-def shared_data_dir() -> Path:
-    """``$LOCENT_SHARED_DATA`` or ``<shared root>/data`` (read-only; never written)."""
-    env = os.environ.get("LOCENT_SHARED_DATA")
-    return Path(env) if env else shared_root() / "data"
 
 
 def runs_dir() -> Path:
@@ -320,13 +309,6 @@ def dataset_fingerprint(dataset_id: str) -> dict:
         except FileNotFoundError:
             record["corpus_sha256"] = None
     return record
-
-
-def judged_relevant(dataset_id: str, min_relevance: int = 1) -> dict[str, set[str]]:
-    """``{query_id: {doc_id with relevance >= min_relevance}}``."""
-    df = _qrels(dataset_id)
-    df = df[df["relevance"] >= min_relevance]
-    return {q: set(g) for q, g in df.groupby("query_id")["doc_id"]}
 
 
 def read_trec_run(path: str | os.PathLike):

