@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from locent.resources import shared_data_dir
+from locent.results import DEFAULT_OUT
 
 COMPONENTS = ("docs", "queries", "qrels", "scoreddocs")
 
@@ -62,7 +63,7 @@ def ensure_irds_home(out: str | os.PathLike | None = None) -> Path:
             f"no ir_datasets home: IR_DATASETS_HOME is unset and {source} does not exist "
             "(set IR_DATASETS_HOME, or LOCENT_SHARED_DATA to the folder holding ir_datasets_home)"
         )
-    target = Path(out if out is not None else "locent-out") / "irds_home"
+    target = Path(out if out is not None else DEFAULT_OUT) / "irds_home"
     if not target.is_dir():
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".irds_home.", dir=target.parent))

@@ -26,6 +26,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from locent.realdata.datasets import read_trec_run
+from locent.realdata.encoders import slug
 
 from locent.progress import progress
 from locent.provenance import atomic_write_parquet
@@ -56,8 +58,6 @@ class ScoreCache:
     """
 
     def __init__(self, teacher_name: str, cache_dir: str | os.PathLike | None):
-        from locent.realdata.encoders import slug
-
         self.path = (
             None
             if cache_dir is None
@@ -397,8 +397,6 @@ class RunTeacher:
 
     @classmethod
     def from_trec_run(cls, path, use: str = "score") -> RunTeacher:
-        from locent.realdata.datasets import read_trec_run
-
         df = read_trec_run(path)
         if use == "rank":
             df = df.assign(score=-df["rank"].astype(float))
