@@ -263,18 +263,43 @@ def _tuple_or_none(values):
     return tuple(values) if values else None
 
 
-def _prepare(args) -> int:
-    p = _params(
+def prepare_params(args) -> stages.PrepareParams:
+    """The parameters of ``locent realdata prepare`` from its parsed options."""
+    return _params(
         stages.PrepareParams, args, datasets=_split(args.datasets), samplers=_split(args.samplers)
     )
-    print(stages.prepare_stage(p))
+
+
+def measure_params(args) -> stages.MeasureParams:
+    """The parameters of ``locent realdata measure`` from its parsed options."""
+    return _params(
+        stages.MeasureParams, args, datasets=_split(args.datasets), samplers=_split(args.samplers)
+    )
+
+
+def grid_params(args) -> stages.GridParams:
+    """The parameters of ``locent realdata grid`` from its parsed options."""
+    return _params(
+        stages.GridParams,
+        args,
+        samplers=_tuple_or_none(args.samplers),
+        test_sets=_tuple_or_none(args.test_sets),
+        teacher_sets=_tuple_or_none(args.teacher_sets),
+    )
+
+
+def report_params(args) -> stages.ReportParams:
+    """The parameters of ``locent realdata report`` from its parsed options."""
+    return _params(stages.ReportParams, args)
+
+
+def _prepare(args) -> int:
+    print(stages.prepare_stage(prepare_params(args)))
     return 0
 
 
 def _measure(args) -> int:
-    p = _params(
-        stages.MeasureParams, args, datasets=_split(args.datasets), samplers=_split(args.samplers)
-    )
+    p = measure_params(args)
     summary = stages.measure_stage(p)
     print((p.out / "realdata" / "measure" / "samplers.txt").read_text(), end="")
     print(summary)
@@ -282,19 +307,12 @@ def _measure(args) -> int:
 
 
 def _grid(args) -> int:
-    p = _params(
-        stages.GridParams,
-        args,
-        samplers=_tuple_or_none(args.samplers),
-        test_sets=_tuple_or_none(args.test_sets),
-        teacher_sets=_tuple_or_none(args.teacher_sets),
-    )
-    print(stages.grid_stage(p))
+    print(stages.grid_stage(grid_params(args)))
     return 0
 
 
 def _report(args) -> int:
-    p = _params(stages.ReportParams, args)
+    p = report_params(args)
     summary = stages.report_stage(p)
     sys.stdout.write((p.out / "realdata" / "grid" / p.preset / "table1.md").read_text())
     print(summary)
@@ -319,13 +337,7 @@ def _train(args) -> int:
     if args.subset != "full":
         changes.update(cuts=((args.loss, args.sampler),), cut_subsets=(args.subset,))
     preset = dataclasses.replace(preset, **changes)
-    p = _params(
-        stages.GridParams,
-        argparse.Namespace(**{**vars(args), "preset": "train", "fresh": False}),
-        samplers=(args.sampler,),
-        test_sets=_tuple_or_none(args.test_sets),
-        teacher_sets=_tuple_or_none(args.teacher_sets),
-    )
+    p = grid_params(argparse.Namespace(**{**vars(args), "preset": "train", "fresh": False}))
     inputs = stages.grid_inputs(p, preset.needed_samplers(), [args.student])
     out_dir = Path(args.out) / "realdata" / "grid" / "train"
     paths = run_grid(inputs, preset, out_dir, device=args.device, threads=args.threads)

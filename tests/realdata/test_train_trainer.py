@@ -13,10 +13,11 @@ from locent.realdata.trainer import (
     TrainConfig,
     amp_settings,
     lr_lambda,
-    resolve_device,
     step_rows,
     train,
 )
+
+from locent.resources import resolve_device
 
 
 @pytest.fixture(scope="module")
