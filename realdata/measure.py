@@ -42,6 +42,7 @@ from locent.realdata.samplers import SAMPLERS
 from locent.realdata.store import read_groups
 from locent.realdata.universe import target_support
 
+from locent import results
 from locent.provenance import (
     atomic_write_json,
     atomic_write_text,
@@ -49,7 +50,13 @@ from locent.provenance import (
     write_with_provenance,
 )
 
-TABLE_COLUMNS = ("diameter_Q_99", "pairwise_entropy", "listwise_entropy", "kappa_Q", "coverage")
+TABLE_COLUMNS = (
+    results.DIAMETER_Q_99,
+    results.PAIRWISE_ENTROPY,
+    results.LISTWISE_ENTROPY,
+    results.KAPPA_Q,
+    "coverage",
+)
 
 
 def local_density(emb: np.ndarray, n_neighbors: int = 5) -> tuple[np.ndarray, np.ndarray]:
@@ -81,10 +88,10 @@ def group_measures(groups, embeddings: np.ndarray) -> dict[str, np.ndarray]:
 
     radius, twonn = local_density(embeddings)
     return {
-        "diameter_99": essential_diameter(embeddings, alpha=0.99),
-        "diameter_100": essential_diameter(embeddings, alpha=1.0),
-        "pairwise_entropy": pairwise_entropy(groups.teacher_scores, tau=1.0),
-        "listwise_entropy": listwise_entropy(groups.teacher_scores, tau=1.0),
+        results.DIAMETER_99: essential_diameter(embeddings, alpha=0.99),
+        results.DIAMETER_100: essential_diameter(embeddings, alpha=1.0),
+        results.PAIRWISE_ENTROPY: pairwise_entropy(groups.teacher_scores, tau=1.0),
+        results.LISTWISE_ENTROPY: listwise_entropy(groups.teacher_scores, tau=1.0),
         "listwise_entropy_norm": listwise_entropy(groups.teacher_scores, tau=1.0, normalise=True),
         "knn_radius": radius,
         "twonn_dimension": twonn,
@@ -164,19 +171,19 @@ def measure(
             g = read_groups(path)
             m = group_measures(g, table(g.doc_ids))
             row = {
-                "dataset": plan.train,
+                results.DATASET: plan.train,
                 "plan": plan_name,
-                "sampler": sampler,
+                results.SAMPLER: sampler,
                 "n_queries": g.n,
                 "k": g.k,
                 "encoder": encoder,
                 "encoder_precision": enc.precision,
-                "diameter_Q_99": float(_agg(m["diameter_99"], 0.99)),
-                "diameter_Q_100": float(_agg(m["diameter_100"], 1.0)),
-                "diameter_mean_99": float(np.mean(m["diameter_99"])),
-                "diameter_max_99": float(np.max(m["diameter_99"])),
-                "pairwise_entropy": float(np.mean(m["pairwise_entropy"])),
-                "listwise_entropy": float(np.mean(m["listwise_entropy"])),
+                results.DIAMETER_Q_99: float(_agg(m[results.DIAMETER_99], 0.99)),
+                results.DIAMETER_Q_100: float(_agg(m[results.DIAMETER_100], 1.0)),
+                results.DIAMETER_MEAN_99: float(np.mean(m[results.DIAMETER_99])),
+                "diameter_max_99": float(np.max(m[results.DIAMETER_99])),
+                results.PAIRWISE_ENTROPY: float(np.mean(m[results.PAIRWISE_ENTROPY])),
+                results.LISTWISE_ENTROPY: float(np.mean(m[results.LISTWISE_ENTROPY])),
                 "listwise_entropy_norm": float(np.mean(m["listwise_entropy_norm"])),
                 "knn_radius": float(np.mean(m["knn_radius"])),
                 "twonn_dimension": float(np.nanmean(m["twonn_dimension"])),
@@ -195,11 +202,11 @@ def measure(
                 test_rows.append(
                     pd.DataFrame(
                         {
-                            "dataset": test,
-                            "sampler": sampler,
+                            results.DATASET: test,
+                            results.SAMPLER: sampler,
                             "query_id": target["query_id"].astype(str),
                             "role": "test",
-                            "kappa": k_q,
+                            results.KAPPA: k_q,
                             "coverage": c_q,
                         }
                     )
@@ -221,8 +228,8 @@ def measure(
             per_query.append(
                 pd.DataFrame(
                     {
-                        "dataset": plan.train,
-                        "sampler": sampler,
+                        results.DATASET: plan.train,
+                        results.SAMPLER: sampler,
                         "query_id": g.query_ids.astype(str),
                         "role": "train",
                         **{c: np.asarray(v) for c, v in m.items()},
@@ -286,14 +293,14 @@ def measure_run_sources(folder: Path, embed) -> pd.DataFrame:
             )
             rows.append(
                 {
-                    "dataset": test,
+                    results.DATASET: test,
                     "source": g.sampler,
                     "n_queries": g.n,
-                    "diameter_Q_99": float(_agg(m["diameter_99"], 0.99)),
-                    "diameter_mean_99": float(np.mean(m["diameter_99"])),
-                    "pairwise_entropy": float(np.mean(m["pairwise_entropy"])),
-                    "listwise_entropy": float(np.mean(m["listwise_entropy"])),
-                    "kappa_Q": float(np.max(kappa)),
+                    results.DIAMETER_Q_99: float(_agg(m[results.DIAMETER_99], 0.99)),
+                    results.DIAMETER_MEAN_99: float(np.mean(m[results.DIAMETER_99])),
+                    results.PAIRWISE_ENTROPY: float(np.mean(m[results.PAIRWISE_ENTROPY])),
+                    results.LISTWISE_ENTROPY: float(np.mean(m[results.LISTWISE_ENTROPY])),
+                    results.KAPPA_Q: float(np.max(kappa)),
                     "kappa_median": float(np.median(kappa)),
                     "kappa_finite_share": float(np.isfinite(kappa).mean()),
                     "coverage": float(np.mean(coverage)),
@@ -328,11 +335,11 @@ def format_table(df) -> str:
         "dataset",
         "sampler",
         "n_queries",
-        "diameter_Q_99",
-        "diameter_mean_99",
-        "pairwise_entropy",
-        "listwise_entropy",
-        "kappa_Q",
+        results.DIAMETER_Q_99,
+        results.DIAMETER_MEAN_99,
+        results.PAIRWISE_ENTROPY,
+        results.LISTWISE_ENTROPY,
+        results.KAPPA_Q,
         "coverage",
         "twonn_dimension",
     ]
