@@ -112,6 +112,7 @@ def effectiveness_table(
         fields = condition_fields(pq["condition"].unique(), results)
         if "subset" in fields and (fields["subset"].astype(str) == "full").any():
             fields = fields[fields["subset"].astype(str) == "full"]
+        pq = pq.drop(columns=["loss", "sampler"], errors="ignore")  # record columns, if any
         pq = pq.merge(fields[["condition", "loss", "sampler"]], on="condition")
         pq = pq.assign(label=pq["dataset"].astype(str).map(dataset_label))
         per_q = pq.groupby(["label", "loss", "sampler", "query_id"])["value"].mean().reset_index()
