@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 
 from . import _backend as B
+from . import _validate as V
 from ._chunks import map_groups, per_group_tau
 from ._special import kl_bernoulli_logits
 from .pairs import margins_any_order as margins
@@ -71,7 +72,7 @@ def misordering_rate(student, teacher):
             f"teacher: every pair is tied in {B.format_group(idx)}, so no pair is comparable "
             f"and the misordering rate is undefined ({int(none.sum())} such group(s))"
         )
-    return B.restore(misordered.to(s.dtype) / comparable.to(s.dtype), kind)
+    return V.finish(misordered.to(s.dtype) / comparable.to(s.dtype), kind, "misordering_rate")
 
 
 def pairwise_risk(per_query_loss):
@@ -88,7 +89,13 @@ def pairwise_risk(per_query_loss):
     if not bool(torch.isfinite(t.detach()).all()):
         idx = B.first_index(~torch.isfinite(t.detach()))
         raise ValueError(f"per_query_loss: non-finite value at query index {idx}")
-    return B.restore(t.mean(-1), kind)
+    n = t.shape[-1]
+    largest = float(t.detach().abs().amax())
+    if largest * n < torch.finfo(t.dtype).max:
+        mean = t.mean(-1)
+    else:  # the sum of n finite losses would overflow although their mean does not
+        mean = (t / n).sum(-1)
+    return V.finish(mean, kind, "pairwise_risk")
 
 
 #: the pair losses ℓ(f; q, x, x') of Definitions 2.1 and 2.2 that :func:`population_pairwise_risk`
@@ -105,14 +112,14 @@ def _pair_products(w: torch.Tensor) -> torch.Tensor:
     return torch.cat([w[..., : k - r] * w[..., r:] for r in range(1, k)], dim=-1)
 
 
-def _weighted_pair_sum(loss: str, s, t, w, tau):
+def _weighted_pair_sum(loss: str, s, t, w, tau, saturate: bool = False):
     """Internal: Σ_{i<j} w_i w_j ℓ(i, j) per group, ``(..., k)`` → ``(...)``, in chunks."""
     lead, k = tuple(s.shape[:-1]), s.shape[-1]
 
     def per_chunk(sc, tc, wc, tau_c):
         ms, mt = margins(sc), margins(tc)
         if loss == "soft_ranknet":
-            pair = kl_bernoulli_logits(mt / tau_c, ms / tau_c)
+            pair = kl_bernoulli_logits(mt / tau_c, ms / tau_c, saturate=saturate)
         else:  # misordering: 1[m_f · m_g < 0]; teacher and student ties never count
             pair = (torch.sign(ms) * torch.sign(mt) < 0).to(sc.dtype)
         return (_pair_products(wc) * pair).sum(-1)
@@ -171,8 +178,7 @@ def population_pairwise_risk(student, teacher, weights, loss="margin_mse", tau=1
         (student, "student"), (teacher, "teacher"), (weights, "weights"), extra=(tau,)
     )
     B.check_same_shape(s, t, "student", "teacher")
-    B.check_grouped(s, "student")
-    B.check_grouped(t, "teacher")
+    largest = max(B.check_grouped(s, "student"), B.check_grouped(t, "teacher"))
     try:
         broadcast = torch.broadcast_shapes(w.shape, s.shape)
     except RuntimeError:
@@ -191,11 +197,22 @@ def population_pairwise_risk(student, teacher, weights, loss="margin_mse", tau=1
             f"weights: {B.format_group(idx)} sums to {float(total[idx]):.9g}, not 1 (ν_q must be "
             "a probability vector over the group's items)"
         )
+    c = V.score_scale(largest, s.dtype)
+    if c != 1.0:  # exact power-of-two rescale: residuals and margins stay finite
+        s, t = s * c, t * c
     if loss == "margin_mse":
         e = s - t
         mass = w.sum(-1, keepdim=True)
         centred = e - (w * e).sum(-1, keepdim=True) / mass
         risk = 2.0 * mass[..., 0] * (w * centred**2).sum(-1)
+        if c != 1.0:
+            risk = risk / (c * c)
     else:
-        risk = 2.0 * _weighted_pair_sum(loss, s, t, w.expand(s.shape), tau)
-    return B.restore(risk, kind)
+        saturate = False
+        if loss == "soft_ranknet":
+            tau = B.check_tau(tau)
+            saturate = V.logits_may_overflow(largest, tau, s.dtype)
+            if c != 1.0:  # the same logits m/τ
+                tau = tau * c
+        risk = 2.0 * _weighted_pair_sum(loss, s, t, w.expand(s.shape), tau, saturate)
+    return V.finish(risk, kind, "population_pairwise_risk")
