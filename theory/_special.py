@@ -113,7 +113,8 @@ def softmax_entropy(logp: torch.Tensor) -> torch.Tensor:
     zero = torch.isneginf(logp)
     nil = torch.zeros((), dtype=logp.dtype, device=logp.device)
     safe = torch.where(zero, nil, logp)
-    return -torch.where(zero, nil, safe.exp() * safe).sum(-1)
+    # 0 − Σ rather than −Σ: the same value, but +0.0 (not −0.0) for a one-hot distribution
+    return 0.0 - torch.where(zero, nil, safe.exp() * safe).sum(-1)
 
 
 def softmax_kl(lt: torch.Tensor, ls: torch.Tensor) -> torch.Tensor:

@@ -201,6 +201,7 @@ def finish(
     what: str,
     *,
     grouped: bool = True,
+    event_dims: int = 0,
     bound: bool = False,
     hint: str = "rescale the scores (or raise tau)",
 ):
@@ -209,7 +210,8 @@ def finish(
     The result is first cast to the caller's dtype (so float16 overflow on output counts too).
     NaN, and for non-bounds ±inf, means the value is not representable: an intermediate (a margin,
     a margin/τ, a square) overflowed the dtype. Raise ValueError naming ``what``, the dtype and the
-    first bad group (``grouped``) or index, never a silent NaN. Bounds (``bound=True``) may be +inf.
+    first bad group (``grouped``; ``event_dims`` trailing axes belong to the group, e.g. the pairs
+    of :func:`pair_margins`) or index, never a silent NaN. Bounds (``bound=True``) may be +inf.
     """
     if t.is_floating_point():
         if t.dtype != kind.dtype:
@@ -217,7 +219,10 @@ def finish(
         d = t.detach()
         ok = ~torch.isnan(d) if bound else torch.isfinite(d)
         if not bool(ok.all()):
-            idx = B.first_index(~ok)
+            bad = ~ok
+            if event_dims:
+                bad = bad.reshape(*bad.shape[: bad.ndim - event_dims], -1).any(-1)
+            idx = B.first_index(bad)
             where = B.format_group(idx) if grouped else (f"index {idx}" if idx else "the result")
             dtype = str(kind.dtype).replace("torch.", "")
             if bound:

@@ -58,7 +58,7 @@ def pair_margins(scores):
     """
     (t,), kind = B.wrap((scores, "scores"))
     B.check_grouped(t, "scores")
-    return V.finish(margins(t), kind, "pair_margins", hint="rescale the scores")
+    return V.finish(margins(t), kind, "pair_margins", event_dims=1, hint="rescale the scores")
 
 
 def margins_any_order(t: torch.Tensor) -> torch.Tensor:

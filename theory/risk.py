@@ -102,7 +102,8 @@ def pairwise_risk(per_query_loss):
 #: takes: each is symmetric in (x, x') and 0 on the diagonal x = x'
 PAIR_LOSSES = ("margin_mse", "soft_ranknet", "misordering")
 
-#: how far a group's weights may sum from 1 (ν_q is a probability vector over the group's items)
+#: how far a group's weights may sum from 1 (ν_q is a probability vector over the group's items);
+#: at least k·eps of the weights' dtype (float16 weights cannot sum to 1 within 1e-6)
 WEIGHT_SUM_ATOL = 1e-6
 
 
@@ -164,7 +165,7 @@ def population_pairwise_risk(student, teacher, weights, loss="margin_mse", tau=1
     |----------|-----------------|------------------------------------------------------------|
     | student  | (..., k)        | student scores f(q, x_i) of the group's k items, k ≥ 2     |
     | teacher  | (..., k)        | teacher scores g(q, x_i), same items in the same order     |
-    | weights  | (..., k)        | ν_q(x_i) ≥ 0 summing to 1 ± 1e-6; leading axes broadcast |
+    | weights  | (..., k)        | ν_q(x_i) ≥ 0 summing to 1 ± max(1e-6, k·eps); broadcast   |
     | loss     | str             | one of :data:`PAIR_LOSSES`                                 |
     | tau      | scalar or (...) | label temperature τ > 0 (soft RankNet only, else ignored)  |
 
@@ -190,7 +191,8 @@ def population_pairwise_risk(student, teacher, weights, loss="margin_mse", tau=1
         )
     B.check_values(w, "weights", low=0.0)
     total = w.detach().sum(-1)
-    off = (total - 1.0).abs() > WEIGHT_SUM_ATOL
+    atol = max(WEIGHT_SUM_ATOL, w.shape[-1] * torch.finfo(kind.dtype).eps)
+    off = (total - 1.0).abs() > atol
     if bool(off.any()):
         idx = B.first_index(off)
         raise ValueError(
