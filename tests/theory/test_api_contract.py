@@ -421,3 +421,34 @@ def test_dtype_rules_for_other_inputs():
     assert misordering_bound(np.float32([0.1]), 0.1, 0.2).dtype == np.float32
     counts = misordering_counts(torch.zeros(2, 3).half(), torch.arange(6.0).reshape(2, 3).half())
     assert all(c.dtype == torch.int64 for c in counts)  # counts stay integers
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_contract_on_cuda():
+    """The same contract on a CUDA device: device and dtype kept, 0-d kept, errors name groups."""
+    cuda = torch.device("cuda")
+    x = torch.tensor(EXTREME, dtype=torch.float64, device=cuda)
+    for fn in (pairwise_entropy, listwise_entropy):
+        out = fn(x)
+        assert out.device.type == "cuda" and out.item() == 0.0, fn.__name__
+    assert soft_ranknet(x, x).item() == 0.0
+    s = torch.randn(3, 4, device=cuda).half().requires_grad_(True)
+    t = torch.randn(3, 4, device=cuda).half()
+    for fn in (soft_ranknet, listwise_kl, margin_mse):
+        s.grad = None
+        v = fn(s, t)
+        assert v.dtype == torch.float16 and v.device.type == "cuda", fn.__name__
+        v.sum().backward()
+        assert torch.isfinite(s.grad).all(), fn.__name__
+    b = misordering_bound(torch.tensor(0.1, device=cuda), 0.1, 0.2)
+    assert b.shape == () and b.device.type == "cuda"
+    with pytest.raises(ValueError, match=r"margin_mse: .*group 1"):
+        margin_mse(
+            torch.tensor([[0.0, 0.0], [0.0, 1e200]], dtype=torch.float64, device=cuda),
+            torch.tensor([[0.0, 1.0], [0.0, -1e200]], dtype=torch.float64, device=cuda),
+        )
+    with pytest.raises(ValueError, match=r"arguments do not broadcast together"):
+        misordering_bound(
+            torch.full((3,), 0.1, device=cuda), torch.full((4,), 0.1, device=cuda), 0.2
+        )
