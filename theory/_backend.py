@@ -290,7 +290,7 @@ def check_values(
     lo = "" if low is None else ("(" if low_open else "[") + f"{low}"
     hi = "" if high is None else f"{high}" + (")" if high_open else "]")
     where = f" at index {idx}" if d.ndim else ""
-    interval = f"{lo or '(-inf'}, {hi or 'inf)'}"
+    interval = f"{lo or '(-inf'}, {hi or ('inf]' if allow_inf else 'inf)')}"
     kind = "" if allow_inf else "finite and "
     note = f" ({note})" if note else ""
     raise ValueError(f"{name} must be {kind}in {interval}{note}, got {value}{where}")

@@ -64,7 +64,7 @@ def kl_bernoulli_logits(
     # KL = sp(−b) − sp(−a) + σ(−a)(b − a): with a ≥ 0 every term is O(1) or a clean difference.
     a, b = torch.broadcast_tensors(a, b)
     if a.ndim == 0:  # boolean indexing below needs at least one axis
-        return kl_bernoulli_logits(a.reshape(1), b.reshape(1)).reshape(())
+        return kl_bernoulli_logits(a.reshape(1), b.reshape(1), saturate=saturate).reshape(())
     af = a.abs().clamp_(max=_SATURATED)  # no finite value changes (see _SATURATED)
     bf = torch.where(a < 0, -b, b)
     if saturate:  # b = +inf beside a saturated a: KL(a, a) = 0 exactly, with a zero gradient

@@ -23,7 +23,6 @@ from .losses import get_loss
 
 # --------------------------------------------------------------------------- helpers
 
-_RANGES = V.BOUND_RANGES  # the admissible range of every argument, by name (see _validate)
 _inputs = V.bound_inputs  # wrap, range-check by name, broadcast (ValueError naming the shapes)
 
 
@@ -56,8 +55,8 @@ def _estimation_term(loss_range, vc_dim, n, delta, C):
 def misordering_bound(entropy, kl_risk, eta):
     """Lemma A: P[m_f m_g < 0] ≤ H/h(½ + η) + R_RN/(2η²).
 
-    ``entropy`` H ≥ 0 (pairwise teacher entropy, nats), ``kl_risk`` R ≥ 0 (soft-RankNet risk),
-    ``eta`` in (0, ½). Holds for every distribution, hence exactly on empirical measures.
+    ``entropy`` 0 ≤ H ≤ ln 2 (pairwise teacher entropy, nats), ``kl_risk`` R ≥ 0 (soft-RankNet
+    risk), ``eta`` in (0, ½). Holds for every distribution, hence exactly on empirical measures.
     """
     (H, R, eta), kind = _inputs(entropy=entropy, kl_risk=kl_risk, eta=eta)
     return _out(H / _h_half_plus(eta) + R / (2 * eta**2), kind, "misordering_bound")
@@ -396,4 +395,5 @@ def smallest_non_vacuous_n(
     if kind.lib == B.SCALAR:
         v = float(n)
         return int(v) if math.isfinite(v) else math.inf
-    return B.restore(n, kind)
+    # n is a count of queries, not data of the inputs' dtype: float64 (float16 would overflow)
+    return B.restore(n.to(torch.float64), kind._replace(dtype=torch.float64))
