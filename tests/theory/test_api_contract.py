@@ -452,3 +452,47 @@ def test_contract_on_cuda():
         misordering_bound(
             torch.full((3,), 0.1, device=cuda), torch.full((4,), 0.1, device=cuda), 0.2
         )
+
+
+def test_no_function_returns_nan_for_finite_input():
+    """Random groups mixing ordinary, huge (±1e308, ±3e38) and tiny values, several τ: every score
+    function returns finite values of the input dtype or raises ValueError; never NaN or ±inf."""
+    rng = np.random.default_rng(16)
+    atoms = np.array([0.0, 1.0, -2.5, 1e-300, 3e38, -3e38, 1e154, 1e300, -1e308, 1e308, 5e-324])
+    calls = [
+        lambda s, t, tau: pairwise_entropy(t, tau=tau),
+        lambda s, t, tau: listwise_entropy(t, tau=tau),
+        lambda s, t, tau: soft_ranknet(s, t, tau=tau),
+        lambda s, t, tau: listwise_kl(s, t, tau=tau),
+        lambda s, t, tau: margin_mse(s, t),
+        lambda s, t, tau: hard_ranknet(s, t),
+        lambda s, t, tau: lce(s),
+        lambda s, t, tau: pair_margins(s),
+        lambda s, t, tau: population_pairwise_risk(
+            s, t, np.full(s.shape, 0.25, s.dtype), "soft_ranknet", tau
+        ),
+        lambda s, t, tau: population_pairwise_risk(
+            s, t, np.full(s.shape, 0.25, s.dtype), "margin_mse"
+        ),
+        lambda s, t, tau: bregman_divergence("SOFTPLUS", s, t),
+        lambda s, t, tau: bregman_divergence("LOGSUMEXP", s, t),
+    ]
+    outcomes = {"finite": 0, "error": 0}
+    for _ in range(60):
+        s, t = rng.choice(atoms, (2, 1, 4)) * rng.choice([-1.0, 1.0], (2, 1, 4))
+        tau = float(rng.choice([1e-300, 0.5, 1.0, 1e300]))
+        for dtype in (np.float64, np.float32):
+            if dtype is np.float32:
+                s, t = np.clip(s, -3e38, 3e38), np.clip(t, -3e38, 3e38)
+                tau = min(max(tau, 1e-30), 1e30)
+            for i, call in enumerate(calls):
+                try:
+                    out = call(s.astype(dtype), t.astype(dtype), tau)
+                except ValueError as err:
+                    assert "not representable" in str(err), (i, s, t, tau, err)
+                    outcomes["error"] += 1
+                    continue
+                out = np.asarray(out)
+                assert out.dtype == dtype and np.isfinite(out).all(), (i, s, t, tau, out)
+                outcomes["finite"] += 1
+    assert outcomes["finite"] > outcomes["error"] > 0  # both paths are exercised
