@@ -5,8 +5,11 @@ zero-copy through ``torch.from_numpy``), the computation runs in torch, and the 
 to the caller's type:
 
 - any torch input  → torch output on the first tensor's device and dtype (autograd kept);
-- numpy / list input → numpy output (a numpy scalar for a single group);
+- numpy / list input → numpy output (a numpy scalar for a single group or 0-d input), in the
+  arrays' floating dtype (float64 for integers and lists);
 - Python / numpy scalars only (the bounds) → a Python ``float``.
+
+float16 / bfloat16 data are computed in float32 and the result cast back to the input dtype.
 
 Validation raises :class:`ValueError` whose message names the argument, the problem and, for
 grouped inputs ``(..., k)``, the index of the first bad group over the leading axes.
@@ -18,11 +21,24 @@ import math
 import numbers
 import warnings
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
 TORCH, NUMPY, SCALAR = "torch", "numpy", "scalar"
+
+#: half-precision dtypes are computed in float32 (accuracy), then cast back on output
+_WIDEN = {torch.float16: torch.float32, torch.bfloat16: torch.float32}
+_NUMPY_OF = {torch.float32: np.float32, torch.float64: np.float64}
+
+
+class Kind(NamedTuple):
+    """Where a result goes back to: ``lib`` (torch / numpy / scalar) and ``dtype``, the floating
+    dtype of the caller's data (results of that dtype; integer and boolean results keep theirs)."""
+
+    lib: str
+    dtype: torch.dtype
 
 
 # --------------------------------------------------------------------------- dispatch
@@ -38,10 +54,11 @@ def output_kind(*xs) -> str:
 
 
 def target_of(*xs) -> tuple[torch.device, torch.dtype]:
-    """Device and floating dtype of the computation.
+    """Device and floating dtype of the **result**.
 
-    The first floating torch tensor fixes both; otherwise float32 is kept only when every array
-    input is float32 (so float32 data stays float32), else float64.
+    The first floating torch tensor fixes both; otherwise the numpy arrays' common floating dtype
+    (float16 stays float16, float32 stays float32) when every array input is floating, else
+    float64 (integers, lists, Python numbers). See :func:`compute_dtype` for the working dtype.
     """
     for x in xs:
         if isinstance(x, torch.Tensor) and x.is_floating_point():
@@ -50,13 +67,27 @@ def target_of(*xs) -> tuple[torch.device, torch.dtype]:
         if isinstance(x, torch.Tensor):
             return x.device, torch.float64
     arrays = [x for x in xs if isinstance(x, np.ndarray)]
-    if arrays and all(a.dtype == np.float32 for a in arrays):
-        return torch.device("cpu"), torch.float32
+    if arrays and all(a.dtype.kind == "f" for a in arrays):
+        common = np.result_type(*arrays)
+        if common == np.float16:
+            return torch.device("cpu"), torch.float16
+        if common == np.float32:
+            return torch.device("cpu"), torch.float32
     return torch.device("cpu"), torch.float64
 
 
+def compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype the computation runs in: float16 / bfloat16 are widened to float32 (their 8-11
+    bit mantissas and float16's 65504 range would lose pair margins and logits); float32 and
+    float64 run as they are."""
+    return _WIDEN.get(dtype, dtype)
+
+
 def to_tensor(x, name: str, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-    """Wrap ``x`` as a tensor on ``device`` with ``dtype`` (zero-copy for matching numpy)."""
+    """Wrap ``x`` as a tensor on ``device`` with ``dtype`` (zero-copy for matching numpy).
+
+    ``dtype`` is float32 or float64 (a :func:`compute_dtype`). The shape is kept, 0-d included.
+    """
     if isinstance(x, torch.Tensor):
         if x.is_complex():
             raise ValueError(f"{name}: complex values are not supported")
@@ -69,9 +100,10 @@ def to_tensor(x, name: str, device: torch.device, dtype: torch.dtype) -> torch.T
         raise ValueError(f"{name}: cannot be read as a numeric array ({exc})") from exc
     if arr.dtype.kind not in "biuf":
         raise ValueError(f"{name}: expected real numbers, got dtype {arr.dtype}")
-    np_dtype = np.float32 if dtype == torch.float32 else np.float64
+    np_dtype = _NUMPY_OF[dtype]
     if arr.dtype != np_dtype or not arr.flags.c_contiguous:
-        arr = np.ascontiguousarray(arr, dtype=np_dtype)
+        # np.asarray keeps a 0-d array 0-d (np.ascontiguousarray would make it (1,))
+        arr = np.asarray(arr, dtype=np_dtype, order="C")
     with warnings.catch_warnings():  # read-only arrays: we never write into inputs
         warnings.simplefilter("ignore", UserWarning)
         t = torch.from_numpy(arr)
@@ -79,22 +111,30 @@ def to_tensor(x, name: str, device: torch.device, dtype: torch.dtype) -> torch.T
 
 
 def wrap(*named, extra=()):
-    """Convert ``(value, name)`` pairs to tensors on a common device/dtype.
+    """Convert ``(value, name)`` pairs to tensors on a common device, in the working dtype.
 
-    Returns ``(tensors, kind)``; ``extra`` are further objects that only take part in choosing
-    the output kind and the device (e.g. a torch ``tau``).
+    Returns ``(tensors, kind)``: a :class:`Kind` naming the caller's library and the result dtype.
+    ``extra`` are further objects that only take part in choosing the output library and the
+    device (e.g. a torch ``tau``).
     """
     values = [v for v, _ in named] + list(extra)
-    kind = output_kind(*values)
     device, dtype = target_of(*values)
-    return [to_tensor(v, n, device, dtype) for v, n in named], kind
+    work = compute_dtype(dtype)
+    kind = Kind(output_kind(*values), dtype)
+    return [to_tensor(v, n, device, work) for v, n in named], kind
 
 
-def restore(t: torch.Tensor, kind: str):
-    """Give a result back in the caller's library (see module docstring)."""
-    if kind == TORCH:
+def restore(t: torch.Tensor, kind: Kind):
+    """Give a result back in the caller's library and floating dtype (see module docstring).
+
+    0-d stays 0-d: a numpy scalar for numpy input, a 0-d tensor for torch, a Python number for
+    Python numbers.
+    """
+    if t.is_floating_point() and t.dtype != kind.dtype:
+        t = t.to(kind.dtype)  # float16 / bfloat16 results computed in float32; autograd kept
+    if kind.lib == TORCH:
         return t
-    if kind == NUMPY:
+    if kind.lib == NUMPY:
         arr = t.detach().cpu().numpy()
         return arr[()] if arr.ndim == 0 else arr
     if t.dtype == torch.bool:
@@ -126,11 +166,12 @@ def first_index(mask: torch.Tensor) -> tuple[int, ...]:
 # --------------------------------------------------------------------------- validation
 
 
-def check_grouped(t: torch.Tensor, name: str, *, min_k: int = 2, event_dims: int = 1) -> None:
+def check_grouped(t: torch.Tensor, name: str, *, min_k: int = 2, event_dims: int = 1) -> float:
     """Scores ``(..., k)`` (``event_dims=1``) or embeddings ``(..., k, D)`` (``event_dims=2``).
 
     Raises if there are fewer than ``event_dims`` axes, fewer than ``min_k`` items per group, or a
-    non-finite value (naming the first bad group over the leading axes).
+    non-finite value (naming the first bad group over the leading axes). Returns the largest
+    |value| (see :func:`check_finite`).
     """
     if t.ndim < event_dims:
         shape = "(..., k)" if event_dims == 1 else "(..., k, D)"
@@ -138,14 +179,22 @@ def check_grouped(t: torch.Tensor, name: str, *, min_k: int = 2, event_dims: int
     k = t.shape[-event_dims]
     if k < min_k:
         raise ValueError(f"{name}: a group needs k >= {min_k} items, got k={k}")
-    check_finite(t, name, event_dims=event_dims)
+    return check_finite(t, name, event_dims=event_dims)
 
 
-def check_finite(t: torch.Tensor, name: str, *, event_dims: int = 1) -> None:
-    """Raise naming the first group (leading index) that holds NaN or ±inf."""
+def check_finite(t: torch.Tensor, name: str, *, event_dims: int = 1) -> float:
+    """Raise naming the first group (leading index) that holds NaN or ±inf.
+
+    Returns max |value| as a Python float (0.0 for an empty tensor): one reduction both checks
+    finiteness (NaN and inf propagate through the maximum) and tells the callers whether finite
+    scores are so large that their differences could overflow (``_validate.score_scale``).
+    """
     d = t.detach()
-    if d.numel() == 0 or bool(torch.isfinite(d).all()):
-        return
+    if d.numel() == 0:
+        return 0.0
+    largest = float(d.abs().amax())
+    if math.isfinite(largest):
+        return largest
     bad = ~torch.isfinite(d)
     if event_dims:
         bad = bad.reshape(*d.shape[: d.ndim - event_dims], -1).any(-1)
@@ -216,14 +265,23 @@ def check_values(
     low_open: bool = False,
     high_open: bool = False,
     allow_inf: bool = False,
+    slack: float = 0.0,
+    note: str = "",
 ) -> None:
-    """Element-wise range check for bound inputs; names the argument and the first bad index."""
+    """Element-wise range check; names the argument, the value and (arrays) the first bad index.
+
+    ``slack`` widens the closed ends by that relative amount (float rounding of a quantity that
+    lies exactly on an end, e.g. an entropy of ln 2 computed in float32); ``note`` is appended to
+    the message (what the range means).
+    """
     d = t.detach()
     ok = ~torch.isnan(d) if allow_inf else torch.isfinite(d)
     if low is not None:
-        ok &= (d > low) if low_open else (d >= low)
+        lo_ok = low if low_open else low - slack * abs(low)
+        ok &= (d > lo_ok) if low_open else (d >= lo_ok)
     if high is not None:
-        ok &= (d < high) if high_open else (d <= high)
+        hi_ok = high if high_open else high + slack * abs(high)
+        ok &= (d < hi_ok) if high_open else (d <= hi_ok)
     if bool(ok.all()):
         return
     bad = ~ok
@@ -232,9 +290,10 @@ def check_values(
     lo = "" if low is None else ("(" if low_open else "[") + f"{low}"
     hi = "" if high is None else f"{high}" + (")" if high_open else "]")
     where = f" at index {idx}" if d.ndim else ""
-    interval = f"{lo or '(-inf'}, {hi or 'inf)'}"
+    interval = f"{lo or '(-inf'}, {hi or ('inf]' if allow_inf else 'inf)')}"
     kind = "" if allow_inf else "finite and "
-    raise ValueError(f"{name} must be {kind}in {interval}, got {value}{where}")
+    note = f" ({note})" if note else ""
+    raise ValueError(f"{name} must be {kind}in {interval}{note}, got {value}{where}")
 
 
 def check_probabilities(t: torch.Tensor, name: str) -> None:
@@ -250,11 +309,19 @@ def first_index_of_flat(flat: int, lead: tuple) -> tuple[int, ...]:
 def tau_for(tau, like: torch.Tensor):
     """Validated τ ready to divide ``(..., k)`` or ``(..., pairs)`` tensors.
 
-    A number stays a float; an array/tensor τ of shape ``(...)`` becomes ``(..., 1)`` on ``like``'s
+    A number stays a float; an array/tensor τ must broadcast to the groups' shape ``(...)``
+    (``like.shape[:-1]``; ValueError naming both shapes) and becomes ``(..., 1)`` on ``like``'s
     device and dtype so it broadcasts over the last axis.
     """
     tau = check_tau(tau)
     if isinstance(tau, float):
         return tau
     tt = tau if isinstance(tau, torch.Tensor) else torch.as_tensor(np.asarray(tau))
+    lead = tuple(like.shape[:-1])
+    try:
+        tt = torch.broadcast_to(tt, lead)
+    except RuntimeError:
+        raise ValueError(
+            f"tau of shape {tuple(tt.shape)} does not broadcast to the groups' shape {lead}"
+        ) from None
     return tt.to(device=like.device, dtype=like.dtype).unsqueeze(-1)

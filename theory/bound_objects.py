@@ -15,11 +15,8 @@ from __future__ import annotations
 
 import ast
 
-import torch
-
-from . import _backend as B
 from . import bounds as F
-from .bounds import _RANGES
+from ._validate import BOUND_RANGES, check_bound_argument, integer
 
 
 class Bound:
@@ -39,11 +36,9 @@ class Bound:
             )
         values = {**self.PARAMS, **params}
         for name, value in values.items():
-            if value is None or name not in _RANGES:
+            if value is None or name not in BOUND_RANGES:
                 continue
-            B.check_values(
-                torch.as_tensor(B.as_float(value, name), dtype=torch.float64), name, **_RANGES[name]
-            )
+            check_bound_argument(value, name)
         self.params = values
 
     def __getattr__(self, name):
@@ -209,9 +204,7 @@ class TransferBound(Bound):
 
     def __init__(self, **params):
         super().__init__(**params)
-        g = self.params["group_size"]
-        if isinstance(g, bool) or not isinstance(g, int) or g < 1:
-            raise ValueError(f"group_size must be an integer >= 1, got {g!r}")
+        self.params["group_size"] = integer(self.params["group_size"], "group_size", 1)
 
     def _value(self, risk, kappa):
         return F.transfer_bound(risk, kappa, self.group_size)

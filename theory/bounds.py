@@ -1,8 +1,13 @@
 """The bounds of THEORY.md §3–§5 as functions: Lemmas A–C, Theorem 2.1 (i)–(iii), Corollary 2.1.
 
 Every argument may be a number, a numpy array or a torch tensor; arguments broadcast against each
-other. Numbers in → ``float`` out, numpy → numpy, torch → torch. Out-of-range input raises
-ValueError naming the argument (and the index for arrays).
+other (a mismatch is a ValueError naming every shape). Numbers in → ``float`` out, numpy → numpy,
+torch → torch (0-d stays 0-d, the floating dtype is kept). Out-of-range input raises ValueError
+naming the argument, the value and (arrays) the index; the ranges are one table,
+``_validate.BOUND_RANGES``: 0 ≤ H ≤ ln 2 nats, risks ≥ 0, η ∈ (0, ½), δ ∈ (0, 1), n ≥ 1,
+vc_dim ≥ 1, τ > 0, C > 0, Lipschitz constants, norms, ρ, loss ranges and diameters ≥ 0 (any metric
+space: no upper end), κ ≥ 1 or ∞. A bound may come back +inf (overflow or κ = ∞: trivially true,
+vacuous), never NaN.
 """
 
 from __future__ import annotations
@@ -12,45 +17,18 @@ import math
 import torch
 
 from . import _backend as B
+from . import _validate as V
 from ._special import binary_entropy_logit, binary_entropy_prob, kl_bernoulli_logits
 from .losses import get_loss
 
 # --------------------------------------------------------------------------- helpers
 
-_RANGES = {
-    # name: keyword arguments of _backend.check_values
-    "entropy": dict(low=0.0),
-    "kl_risk": dict(low=0.0),
-    "mm_risk": dict(low=0.0),
-    "best_risk": dict(low=0.0),
-    "empirical_risk": dict(low=0.0),
-    "risk": dict(low=0.0),
-    "eta": dict(low=0.0, high=0.5, low_open=True, high_open=True),
-    "tau": dict(low=0.0, low_open=True),
-    "teacher_lipschitz": dict(low=0.0),
-    "student_lipschitz": dict(low=0.0),
-    "diameter": dict(low=0.0),
-    "loss_range": dict(low=0.0),
-    "vc_dim": dict(low=0.0),
-    "n": dict(low=0.0, low_open=True),
-    "delta": dict(low=0.0, high=1.0, low_open=True, high_open=True),
-    "C": dict(low=0.0, low_open=True),
-    "rho": dict(low=0.0),
-    "weight_norm": dict(low=0.0),
-    "feature_lipschitz": dict(low=0.0),
-    "kappa": dict(low=0.0, allow_inf=True),
-    "bound": dict(low=None, allow_inf=True),
-}
+_inputs = V.bound_inputs  # wrap, range-check by name, broadcast (ValueError naming the shapes)
 
 
-def _inputs(**named):
-    """Wrap, validate (by argument name) and broadcast bound inputs."""
-    items = list(named.items())
-    tensors, kind = B.wrap(*[(v, k) for k, v in items])
-    for (name, _), t in zip(items, tensors):
-        B.check_values(t, name, **_RANGES[name])
-    tensors = torch.broadcast_tensors(*tensors)
-    return tensors, kind
+def _out(t: torch.Tensor, kind, what: str):
+    """A bound's value back to the caller: +inf allowed (a vacuous bound), NaN never."""
+    return V.finish(t, kind, what, grouped=False, bound=True)
 
 
 def _h_half_plus(eta: torch.Tensor) -> torch.Tensor:
@@ -77,17 +55,21 @@ def _estimation_term(loss_range, vc_dim, n, delta, C):
 def misordering_bound(entropy, kl_risk, eta):
     """Lemma A: P[m_f m_g < 0] ≤ H/h(½ + η) + R_RN/(2η²).
 
-    ``entropy`` H ≥ 0 (pairwise teacher entropy, nats), ``kl_risk`` R ≥ 0 (soft-RankNet risk),
-    ``eta`` in (0, ½). Holds for every distribution, hence exactly on empirical measures.
+    ``entropy`` 0 ≤ H ≤ ln 2 (pairwise teacher entropy, nats), ``kl_risk`` R ≥ 0 (soft-RankNet
+    risk), ``eta`` in (0, ½). Holds for every distribution, hence exactly on empirical measures.
     """
     (H, R, eta), kind = _inputs(entropy=entropy, kl_risk=kl_risk, eta=eta)
-    return B.restore(H / _h_half_plus(eta) + R / (2 * eta**2), kind)
+    return _out(H / _h_half_plus(eta) + R / (2 * eta**2), kind, "misordering_bound")
 
 
 def misordering_bound_margin_mse(entropy, mm_risk, eta, tau):
     """Lemma A, MarginMSE form: P[m_f m_g < 0] ≤ H/h(½ + η) + R_MM/(τ·logit(½ + η))²."""
     (H, R, eta, tau), kind = _inputs(entropy=entropy, mm_risk=mm_risk, eta=eta, tau=tau)
-    return B.restore(H / _h_half_plus(eta) + R / (tau * _logit_half_plus(eta)) ** 2, kind)
+    return _out(
+        H / _h_half_plus(eta) + R / (tau * _logit_half_plus(eta)) ** 2,
+        kind,
+        "misordering_bound_margin_mse",
+    )
 
 
 _GRID_U = 481  # grid points in u = logit(2η) ∈ [−60, 60] (step 0.25)
@@ -162,7 +144,9 @@ def optimal_eta(entropy, kl_risk):
     both = zero_r & zero_h
     eta = torch.where(both, torch.full_like(eta, 0.25), eta)
     bound = torch.where(both, torch.zeros_like(bound), bound)
-    return B.restore(eta.reshape(shape), kind), B.restore(bound.reshape(shape), kind)
+    return _out(eta.reshape(shape), kind, "optimal_eta"), _out(
+        bound.reshape(shape), kind, "optimal_eta"
+    )
 
 
 # --------------------------------------------------------------------------- Lemma B, C
@@ -171,7 +155,7 @@ def optimal_eta(entropy, kl_risk):
 def entropy_floor(teacher_lipschitz, diameter, tau):
     """Lemma B: H_q(g) ≥ h(σ(L_g Δ/τ)) when |m_g| ≤ L_g d on the support (stable logit form)."""
     (Lg, D, tau), kind = _inputs(teacher_lipschitz=teacher_lipschitz, diameter=diameter, tau=tau)
-    return B.restore(binary_entropy_logit(Lg * D / tau), kind)
+    return _out(binary_entropy_logit(Lg * D / tau), kind, "entropy_floor")
 
 
 def loss_range(loss, student_lipschitz, teacher_lipschitz, diameter, tau=1.0):
@@ -203,7 +187,7 @@ def loss_range(loss, student_lipschitz, teacher_lipschitz, diameter, tau=1.0):
             f"loss: Lemma C gives no finite range for the contrastive loss {spec.name!r} "
             "(not a Bregman distillation loss); use margin_mse, soft_ranknet or listwise_kl"
         )
-    return B.restore(out, kind)
+    return _out(out, kind, "loss_range")
 
 
 # --------------------------------------------------------------------------- Theorem 2.1
@@ -217,7 +201,7 @@ def generalisation_bound(loss_range, vc_dim, n, delta, C=1.0):
     (Bφ, d, n, delta, C), kind = _inputs(
         loss_range=loss_range, vc_dim=vc_dim, n=n, delta=delta, C=C
     )
-    return B.restore(_estimation_term(Bφ, d, n, delta, C), kind)
+    return _out(_estimation_term(Bφ, d, n, delta, C), kind, "generalisation_bound")
 
 
 def misordering_generalisation_bound(entropy, best_risk, loss_range, vc_dim, n, delta, eta, C=1.0):
@@ -238,7 +222,9 @@ def misordering_generalisation_bound(entropy, best_risk, loss_range, vc_dim, n, 
         C=C,
     )
     risk = R + _estimation_term(Bφ, d, n, delta, C)
-    return B.restore(H / _h_half_plus(eta) + risk / (2 * eta**2), kind)
+    return _out(
+        H / _h_half_plus(eta) + risk / (2 * eta**2), kind, "misordering_generalisation_bound"
+    )
 
 
 def rademacher_bound(
@@ -263,7 +249,7 @@ def rademacher_bound(
     out = (
         R + 2 * rho * W * Lam * D / torch.sqrt(n) + Bφ * torch.sqrt(torch.log(1 / delta) / (2 * n))
     )
-    return B.restore(out, kind)
+    return _out(out, kind, "rademacher_bound")
 
 
 def rademacher_rho(loss, tau, weight_norm, feature_lipschitz, teacher_lipschitz, diameter):
@@ -290,7 +276,7 @@ def rademacher_rho(loss, tau, weight_norm, feature_lipschitz, teacher_lipschitz,
             "loss: Theorem 2.1 (iii) states ρ for soft_ranknet and margin_mse only, "
             f"got {spec.name!r}"
         )
-    return B.restore(out, kind)
+    return _out(out, kind, "rademacher_rho")
 
 
 # --------------------------------------------------------------------------- Corollary 2.1
@@ -302,11 +288,12 @@ def transfer_bound(risk, kappa, group_size=2):
     ``group_size`` = 2 for pair losses (κ²), k for a loss on a whole group of k i.i.d. items.
     κ = ∞ (μ not ≪ ν) gives ∞ whatever the risk: nothing transfers.
     """
-    if isinstance(group_size, bool) or not isinstance(group_size, int) or group_size < 1:
-        raise ValueError(f"group_size must be an integer >= 1, got {group_size!r}")
+    group_size = V.integer(group_size, "group_size", 1)
     (R, kappa), kind = _inputs(risk=risk, kappa=kappa)
-    out = torch.where(torch.isinf(kappa), torch.full_like(R, math.inf), kappa**group_size * R)
-    return B.restore(out, kind)
+    # R = 0 gives 0 for every finite κ (κ^k · 0 would be NaN where κ^k overflows)
+    scaled = torch.where(R == 0, torch.zeros_like(R), kappa**group_size * R)
+    out = torch.where(torch.isinf(kappa), torch.full_like(R, math.inf), scaled)
+    return _out(out, kind, "transfer_bound")
 
 
 # --------------------------------------------------------------------------- vacuity
@@ -330,7 +317,7 @@ def vc_dim_network(n_weights, n_layers):
 def is_vacuous(bound, loss_range):
     """True where a risk bound is at least the loss range B (a [0, B] risk is trivially ≤ B)."""
     (b, Bφ), kind = _inputs(bound=bound, loss_range=loss_range)
-    return B.restore(b >= Bφ, kind)
+    return _out(b >= Bφ, kind, "is_vacuous")
 
 
 def smallest_non_vacuous_n(
@@ -405,7 +392,8 @@ def smallest_non_vacuous_n(
     n = torch.where(finite & (bound(safe) >= Bφ), n + 1, n)
     prev = torch.clamp(torch.where(finite, n - 1, torch.ones_like(n)), min=1)
     n = torch.where(finite & (n > 1) & (bound(prev) < Bφ), n - 1, n)
-    if kind == B.SCALAR:
+    if kind.lib == B.SCALAR:
         v = float(n)
         return int(v) if math.isfinite(v) else math.inf
-    return B.restore(n, kind)
+    # n is a count of queries, not data of the inputs' dtype: float64 (float16 would overflow)
+    return B.restore(n.to(torch.float64), kind._replace(dtype=torch.float64))

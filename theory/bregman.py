@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import torch
 
 from . import _backend as B
-from ._special import kl_bernoulli_logits, log_softmax, softplus
+from . import _validate as V
+from ._special import kl_bernoulli_logits, log_softmax, softmax_kl, softplus
 
 
 @dataclass(frozen=True)
@@ -75,9 +76,7 @@ def _div_softplus(a, b):
 
 def _div_logsumexp(a, b):
     # D_A(a, b) = KL(softmax(b) ‖ softmax(a)) = Σ π_b (log π_b − log π_a)
-    lb = log_softmax(b)
-    la = log_softmax(a)
-    return (lb.exp() * (lb - la)).sum(-1)
+    return softmax_kl(log_softmax(b), log_softmax(a))
 
 
 SQUARE = Potential("SQUARE", lambda u: u**2, lambda u: 2 * u, _div_square, lambda tau: 2.0)
@@ -118,7 +117,8 @@ def bregman_divergence(potential, a, b):
     Inputs: ``potential`` (a :class:`Potential` or its name); ``a``, ``b`` of the same shape.
     Element-wise for SQUARE / SOFTPLUS / NEG_ENTROPY (output shape = input shape; NEG_ENTROPY
     needs values in [0, 1], with ``b`` in (0, 1) wherever the divergence is finite); for LOGSUMEXP
-    the last axis is the vector axis (output ``(...)``, input ``(..., k)``).
+    the last axis is the vector axis (output ``(...)``, input ``(..., k)``). A divergence beyond
+    the dtype's range is not representable: ValueError naming the index (never inf or NaN).
     """
     pot = get_potential(potential)
     (ta, tb), kind = B.wrap((a, "a"), (b, "b"))
@@ -130,7 +130,13 @@ def bregman_divergence(potential, a, b):
             B.check_finite(t, name, event_dims=0)
         if pot.domain == "unit":
             B.check_probabilities(t, name)
-    return B.restore(pot.divergence(ta, tb), kind)
+    return V.finish(
+        pot.divergence(ta, tb),
+        kind,
+        f"bregman_divergence({pot.name})",
+        grouped=pot.vector,
+        hint="rescale the inputs",
+    )
 
 
 def potential_value(potential, z):
@@ -138,7 +144,9 @@ def potential_value(potential, z):
     pot = get_potential(potential)
     (t,), kind = B.wrap((z, "z"))
     B.check_finite(t, "z", event_dims=1 if pot.vector else 0)
-    return B.restore(pot.phi(t), kind)
+    return V.finish(
+        pot.phi(t), kind, f"potential_value({pot.name})", grouped=pot.vector, hint="rescale z"
+    )
 
 
 __all__ = [

@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 
 from . import _backend as B
+from . import _validate as V
 from ._chunks import map_groups, per_group_tau
-from ._special import binary_entropy_logit, binary_entropy_prob, log_softmax
+from ._special import binary_entropy_logit, binary_entropy_prob, log_softmax, softmax_entropy
 from .pairs import margins_any_order as margins
 
 
@@ -25,7 +26,7 @@ def binary_entropy(p, base=math.e):
     (t,), kind = B.wrap((p, "p"))
     B.check_probabilities(t, "p")
     h = binary_entropy_prob(t)
-    return B.restore(h / _log_base(base), kind)
+    return V.finish(h / _log_base(base), kind, "binary_entropy", grouped=False)
 
 
 def pairwise_entropy(scores, tau=1.0, base=math.e):
@@ -35,35 +36,41 @@ def pairwise_entropy(scores, tau=1.0, base=math.e):
 
     computed from the logit with the stable form h(σ(z)) = σ(z)sp(−z) + σ(−z)sp(z). Invariant to
     shifting the scores; defined for any real scores (negative log-probabilities included).
+    Finite extreme scores are exact too: margins never overflow (``_validate.score_scale``) and a
+    margin/τ beyond the dtype's range contributes h = 0, its exact value.
 
     Inputs: ``scores`` ``(..., k)`` teacher scores, k ≥ 2; ``tau`` > 0 (number or broadcastable to
     ``(...)``); ``base`` of the logarithm. Output ``(...)``.
     """
     (t,), kind = B.wrap((scores, "scores"), extra=(tau,))
-    B.check_grouped(t, "scores")
+    largest = B.check_grouped(t, "scores")
     lead = tuple(t.shape[:-1])
     k = t.shape[-1]
+    tau = per_group_tau(tau, lead, t)
+    c = V.score_scale(largest, t.dtype)
+    if c != 1.0:  # exact power-of-two rescale of scores and τ: the same logits, finite margins
+        t, tau = t * c, tau * c
 
     def per_chunk(tc, tau_c):
         return binary_entropy_logit(margins(tc) / tau_c).mean(-1)
 
-    h = map_groups(
-        per_chunk, [t], lead, cost_per_group=k * (k - 1) // 2, tau=per_group_tau(tau, lead, t)
-    )
-    return B.restore(h / _log_base(base), kind)
+    h = map_groups(per_chunk, [t], lead, cost_per_group=k * (k - 1) // 2, tau=tau)
+    return V.finish(h / _log_base(base), kind, "pairwise_entropy")
 
 
 def listwise_entropy(scores, tau=1.0, normalise=False):
     """Listwise entropy of softmax(t/τ) over the group, in nats (÷ ln k when ``normalise``).
 
-    H = −Σ_j π_j ln π_j,  π = softmax(t/τ)  (log-softmax form: stable for any gap).
+    H = −Σ_j π_j ln π_j,  π = softmax(t/τ)  (log-softmax form: stable for any gap; finite extreme
+    scores are shifted before dividing by τ, ``_validate.tempered_scores``).
 
-    Inputs: ``scores`` ``(..., k)``, k ≥ 2; ``tau`` > 0. Output ``(...)``, in [0, ln k].
+    Inputs: ``scores`` ``(..., k)``, k ≥ 2; ``tau`` > 0 (number or broadcastable to ``(...)``).
+    Output ``(...)``, in [0, ln k].
     """
     (t,), kind = B.wrap((scores, "scores"), extra=(tau,))
-    B.check_grouped(t, "scores")
-    logp = log_softmax(t / B.tau_for(tau, t))
-    h = -(logp.exp() * logp).sum(-1)
+    largest = B.check_grouped(t, "scores")
+    logp = log_softmax(V.tempered_scores(t, B.tau_for(tau, t), largest))
+    h = softmax_entropy(logp)
     if normalise:
         h = h / math.log(t.shape[-1])
-    return B.restore(h, kind)
+    return V.finish(h, kind, "listwise_entropy")

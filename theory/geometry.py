@@ -7,6 +7,7 @@ import math
 import torch
 
 from . import _backend as B
+from . import _validate as V
 from .pairs import pair_index_torch
 
 # Groups per chunk are chosen so one float64 chunk of embeddings is about this many bytes: large
@@ -134,7 +135,7 @@ def aggregate_diameter(per_query, alpha=0.99):
         raise ValueError(f"per_query: expected shape (..., n) with n >= 1, got {tuple(t.shape)}")
     B.check_finite(t, "per_query", event_dims=1)
     B.check_values(t, "per_query", low=0.0)
-    return B.restore(quantile_linear(t.detach(), a), kind)
+    return V.finish(quantile_linear(t.detach(), a), kind, "aggregate_diameter")
 
 
 def density_ratio(mu, nu, atol=None):
@@ -145,7 +146,8 @@ def density_ratio(mu, nu, atol=None):
     (default 16·k·eps of the dtype, at least 1e-9).
 
     Inputs: ``mu`` (target measure) and ``nu`` (sampler inclusion distribution), ``(..., k)`` with
-    the same shape, k ≥ 1. Output ``(...)``, ≥ 1 for probability measures.
+    the same shape, k ≥ 1. Output ``(...)``, ≥ 1 for probability measures. A finite ratio beyond
+    the dtype's range (ν > 0 but tiny) is an error naming the group, never a silent ``inf``.
     """
     (m, v), kind = B.wrap((mu, "mu"), (nu, "nu"))
     B.check_same_shape(m, v, "mu", "nu")
@@ -156,7 +158,9 @@ def density_ratio(mu, nu, atol=None):
             raise ValueError(
                 f"{name}: negative mass in {B.format_group(B.first_index(neg.any(-1)))}"
             )
-        tol = atol if atol is not None else max(1e-9, 16 * t.shape[-1] * torch.finfo(t.dtype).eps)
+        # the tolerance follows the caller's dtype (float16 measures are computed in float32)
+        eps = torch.finfo(kind.dtype).eps
+        tol = atol if atol is not None else max(1e-9, 16 * t.shape[-1] * eps)
         off = (t.sum(-1) - 1.0).abs() > tol
         if bool(off.any()):
             idx = B.first_index(off)
@@ -166,4 +170,7 @@ def density_ratio(mu, nu, atol=None):
             )
     m, v = m.detach(), v.detach()
     ratio = torch.where(m > 0, m / v, torch.zeros((), dtype=m.dtype, device=m.device))
-    return B.restore(ratio.amax(-1), kind)
+    kappa = ratio.amax(-1)
+    absolutely_continuous = ~((m > 0) & (v == 0)).any(-1)
+    V.finish(torch.where(absolutely_continuous, kappa, 1.0), kind, "density_ratio", hint="")
+    return B.restore(kappa, kind)

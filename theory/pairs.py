@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from . import _backend as B
+from . import _validate as V
 
 
 @functools.lru_cache(maxsize=64)
@@ -52,10 +53,12 @@ def pair_margins(scores):
     """Margins m(x_i, x_j) = t_i − t_j for the pairs i<j of each group.
 
     Inputs: ``scores`` ``(..., k)``, k ≥ 2. Output ``(..., k(k−1)/2)`` in :func:`pair_index` order.
+    A margin beyond the dtype's range (e.g. 1e308 − (−1e308)) is not representable: ValueError
+    naming the group.
     """
     (t,), kind = B.wrap((scores, "scores"))
     B.check_grouped(t, "scores")
-    return B.restore(margins(t), kind)
+    return V.finish(margins(t), kind, "pair_margins", event_dims=1, hint="rescale the scores")
 
 
 def margins_any_order(t: torch.Tensor) -> torch.Tensor:

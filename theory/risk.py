@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 
 from . import _backend as B
+from . import _validate as V
 from ._chunks import map_groups, per_group_tau
 from ._special import kl_bernoulli_logits
 from .pairs import margins_any_order as margins
@@ -71,7 +72,7 @@ def misordering_rate(student, teacher):
             f"teacher: every pair is tied in {B.format_group(idx)}, so no pair is comparable "
             f"and the misordering rate is undefined ({int(none.sum())} such group(s))"
         )
-    return B.restore(misordered.to(s.dtype) / comparable.to(s.dtype), kind)
+    return V.finish(misordered.to(s.dtype) / comparable.to(s.dtype), kind, "misordering_rate")
 
 
 def pairwise_risk(per_query_loss):
@@ -88,14 +89,21 @@ def pairwise_risk(per_query_loss):
     if not bool(torch.isfinite(t.detach()).all()):
         idx = B.first_index(~torch.isfinite(t.detach()))
         raise ValueError(f"per_query_loss: non-finite value at query index {idx}")
-    return B.restore(t.mean(-1), kind)
+    n = t.shape[-1]
+    largest = float(t.detach().abs().amax())
+    if largest * n < torch.finfo(t.dtype).max:
+        mean = t.mean(-1)
+    else:  # the sum of n finite losses would overflow although their mean does not
+        mean = (t / n).sum(-1)
+    return V.finish(mean, kind, "pairwise_risk")
 
 
 #: the pair losses ℓ(f; q, x, x') of Definitions 2.1 and 2.2 that :func:`population_pairwise_risk`
 #: takes: each is symmetric in (x, x') and 0 on the diagonal x = x'
 PAIR_LOSSES = ("margin_mse", "soft_ranknet", "misordering")
 
-#: how far a group's weights may sum from 1 (ν_q is a probability vector over the group's items)
+#: how far a group's weights may sum from 1 (ν_q is a probability vector over the group's items);
+#: at least k·eps of the weights' dtype (float16 weights cannot sum to 1 within 1e-6)
 WEIGHT_SUM_ATOL = 1e-6
 
 
@@ -105,14 +113,14 @@ def _pair_products(w: torch.Tensor) -> torch.Tensor:
     return torch.cat([w[..., : k - r] * w[..., r:] for r in range(1, k)], dim=-1)
 
 
-def _weighted_pair_sum(loss: str, s, t, w, tau):
+def _weighted_pair_sum(loss: str, s, t, w, tau, saturate: bool = False):
     """Internal: Σ_{i<j} w_i w_j ℓ(i, j) per group, ``(..., k)`` → ``(...)``, in chunks."""
     lead, k = tuple(s.shape[:-1]), s.shape[-1]
 
     def per_chunk(sc, tc, wc, tau_c):
         ms, mt = margins(sc), margins(tc)
         if loss == "soft_ranknet":
-            pair = kl_bernoulli_logits(mt / tau_c, ms / tau_c)
+            pair = kl_bernoulli_logits(mt / tau_c, ms / tau_c, saturate=saturate)
         else:  # misordering: 1[m_f · m_g < 0]; teacher and student ties never count
             pair = (torch.sign(ms) * torch.sign(mt) < 0).to(sc.dtype)
         return (_pair_products(wc) * pair).sum(-1)
@@ -157,7 +165,7 @@ def population_pairwise_risk(student, teacher, weights, loss="margin_mse", tau=1
     |----------|-----------------|------------------------------------------------------------|
     | student  | (..., k)        | student scores f(q, x_i) of the group's k items, k ≥ 2     |
     | teacher  | (..., k)        | teacher scores g(q, x_i), same items in the same order     |
-    | weights  | (..., k)        | ν_q(x_i) ≥ 0 summing to 1 ± 1e-6; leading axes broadcast |
+    | weights  | (..., k)        | ν_q(x_i) ≥ 0 summing to 1 ± max(1e-6, k·eps); broadcast   |
     | loss     | str             | one of :data:`PAIR_LOSSES`                                 |
     | tau      | scalar or (...) | label temperature τ > 0 (soft RankNet only, else ignored)  |
 
@@ -171,8 +179,7 @@ def population_pairwise_risk(student, teacher, weights, loss="margin_mse", tau=1
         (student, "student"), (teacher, "teacher"), (weights, "weights"), extra=(tau,)
     )
     B.check_same_shape(s, t, "student", "teacher")
-    B.check_grouped(s, "student")
-    B.check_grouped(t, "teacher")
+    largest = max(B.check_grouped(s, "student"), B.check_grouped(t, "teacher"))
     try:
         broadcast = torch.broadcast_shapes(w.shape, s.shape)
     except RuntimeError:
@@ -184,18 +191,30 @@ def population_pairwise_risk(student, teacher, weights, loss="margin_mse", tau=1
         )
     B.check_values(w, "weights", low=0.0)
     total = w.detach().sum(-1)
-    off = (total - 1.0).abs() > WEIGHT_SUM_ATOL
+    atol = max(WEIGHT_SUM_ATOL, w.shape[-1] * torch.finfo(kind.dtype).eps)
+    off = (total - 1.0).abs() > atol
     if bool(off.any()):
         idx = B.first_index(off)
         raise ValueError(
             f"weights: {B.format_group(idx)} sums to {float(total[idx]):.9g}, not 1 (ν_q must be "
             "a probability vector over the group's items)"
         )
+    c = V.score_scale(largest, s.dtype)
+    if c != 1.0:  # exact power-of-two rescale: residuals and margins stay finite
+        s, t = s * c, t * c
     if loss == "margin_mse":
         e = s - t
         mass = w.sum(-1, keepdim=True)
         centred = e - (w * e).sum(-1, keepdim=True) / mass
         risk = 2.0 * mass[..., 0] * (w * centred**2).sum(-1)
+        if c != 1.0:
+            risk = risk / (c * c)
     else:
-        risk = 2.0 * _weighted_pair_sum(loss, s, t, w.expand(s.shape), tau)
-    return B.restore(risk, kind)
+        saturate = False
+        if loss == "soft_ranknet":
+            tau = B.check_tau(tau)
+            saturate = V.logits_may_overflow(largest, tau, s.dtype)
+            if c != 1.0:  # the same logits m/τ
+                tau = tau * c
+        risk = 2.0 * _weighted_pair_sum(loss, s, t, w.expand(s.shape), tau, saturate)
+    return V.finish(risk, kind, "population_pairwise_risk")

@@ -10,13 +10,16 @@ from .. import _backend as B
 
 
 def student_teacher(student, teacher, tau=None):
-    """Validate and wrap ``student``/``teacher`` scores ``(..., k)`` of one shape, k ≥ 2."""
+    """Validate and wrap ``student``/``teacher`` scores ``(..., k)`` of one shape, k ≥ 2.
+
+    Returns ``(s, t, kind, largest)``; ``largest`` = max |score| of both (for
+    ``_validate.score_scale`` / ``tempered_scores``).
+    """
     extra = () if tau is None else (tau,)
     (s, t), kind = B.wrap((student, "student"), (teacher, "teacher"), extra=extra)
     B.check_same_shape(s, t, "student", "teacher")
-    B.check_grouped(s, "student")
-    B.check_grouped(t, "teacher")
-    return s, t, kind
+    largest = max(B.check_grouped(s, "student"), B.check_grouped(t, "teacher"))
+    return s, t, kind, largest
 
 
 @dataclass(frozen=True)

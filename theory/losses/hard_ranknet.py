@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import _backend as B
+from .. import _validate as V
 from .._chunks import map_groups
 from ..pairs import margins_any_order as margins
 from ._common import student_teacher
@@ -27,9 +28,10 @@ def hard_ranknet(student, teacher):
     | student  | (..., k) | student scores                                     |
     | teacher  | (..., k) | teacher scores or graded labels (only order used)  |
 
-    Output ``(...)``. numpy → numpy, torch → torch with autograd. k ≥ 2.
+    Output ``(...)``. numpy → numpy, torch → torch with autograd. k ≥ 2. A student margin beyond
+    the dtype's range makes the loss not representable: ValueError naming the group.
     """
-    s, t, kind = student_teacher(student, teacher)
+    s, t, kind, _ = student_teacher(student, teacher)
     lead, k = tuple(s.shape[:-1]), s.shape[-1]
 
     def per_chunk(sc, tc):
@@ -46,4 +48,4 @@ def hard_ranknet(student, teacher):
         raise ValueError(
             f"teacher: every pair is tied in {B.format_group(idx)}; hard RankNet has no term there"
         )
-    return B.restore(total / comparable.to(total.dtype), kind)
+    return V.finish(total / comparable.to(total.dtype), kind, "hard_ranknet")

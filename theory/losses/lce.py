@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import _backend as B
+from .. import _validate as V
 from .._special import log_softmax
 
 
@@ -25,4 +26,4 @@ def lce(student):
     """
     (s,), kind = B.wrap((student, "student"))
     B.check_grouped(s, "student")
-    return B.restore(-log_softmax(s)[..., 0], kind)
+    return V.finish(-log_softmax(s)[..., 0], kind, "lce", hint="rescale the scores")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from .. import _backend as B
-from .._special import log_softmax
+from .. import _validate as V
+from .._special import log_softmax, softmax_kl
 from ._common import student_teacher
 
 
@@ -12,7 +13,8 @@ def listwise_kl(student, teacher, tau=1.0):
 
         L = KL(softmax(t/τ) ‖ softmax(s/τ)) = D_A(s/τ, t/τ),  A(z) = ln Σ_j e^{z_j}
 
-    in log-softmax form (stable at any gap; shift-invariant in s and in t). Reference: Cao et al.,
+    in log-softmax form (stable at any gap; shift-invariant in s and in t; finite extreme scores
+    are shifted before dividing by τ, ``_validate.tempered_scores``). Reference: Cao et al.,
     "Learning to Rank: From Pairwise Approach to Listwise Approach" (ListNet, 2007);
     THEORY.md Definition 2.2.
 
@@ -26,8 +28,8 @@ def listwise_kl(student, teacher, tau=1.0):
 
     Output ``(...)``. numpy → numpy, torch → torch with autograd. k ≥ 2.
     """
-    s, t, kind = student_teacher(student, teacher, tau)
+    s, t, kind, largest = student_teacher(student, teacher, tau)
     tv = B.tau_for(tau, s)
-    lt = log_softmax(t / tv)
-    ls = log_softmax(s / tv)
-    return B.restore((lt.exp() * (lt - ls)).sum(-1), kind)
+    lt = log_softmax(V.tempered_scores(t, tv, largest))
+    ls = log_softmax(V.tempered_scores(s, tv, largest))
+    return V.finish(softmax_kl(lt, ls), kind, "listwise_kl")

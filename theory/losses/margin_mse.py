@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import _backend as B
+from .. import _validate as V
 from ._common import student_teacher
 
 
@@ -21,9 +21,16 @@ def margin_mse(student, teacher):
     | student   | (..., k)   | student scores; index 0 = labelled positive |
     | teacher   | (..., k)   | teacher scores, same layout                 |
 
-    Output ``(...)``. numpy → numpy, torch → torch with autograd. k ≥ 2.
+    Output ``(...)``. numpy → numpy, torch → torch with autograd. k ≥ 2. A loss beyond the
+    dtype's range is not representable: ValueError naming the group (never inf or NaN).
     """
-    s, t, kind = student_teacher(student, teacher)
+    s, t, kind, largest = student_teacher(student, teacher)
+    c = V.score_scale(largest, s.dtype)
+    if c != 1.0:  # exact power-of-two rescale: margins and their differences stay finite
+        s, t = s * c, t * c
     ms = s[..., :1] - s[..., 1:]
     mt = t[..., :1] - t[..., 1:]
-    return B.restore(((ms - mt) ** 2).mean(-1), kind)
+    loss = ((ms - mt) ** 2).mean(-1)
+    if c != 1.0:
+        loss = loss / (c * c)
+    return V.finish(loss, kind, "margin_mse", hint="rescale the scores")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import _backend as B
+from .. import _validate as V
 from .._chunks import map_groups, per_group_tau
 from .._special import kl_bernoulli_logits
 from ..pairs import margins_any_order as margins
@@ -27,15 +27,22 @@ def soft_ranknet(student, teacher, tau=1.0):
     | teacher  | (..., k) | teacher scores, same items in the same order   |
     | tau      | scalar or (...) | label temperature τ > 0                 |
 
-    Output ``(...)``. numpy → numpy, torch → torch with autograd. k ≥ 2.
+    Output ``(...)``. numpy → numpy, torch → torch with autograd. k ≥ 2. Finite extreme scores:
+    margins never overflow; a teacher margin/τ beyond the dtype's range is the saturated p ∈ {0, 1}
+    (exact); a student one leaves the loss undetermined: ValueError naming the group.
     """
-    s, t, kind = student_teacher(student, teacher, tau)
+    s, t, kind, largest = student_teacher(student, teacher, tau)
     lead, k = tuple(s.shape[:-1]), s.shape[-1]
+    tau = per_group_tau(tau, lead, s)
+    overflow = V.logits_may_overflow(largest, tau, s.dtype)  # resolve saturated ±inf logits
+    c = V.score_scale(largest, s.dtype)
+    if c != 1.0:  # exact power-of-two rescale of scores and τ: the same logits, finite margins
+        s, t, tau = s * c, t * c, tau * c
 
     def per_chunk(sc, tc, tau_c):
-        return kl_bernoulli_logits(margins(tc) / tau_c, margins(sc) / tau_c).mean(-1)
+        return kl_bernoulli_logits(
+            margins(tc) / tau_c, margins(sc) / tau_c, saturate=overflow
+        ).mean(-1)
 
-    out = map_groups(
-        per_chunk, [s, t], lead, cost_per_group=k * (k - 1) // 2, tau=per_group_tau(tau, lead, s)
-    )
-    return B.restore(out, kind)
+    out = map_groups(per_chunk, [s, t], lead, cost_per_group=k * (k - 1) // 2, tau=tau)
+    return V.finish(out, kind, "soft_ranknet")
