@@ -193,7 +193,8 @@ def main_job(seed: int = 0, device: str = "auto", quick: bool = False) -> list[S
             "simulate",
             {"preset": sim, "seed": seed},
             simulate_step(sim, seed),
-            outputs=rel(*STAGE_RESULTS["simulate"]),
+            # the chunk files too: the simulation reuses them, so a corrupt one must be caught
+            outputs=(*rel(*STAGE_RESULTS["simulate"]), str(paths.sim_table.parent / "chunks")),
         ),
         Stage(
             "realdata_prepare",
@@ -251,10 +252,14 @@ def summary(out: str | Path, outcome: RunOutcome) -> str:
     lines = [f"locent run: {len(outcome.records)} stages, {total:.1f} s"]
     for name, r in outcome.records.items():
         lines.append(f"  {name:<18} {r.status:<8} {r.wall_s:8.1f} s")
-    if paths.verdicts.is_file() and "checks" in outcome.records:
+
+    def ran(name: str) -> bool:
+        return name in outcome.records and outcome.records[name].status in ("done", "skipped")
+
+    if paths.verdicts.is_file() and ran("checks"):
         counts = Counter(str(d["verdict"]) for d in read_json(paths.verdicts)["checks"])
         lines.append("verdicts: " + ", ".join(f"{counts.get(str(v), 0)} {v}" for v in Verdict))
-    if paths.theory_results.is_file() and "theory" in outcome.records:
+    if paths.theory_results.is_file() and ran("theory"):
         theory = read_json(paths.theory_results)
         n_pass = sum(r["result"] == "PASS" for r in theory)
         lines.append(f"theory: {n_pass} PASS, {len(theory) - n_pass} FAIL")

@@ -29,6 +29,7 @@ judged (empty for ``locent checks`` on its own). The report shows it as a banner
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -81,19 +82,35 @@ def _relative(path: str, out: Path) -> str:
         return path
 
 
+def _without_out_prefix(value, prefix: re.Pattern):
+    """``value`` (a JSON-like tree) with the ``<out>/`` prefix removed wherever a path under
+    ``--out`` was quoted (e.g. "no evidence: missing <out>/realdata/...")."""
+    if isinstance(value, str):
+        return prefix.sub("", value)
+    if isinstance(value, dict):
+        return {k: _without_out_prefix(v, prefix) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_out_prefix(v, prefix) for v in value]
+    return value
+
+
 def write_verdicts(
     path: str | os.PathLike,
     out: str | os.PathLike,
     results: Sequence[CheckResult],
     stages_failed: Mapping[str, str] | None = None,
 ) -> Path:
-    """Write ``checks/verdicts.json`` (format in the module docstring)."""
+    """Write ``checks/verdicts.json`` (format in the module docstring); paths under ``out`` are
+    written relative to it, in the evidence list and in explanations alike."""
     out = Path(out)
+    # ``out`` as typed and as an absolute path, each only where a path starts (not inside a word)
+    spellings = sorted({f"{out}{os.sep}", f"{out.absolute()}{os.sep}"}, key=len, reverse=True)
+    prefixes = re.compile(r"(?<![\w./~-])(?:" + "|".join(map(re.escape, spellings)) + ")")
     checks = []
     for r in results:
         d = r.to_dict()
         d["evidence"] = [{**e, "path": _relative(e["path"], out)} for e in d["evidence"]]
-        checks.append(d)
+        checks.append(_without_out_prefix(d, prefixes))
     failed = [{"stage": s, "reason": why} for s, why in (stages_failed or {}).items()]
     return atomic_write_json(path, {"stages_failed": failed, "checks": checks})
 
