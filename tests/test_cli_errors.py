@@ -436,3 +436,16 @@ def test_realdata_steps_on_an_empty_out_name_the_producer(
 def test_realdata_measure_on_an_empty_out_stops_before_work(capsys, tmp_path, no_realdata_work):
     code, _, err = run_cli(capsys, "realdata", "measure", "--out", str(tmp_path))
     assert_user_error(code, err, "locent realdata measure", "run `locent realdata prepare` first")
+
+
+@pytest.mark.parametrize("command", [["theory"], ["figures"], ["checks"]])
+def test_out_that_is_a_file_is_refused_while_parsing(capsys, monkeypatch, tmp_path, command):
+    import locent.theory.cli as theory_cli
+
+    monkeypatch.setattr(theory_cli, "run_all", lambda seed=0: (_ for _ in ()).throw(WorkStarted))
+    f = tmp_path / "f"
+    f.write_text("x")
+    code, _, err = run_cli(capsys, *command, "--out", str(f))
+    assert_user_error(
+        code, err, f"locent {command[0]}", "argument --out", "is a file, not a folder"
+    )
