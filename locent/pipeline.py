@@ -3,31 +3,34 @@
 Stages: theory → simulate → realdata prepare → measure → grid → Table 1 → figures → checks →
 report. Each stage calls the same typed stage function as its own sub-command (``run_theory``,
 ``run_preset``, ``prepare_stage`` ..., ``build_figures``, ``run_checks``, ``build_report``); no
-argv is built and no parser is consulted. A record per stage (status, wall time, parameters,
-detail) is written atomically to ``<out>/run_state.json`` after every stage, so an interrupted
-run resumes: ``resume=True`` skips a stage whose last record is ``done`` with the same
-parameters and whose outputs exist, unless a stage it depends on ran again in this invocation.
+argv is built and no parser is consulted. :mod:`locent.stage_runner` runs them: a record per stage
+in ``<out>/run_state.json`` with the sha256 of what it read and wrote; ``resume=True`` skips a
+stage only while it is current by content, and a corrupt output (a truncated Parquet file) is
+removed, named and rebuilt.
 
 A stage *fails* only when it could not run (it raised); a theory statement or a check that FAILs
-is a finding, recorded in the results, and the run's exit code stays 0.
+is a finding, recorded in the results, and the run's exit code stays 0. A check that reads the
+results of a stage that failed in this run is INCONCLUSIVE, and ``checks/verdicts.json`` lists the
+failed stages under ``stages_failed`` (:mod:`locent.paper_checks.stage_failures`).
 """
 
 from __future__ import annotations
 
-import json
-import time
-import traceback
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+from locent.errors import UserError
 from locent.figures.build import FigureRecord, build_figures
 from locent.paper_checks.checks import run_checks
 from locent.paper_checks.report import build_report
-from locent.paper_checks.verdicts import CheckResult, Evidence, Verdict
-from locent.progress import progress
-from locent.provenance import atomic_write_json
+from locent.paper_checks.stage_failures import (
+    downgrade_for_failed_stages,
+    read_verdicts,
+    write_verdicts,
+)
+from locent.paper_checks.verdicts import Verdict
 from locent.realdata.stages import (
     GridParams,
     MeasureParams,
@@ -40,50 +43,32 @@ from locent.realdata.stages import (
 )
 from locent.results import DEFAULT_OUT, ResultPaths, read_json
 from locent.simulate.runner import run_preset
+from locent.stage_runner import (  # re-exported: the stage runner's names as part of run's API
+    STATE_FILE,
+    RunOutcome,
+    Stage,
+    StageError,
+    StageRecord,
+    load_state,
+    run_stages,
+)
 from locent.theory.cli import run_theory
 
-STATE_FILE = "run_state.json"
-
-
-class StageError(RuntimeError):
-    """A stage ran but could not do its job (e.g. a figure failed, a needed file is missing)."""
-
-
-@dataclass
-class Stage:
-    """One step: ``run(out)`` does the work and returns a short detail string."""
-
-    name: str
-    params: dict
-    run: Callable[[Path], str]
-    #: stages that must have succeeded (otherwise this one is ``blocked``)
-    requires: tuple[str, ...] = ()
-    #: stages whose results this one reads; if one ran again, this one runs again on resume
-    after: tuple[str, ...] = ()
-    #: files/folders (relative to ``out``) the stage leaves; resume re-runs it if one is gone
-    outputs: tuple[str, ...] = ()
-
-
-@dataclass
-class StageRecord:
-    status: str  # done | failed | blocked | skipped
-    wall_s: float
-    params: dict
-    detail: str = ""
-
-
-@dataclass
-class RunOutcome:
-    records: dict[str, StageRecord] = field(default_factory=dict)
-
-    @property
-    def failed(self) -> list[str]:
-        return [n for n, r in self.records.items() if r.status in ("failed", "blocked")]
-
-    @property
-    def exit_code(self) -> int:
-        """0 when every stage ran (whatever the verdicts), 1 when one could not."""
-        return 1 if self.failed else 0
+__all__ = [
+    "STAGE_RESULTS",
+    "STATE_FILE",
+    "RunOutcome",
+    "RunParams",
+    "Stage",
+    "StageError",
+    "StageRecord",
+    "load_state",
+    "main_job",
+    "preflight",
+    "run_main_job",
+    "run_stages",
+    "summary",
+]
 
 
 @dataclass(frozen=True)
@@ -95,84 +80,8 @@ class RunParams:
     device: str = "auto"
     #: smoke presets, 16 MS MARCO training queries, DL19 only
     quick: bool = False
-    #: skip stages done before with the same parameters
+    #: skip stages done before with the same parameters whose inputs and outputs still verify
     resume: bool = False
-
-
-def load_state(out: Path) -> dict:
-    path = out / STATE_FILE
-    if not path.is_file():
-        return {"stages": {}}
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON ({err}); delete it to start afresh") from err
-
-
-def _canonical(params: dict) -> dict:
-    return json.loads(json.dumps(params, sort_keys=True, default=str))
-
-
-def run_stages(
-    out: str | Path,
-    stages: Sequence[Stage],
-    resume: bool = False,
-    log: Callable[[str], None] = print,
-) -> RunOutcome:
-    """Run ``stages`` in order under ``out``; the state file is rewritten after each stage."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    previous = load_state(out).get("stages", {}) if resume else {}
-    state = {"stages": dict(previous)}
-    outcome = RunOutcome()
-    ran_now: set[str] = set()
-    names = [s.name for s in stages]
-    if len(set(names)) != len(names):
-        raise ValueError(f"duplicate stage names in {names}")
-    bar = progress(stages, desc="locent run", unit="stage", total=len(stages))
-    for number, stage in enumerate(bar, 1):
-        bar.set_postfix_str(stage.name)
-        params = _canonical(stage.params)
-        old = previous.get(stage.name)
-        unmet = [
-            d
-            for d in stage.requires
-            if outcome.records.get(d) and outcome.records[d].status in ("failed", "blocked")
-        ]
-        if unmet:
-            record = StageRecord("blocked", 0.0, params, f"needs {', '.join(unmet)}")
-        elif (
-            resume
-            and old
-            and old.get("status") in ("done", "skipped")
-            and old.get("params") == params
-            and not (set(stage.requires + stage.after) & ran_now)
-            and all((out / o).exists() for o in stage.outputs)
-        ):
-            record = StageRecord(
-                "skipped", 0.0, params, f"resumed: done before in {old.get('wall_s', 0):.1f} s"
-            )
-        else:
-            log(f"[{number}/{len(stages)}] {stage.name} ...")
-            start = time.perf_counter()
-            try:
-                detail = stage.run(out) or ""
-                status = "done"
-            except Exception as err:  # a stage failing is reported, and the run goes on
-                detail = f"{type(err).__name__}: {err}"
-                if not isinstance(err, StageError):
-                    detail += " | " + traceback.format_exc(limit=3).splitlines()[-1]
-                status = "failed"
-            record = StageRecord(status, round(time.perf_counter() - start, 3), params, detail)
-            ran_now.add(stage.name)
-        outcome.records[stage.name] = record
-        if record.status == "skipped" and old:
-            state["stages"][stage.name] = old
-        else:
-            state["stages"][stage.name] = record.__dict__
-        atomic_write_json(out / STATE_FILE, state)
-        log(f"[{stage.name}] {record.status} ({record.wall_s:.1f} s) {record.detail}".rstrip())
-    return outcome
 
 
 # --------------------------------------------------------------------------------------------
@@ -216,24 +125,27 @@ def figures_step(sim_preset: str, grid_preset: str) -> Callable[[Path], str]:
     return run
 
 
-def checks_step(sim_preset: str, grid_preset: str) -> Callable[[Path], str]:
-    def run(out: Path) -> str:
+#: the result files (``ResultPaths`` names) each stage writes: a check reading one of them is
+#: INCONCLUSIVE when that stage failed or was blocked in this run
+STAGE_RESULTS: dict[str, tuple[str, ...]] = {
+    "theory": ("theory_results",),
+    "simulate": ("sim_summary", "sim_table"),
+    "realdata_measure": ("samplers", "measure_per_query"),
+    "realdata_grid": ("grid_results", "grid_per_query", "grid_logs", "score_at_rank"),
+}
+
+
+def checks_step(sim_preset: str, grid_preset: str) -> Callable[[Path, dict], str]:
+    def run(out: Path, failed: dict[str, str]) -> str:
         results = run_checks(out, sim_preset, grid_preset)
+        results = downgrade_for_failed_stages(
+            results, {s: (why, STAGE_RESULTS.get(s, ())) for s, why in failed.items()}
+        )
         paths = ResultPaths.locate(out, sim_preset, grid_preset)
-        atomic_write_json(paths.verdicts, [r.to_dict() for r in results])
+        write_verdicts(paths.verdicts, out, results, failed)
         return ", ".join(f"{r.item}:{r.verdict}" for r in results)
 
     return run
-
-
-def load_verdicts(path: Path) -> list[CheckResult]:
-    """The check results written by the checks stage (``checks/verdicts.json``)."""
-    checks = []
-    for d in read_json(path):
-        d["verdict"] = Verdict(d["verdict"])
-        d["evidence"] = [Evidence(**e) for e in d["evidence"]]
-        checks.append(CheckResult(**d))
-    return checks
 
 
 def report_step(sim_preset: str, grid_preset: str) -> Callable[[Path], str]:
@@ -241,7 +153,7 @@ def report_step(sim_preset: str, grid_preset: str) -> Callable[[Path], str]:
         paths = ResultPaths.locate(out, sim_preset, grid_preset)
         if not paths.verdicts.is_file():
             raise StageError(f"{paths.verdicts} missing (the checks stage did not run)")
-        checks = load_verdicts(paths.verdicts)
+        checks, _ = read_verdicts(paths.verdicts, out)  # the report reads stages_failed itself
         index = paths.figure_index
         figures = [FigureRecord(**r) for r in read_json(index)] if index.is_file() else []
         written = build_report(out, checks, figures, sim_preset, grid_preset)
@@ -276,12 +188,13 @@ def main_job(seed: int = 0, device: str = "auto", quick: bool = False) -> list[S
         return tuple(str(p) for p in paths.files(names))
 
     return [
-        Stage("theory", {}, theory_step, outputs=rel("theory_results")),
+        Stage("theory", {}, theory_step, outputs=rel(*STAGE_RESULTS["theory"])),
         Stage(
             "simulate",
             {"preset": sim, "seed": seed},
             simulate_step(sim, seed),
-            outputs=rel("sim_summary", "sim_table"),
+            # the chunk files too: the simulation reuses them, so a corrupt one must be caught
+            outputs=(*rel(*STAGE_RESULTS["simulate"]), str(paths.sim_table.parent / "chunks")),
         ),
         Stage(
             "realdata_prepare",
@@ -294,7 +207,7 @@ def main_job(seed: int = 0, device: str = "auto", quick: bool = False) -> list[S
             measure,
             lambda out: brief(measure_stage(MeasureParams(out=str(out), **measure))),
             requires=("realdata_prepare",),
-            outputs=rel("samplers", "measure_per_query"),
+            outputs=rel(*STAGE_RESULTS["realdata_measure"]),
         ),
         Stage(
             "realdata_grid",
@@ -313,7 +226,14 @@ def main_job(seed: int = 0, device: str = "auto", quick: bool = False) -> list[S
         Stage(
             "figures", presets, figures_step(sim, grid), after=results, outputs=rel("figure_index")
         ),
-        Stage("checks", presets, checks_step(sim, grid), after=results, outputs=rel("verdicts")),
+        Stage(
+            "checks",
+            presets,
+            checks_step(sim, grid),
+            after=results,
+            outputs=rel("verdicts"),
+            wants_failures=True,
+        ),
         Stage(
             "report",
             presets,
@@ -332,10 +252,14 @@ def summary(out: str | Path, outcome: RunOutcome) -> str:
     lines = [f"locent run: {len(outcome.records)} stages, {total:.1f} s"]
     for name, r in outcome.records.items():
         lines.append(f"  {name:<18} {r.status:<8} {r.wall_s:8.1f} s")
-    if paths.verdicts.is_file() and "checks" in outcome.records:
-        counts = Counter(str(d["verdict"]) for d in read_json(paths.verdicts))
+
+    def ran(name: str) -> bool:
+        return name in outcome.records and outcome.records[name].status in ("done", "skipped")
+
+    if paths.verdicts.is_file() and ran("checks"):
+        counts = Counter(str(d["verdict"]) for d in read_json(paths.verdicts)["checks"])
         lines.append("verdicts: " + ", ".join(f"{counts.get(str(v), 0)} {v}" for v in Verdict))
-    if paths.theory_results.is_file() and "theory" in outcome.records:
+    if paths.theory_results.is_file() and ran("theory"):
         theory = read_json(paths.theory_results)
         n_pass = sum(r["result"] == "PASS" for r in theory)
         lines.append(f"theory: {n_pass} PASS, {len(theory) - n_pass} FAIL")
@@ -348,8 +272,33 @@ def summary(out: str | Path, outcome: RunOutcome) -> str:
     return "\n".join(lines)
 
 
+def preflight(params: RunParams) -> None:
+    """Refuse what would fail late, before any work: :class:`UserError` for a ``--out`` that is
+    a file or cannot be created or written, ``--device cuda`` without CUDA, and (with resume) a
+    state file that is not valid JSON."""
+    out = Path(params.out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {params.out} is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".locent-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise UserError(f"--out {params.out} is not a writable folder ({err.strerror})") from err
+    if params.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UserError("--device cuda: torch sees no CUDA device (use --device cpu or auto)")
+    if params.resume:
+        load_state(out)
+
+
 def run_main_job(params: RunParams, log: Callable[[str], None] = print) -> int:
-    """``locent run``: every stage, then the summary; the exit code of :class:`RunOutcome`."""
+    """``locent run``: the preflight, every stage, then the summary; the exit code of
+    :class:`RunOutcome`."""
+    preflight(params)
     stages = main_job(params.seed, params.device, params.quick)
     outcome = run_stages(params.out, stages, params.resume, log=log)
     log(summary(params.out, outcome))

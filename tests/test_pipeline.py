@@ -111,7 +111,14 @@ def test_a_failing_theory_statement_is_a_finding_not_a_stage_failure(tmp_path, m
         {"statement": "Lemma B", "method": "grid", "result": "FAIL", "detail": "1 violation"},
     ]
     seen = []
-    monkeypatch.setattr(pipeline, "run_theory", lambda out: seen.append(out) or results)
+
+    def run_theory(out):
+        seen.append(out)
+        (out / "theory").mkdir()
+        (out / "theory" / "results.json").write_text(json.dumps(results))
+        return results
+
+    monkeypatch.setattr(pipeline, "run_theory", run_theory)
     stages = [s for s in main_job() if s.name == "theory"]
     outcome = run_stages(tmp_path, stages, log=lambda m: None)
     assert seen == [tmp_path]
@@ -192,7 +199,8 @@ def test_figures_checks_report_stages_on_stored_results(synthetic_out, tmp_path)
     outcome = run_stages(out, stages, log=lambda m: None)
     assert outcome.exit_code == 0, outcome.records
     verdicts = json.loads((out / "checks" / "verdicts.json").read_text())
-    assert [v["verdict"] for v in verdicts] == ["PASS"] * 8
+    assert verdicts["stages_failed"] == []
+    assert [v["verdict"] for v in verdicts["checks"]] == ["PASS"] * 8
     page = (out / "report" / "index.html").read_text()
     assert "Stages (wall time)" in page and "8 PASS" in page
 
@@ -207,7 +215,7 @@ def test_locent_run_quick_end_to_end(tmp_path, irds_home, capsys):
     assert {s["status"] for s in state["stages"].values()} == {"done"}
     assert (out / "report" / "index.html").is_file() and (out / "report" / "REPORT.md").is_file()
     verdicts = json.loads((out / "checks" / "verdicts.json").read_text())
-    assert len(verdicts) == 8
+    assert len(verdicts["checks"]) == 8 and verdicts["stages_failed"] == []
     # warm: everything resumes
     assert main(["run", "--quick", "--resume", "--out", str(out), "--device", "cpu"]) == 0
     assert {s["status"] for s in load_state(out)["stages"].values()} == {"done"}
@@ -235,3 +243,202 @@ def test_stage_details_are_one_short_line():
     assert pipeline.brief({"a": 1}) == "{'a': 1}"
     long = pipeline.brief("table\n" + "x " * 500)
     assert "\n" not in long and len(long) == 160 and long.endswith("…")
+
+
+# --------------------------------------------------------------------------- freshness by content
+
+
+def _table(rows: int = 2000):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({"query_id": np.arange(rows), "score": rng.normal(size=rows)})
+
+
+def test_verify_artifact_names_what_is_wrong(tmp_path):
+    from locent.freshness import digest, verify_artifact
+    from locent.provenance import provenance_path, write_with_provenance
+
+    path = write_with_provenance(_table(), tmp_path / "bm25.parquet", sampler="bm25")
+    assert verify_artifact(path) is None
+    recorded = digest(path)
+    assert recorded["rows"] == 2000 and verify_artifact(path, recorded) is None
+    # intact but different from the record: changed, not corrupt
+    write_with_provenance(_table(10), path, sampler="bm25")
+    assert verify_artifact(path) is None
+    same_size = {**recorded, "bytes": path.stat().st_size}
+    assert "content changed since it was written" in verify_artifact(path, same_size)
+    # the provenance record beside it says how many rows it must have
+    prov = json.loads(provenance_path(path).read_text())
+    provenance_path(path).write_text(json.dumps({**prov, "rows": 11}))
+    assert verify_artifact(path) == "10 rows, its provenance record says 11"
+    # truncated: the Parquet footer is gone
+    write_with_provenance(_table(), path, sampler="bm25")
+    with open(path, "r+b") as handle:
+        handle.truncate(4000)
+    assert verify_artifact(path).startswith("not a readable Parquet file")
+    assert verify_artifact(path, recorded).startswith("not a readable Parquet file")
+    (tmp_path / "s.json").write_text("{")
+    assert verify_artifact(tmp_path / "s.json").startswith("not valid JSON")
+    (tmp_path / "e.csv").write_text("")
+    assert verify_artifact(tmp_path / "e.csv") == "empty file"
+    assert verify_artifact(tmp_path / "nothing.parquet") == "missing"
+
+
+def _cache_stages(calls, out_files=("groups/bm25.parquet",)):
+    """``prepare`` keeps an existing group file (like realdata's own freshness test, which only
+    checks that the file and its provenance exist); ``measure`` reads it."""
+    import pandas as pd
+
+    from locent.provenance import provenance_path, write_with_provenance
+
+    def prepare(out):
+        calls.append("prepare")
+        path = out / "groups" / "bm25.parquet"
+        if path.is_file() and provenance_path(path).is_file():
+            return "kept"
+        write_with_provenance(_table(), path, sampler="bm25")
+        return "built"
+
+    def measure(out):
+        calls.append("measure")
+        rows = len(pd.read_parquet(out / "groups" / "bm25.parquet"))
+        (out / "measure.csv").write_text(f"rows\n{rows}\n")
+        return f"{rows} rows"
+
+    return [
+        Stage("prepare", {}, prepare, outputs=("groups",)),
+        Stage("measure", {}, measure, requires=("prepare",), outputs=("measure.csv",)),
+    ]
+
+
+def test_state_records_what_each_stage_read_and_wrote(tmp_path):
+    from locent.provenance import file_sha256
+
+    run_stages(tmp_path, _cache_stages([]), log=lambda m: None)
+    stages = load_state(tmp_path)["stages"]
+    group = tmp_path / "groups" / "bm25.parquet"
+    written = stages["prepare"]["outputs"]
+    assert set(written) == {"groups/bm25.parquet", "groups/bm25.provenance.json"}
+    assert written["groups/bm25.parquet"]["sha256"] == file_sha256(group)
+    assert written["groups/bm25.parquet"]["rows"] == 2000
+    assert stages["measure"]["inputs"]["groups/bm25.parquet"] == file_sha256(group)
+    assert set(stages["measure"]["outputs"]) == {"measure.csv"}
+
+
+@pytest.mark.parametrize("resume", [True, False])
+def test_a_truncated_cached_parquet_is_named_removed_and_rebuilt(tmp_path, resume):
+    run_stages(tmp_path, _cache_stages([]), log=lambda m: None)
+    group = tmp_path / "groups" / "bm25.parquet"
+    with open(group, "r+b") as handle:  # the probe: truncate -s 4000 <out>/realdata/groups/...
+        handle.truncate(4000)
+    calls, logs = [], []
+    outcome = run_stages(tmp_path, _cache_stages(calls), resume=resume, log=logs.append)
+    text = "\n".join(logs)
+    if resume:
+        assert "[prepare] not current: its output groups/bm25.parquet does not verify: " in text
+    assert "[prepare] removed corrupt groups/bm25.parquet (not a readable Parquet file" in text
+    assert calls == ["prepare", "measure"] and outcome.exit_code == 0
+    assert outcome.records["prepare"].detail == "built"
+    assert (tmp_path / "measure.csv").read_text() == "rows\n2000\n"
+    # the rebuilt file verifies again, so a further resume does nothing
+    calls = []
+    run_stages(tmp_path, _cache_stages(calls), resume=True, log=lambda m: None)
+    assert calls == []
+
+
+def test_resume_reruns_a_stage_whose_input_changed_outside_the_run(tmp_path):
+    from locent.provenance import write_with_provenance
+
+    run_stages(tmp_path, _cache_stages([]), log=lambda m: None)
+    # a stand-alone command rewrote the groups (intact, different); only measure is resumed
+    write_with_provenance(_table(500), tmp_path / "groups" / "bm25.parquet", sampler="bm25")
+    calls, logs = [], []
+    stages = [s for s in _cache_stages(calls) if s.name == "measure"]
+    run_stages(tmp_path, stages, resume=True, log=logs.append)
+    assert calls == ["measure"]
+    assert "[measure] not current: its input groups/bm25.parquet changed" in logs
+    assert (tmp_path / "measure.csv").read_text() == "rows\n500\n"
+
+
+def test_resume_reruns_a_stage_whose_output_was_edited(tmp_path):
+    run_stages(tmp_path, _cache_stages([]), log=lambda m: None)
+    (tmp_path / "measure.csv").write_text("rows\n2001\n")  # same size, other bytes
+    calls, logs = [], []
+    run_stages(tmp_path, _cache_stages(calls), resume=True, log=logs.append)
+    assert calls == ["measure"]
+    assert any("its output measure.csv does not verify: content changed" in m for m in logs)
+
+
+def test_a_stage_that_leaves_a_broken_or_no_output_fails_naming_it(tmp_path):
+    def broken(out):
+        (out / "t.parquet").write_bytes(b"PAR1 not really")
+        return "wrote"
+
+    stages = [
+        Stage("broken", {}, broken, outputs=("t.parquet",)),
+        Stage("silent", {}, lambda out: "nothing", outputs=("s.json",)),
+    ]
+    outcome = run_stages(tmp_path, stages, log=lambda m: None)
+    assert outcome.records["broken"].status == "failed"
+    assert "it wrote t.parquet, which does not verify: not a readable Parquet file" in (
+        outcome.records["broken"].detail
+    )
+    assert outcome.records["silent"].detail == "StageError: it wrote no s.json"
+    assert load_state(tmp_path)["stages"]["broken"]["outputs"] == {}
+
+
+def test_a_broken_state_file_is_ignored_without_resume(tmp_path):
+    (tmp_path / "run_state.json").write_text("{")
+    logs = []
+    outcome = run_stages(tmp_path, _stages([]), log=logs.append)
+    assert outcome.exit_code == 0 and "run_state.json: not valid JSON" in logs[0]
+
+
+# ------------------------------------------------------------------- failed stages → verdicts
+
+
+def _failing(name):
+    def run(out):
+        raise StageError(f"{name} broke")
+
+    return run
+
+
+@pytest.mark.parametrize(
+    "failing, inconclusive",
+    [
+        (("realdata_grid",), {5, 7, 8}),
+        (("theory",), {1}),
+        # prepare fails: measure and grid are blocked, so everything real-data is not judged
+        (("realdata_prepare",), {3, 5, 6, 7, 8}),
+    ],
+)
+def test_a_failed_stage_makes_dependent_verdicts_inconclusive(
+    synthetic_out, tmp_path, failing, inconclusive
+):
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(synthetic_out, out)  # every result file there, as a previous run left them
+    job = {s.name: s for s in main_job(quick=True)}
+    upstream = ["theory", "realdata_prepare", "realdata_measure", "realdata_grid"]
+    stages = [
+        Stage(n, {}, _failing(n) if n in failing else (lambda out: "ok"), job[n].requires)
+        for n in upstream
+    ] + [job["checks"], job["report"]]
+    outcome = run_stages(out, stages, log=lambda m: None)
+    assert outcome.records["checks"].status == "done" and outcome.exit_code == 1
+    verdicts = json.loads((out / "checks" / "verdicts.json").read_text())
+    failed = [f["stage"] for f in verdicts["stages_failed"]]
+    assert set(failing) <= set(failed) and set(failed) == set(outcome.failed)
+    by_item = {c["item"]: c for c in verdicts["checks"]}
+    assert {i for i, c in by_item.items() if c["verdict"] == "INCONCLUSIVE"} == inconclusive
+    for item in inconclusive:
+        assert "failed in this run" in by_item[item]["explanation"]
+    assert all(c["verdict"] == "PASS" for i, c in by_item.items() if i not in inconclusive)
+    if failing == ("realdata_grid",):
+        assert by_item[5]["explanation"].startswith(
+            "stage realdata_grid failed in this run (StageError: realdata_grid broke)"
+        )

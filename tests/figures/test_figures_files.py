@@ -75,10 +75,9 @@ def test_missing_results_are_listed_not_fatal(tmp_path, capsys):
     records = build_figures(tmp_path / "empty")
     assert {r.status for r in records} == {"missing"}
     assert all(r.missing for r in records)
-    assert main(["figures", "--out", str(tmp_path / "empty")]) == 0
-    out = capsys.readouterr().out
-    assert out.count("skipped") == len(FIGURES)
-    assert "simulate/paper/table.parquet" in out
+    # the command on a folder without any result says which command writes them (exit 2)
+    assert main(["figures", "--out", str(tmp_path / "empty")]) == 2
+    assert "no results under" in capsys.readouterr().err
 
 
 def test_bad_result_table_is_reported_as_failed(tmp_path, capsys):
