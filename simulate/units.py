@@ -99,7 +99,9 @@ def unit_spearman(
     n = len(points)
     if n < 3:
         return _empty(n, f"{n} units (need 3)")
-    px, py = points["_rx"].to_numpy(), points["_ry"].to_numpy()
+    # rounded so that ties between unit means do not depend on summation order (a duplicated row
+    # changes the rounding of (rank − ½)/m in the last bit, which would break or make a tie)
+    px, py = (points[c].to_numpy().round(12) for c in ("_rx", "_ry"))
     if np.ptp(px) == 0 or np.ptp(py) == 0:
         return _empty(n, "x or y constant across units")
     rho = float(_spearman_rows(px, py))
