@@ -51,6 +51,14 @@ def theorem_iii_evidence(runs: pd.DataFrame, *, factor: float = 0.5) -> dict:
         "theorem_iii_critical_scale": _quantiles(t3["critical_scale_iii"]),
         "theorem_iii_rademacher_check_violations": int(t3["rademacher_check_violated"].sum()),
         "theorem_iii_mutations": mutation_summary(t3, factor) if len(t3) else {},
+        # per sampler: the random sampler's chunk is where the term is tightest
+        "theorem_iii_mutations_by_sampler": {
+            str(label): {
+                "rademacher_tightness_median": float(d["rademacher_tightness"].median()),
+                **mutation_summary(d, factor),
+            }
+            for label, d in t3.groupby(R.SAMPLER)
+        },
     }
     by_loss = {}
     for loss, d in t3.groupby(R.LOSS):

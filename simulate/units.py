@@ -176,6 +176,15 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else value
 
 
+def _nanmean(values: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Mean over ``axis`` of the finite entries; NaN (no warning) where there is none."""
+    finite = np.isfinite(values)
+    count = finite.sum(axis)
+    total = np.where(finite, values, 0.0).sum(axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / count, np.nan)
+
+
 def _standardised_slopes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Pearson r over the last axis of ``x, y`` ``(..., units)`` (NaN where one is constant)."""
     xc = x - x.mean(-1, keepdims=True)
@@ -218,12 +227,12 @@ def cluster_slope(
     r = _standardised_slopes(np.broadcast_to(X, Y.shape), Y)
     xc = X - X.mean()
     raw = ((Y - Y.mean(-1, keepdims=True)) * xc).sum(-1) / (xc**2).sum()
-    stat = float(np.nanmean(r))
+    stat = float(_nanmean(r))
     rng = np.random.default_rng(seed)
     perm = rng.permuted(np.tile(np.arange(n), (resamples, 1)), axis=1)
-    null = np.nanmean(_standardised_slopes(X[perm][:, None, :], Y[None]), axis=-1)
+    null = _nanmean(_standardised_slopes(X[perm][:, None, :], Y[None]))
     idx = rng.integers(0, n, (resamples, n))
-    boots = np.nanmean(_standardised_slopes(X[idx][:, None, :], Y[:, idx].transpose(1, 0, 2)), -1)
+    boots = _nanmean(_standardised_slopes(X[idx][:, None, :], Y[:, idx].transpose(1, 0, 2)))
     return {
         "slope_std": stat,
         "ci": _ci(boots),
