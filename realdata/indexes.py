@@ -19,9 +19,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from locent.realdata import datasets
+from locent.realdata.encoders import slug
+
+from locent.results import DEFAULT_OUT
 
 BM25_PARAMS = {"k1": 0.9, "b": 0.4, "method": "lucene"}
-DEFAULT_CACHE = "locent-out/cache"
+DEFAULT_CACHE = f"{DEFAULT_OUT}/cache"
 
 
 def _stemmer():
@@ -54,8 +58,6 @@ class BM25Index:
     def build(cls, dataset_id: str, cache_dir: str | os.PathLike = DEFAULT_CACHE) -> BM25Index:
         """Index the corpus of ``dataset_id`` (or load the cached index of the same corpus)."""
         import bm25s
-        from locent.realdata import datasets
-        from locent.realdata.encoders import slug
 
         corpus = datasets.corpus_id(dataset_id)
         ids, texts = datasets.corpus(corpus)
@@ -117,7 +119,6 @@ class BM25Index:
 def bm25_candidates(dataset_id: str, depth: int = 100, out=None, query_ids=None):
     """DataFrame ``(query_id, doc_id, score)``: bm25s top-``depth`` of the dataset's queries."""
     import pandas as pd
-    from locent.realdata import datasets
 
     cache = Path(out) / "cache" if out is not None else Path(DEFAULT_CACHE)
     queries = datasets.queries(dataset_id)

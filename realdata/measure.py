@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from locent.realdata import datasets
 from locent.realdata.encoders import (
     DEFAULT_ENCODER,
@@ -39,7 +40,9 @@ from locent.realdata.encoders import (
 from locent.realdata.prepare import PLANS
 from locent.realdata.samplers import SAMPLERS
 from locent.realdata.store import read_groups
+from locent.realdata.universe import target_support
 
+from locent import results
 from locent.provenance import (
     atomic_write_json,
     atomic_write_text,
@@ -47,7 +50,13 @@ from locent.provenance import (
     write_with_provenance,
 )
 
-TABLE_COLUMNS = ("diameter_Q_99", "pairwise_entropy", "listwise_entropy", "kappa_Q", "coverage")
+TABLE_COLUMNS = (
+    results.DIAMETER_Q_99,
+    results.PAIRWISE_ENTROPY,
+    results.LISTWISE_ENTROPY,
+    results.KAPPA_Q,
+    "coverage",
+)
 
 
 def local_density(emb: np.ndarray, n_neighbors: int = 5) -> tuple[np.ndarray, np.ndarray]:
@@ -79,10 +88,10 @@ def group_measures(groups, embeddings: np.ndarray) -> dict[str, np.ndarray]:
 
     radius, twonn = local_density(embeddings)
     return {
-        "diameter_99": essential_diameter(embeddings, alpha=0.99),
-        "diameter_100": essential_diameter(embeddings, alpha=1.0),
-        "pairwise_entropy": pairwise_entropy(groups.teacher_scores, tau=1.0),
-        "listwise_entropy": listwise_entropy(groups.teacher_scores, tau=1.0),
+        results.DIAMETER_99: essential_diameter(embeddings, alpha=0.99),
+        results.DIAMETER_100: essential_diameter(embeddings, alpha=1.0),
+        results.PAIRWISE_ENTROPY: pairwise_entropy(groups.teacher_scores, tau=1.0),
+        results.LISTWISE_ENTROPY: listwise_entropy(groups.teacher_scores, tau=1.0),
         "listwise_entropy_norm": listwise_entropy(groups.teacher_scores, tau=1.0, normalise=True),
         "knn_radius": radius,
         "twonn_dimension": twonn,
@@ -96,7 +105,6 @@ def kappa_coverage(target, pool) -> tuple[np.ndarray, np.ndarray]:
     probs, support, corpus_size``. Builds, for every query, aligned (μ, ν) vectors over
     target ∪ pool (+ one rest atom for whole-corpus pools) and calls theory.density_ratio once.
     """
-    import pandas as pd
     from locent.theory import density_ratio
 
     t = target[["query_id", "doc_ids"]].explode("doc_ids").dropna()
@@ -142,10 +150,8 @@ def measure(
     device="cpu",
     print_table=True,
     precision="auto",
-) -> pd.DataFrame:  # noqa: F821
+) -> pd.DataFrame:
     """Measure every (plan, sampler) with groups on disk; write samplers.csv|json, per_query."""
-    import pandas as pd
-
     datasets.ensure_irds_home(out)
     t0 = time.perf_counter()
     out = Path(out)
@@ -165,19 +171,19 @@ def measure(
             g = read_groups(path)
             m = group_measures(g, table(g.doc_ids))
             row = {
-                "dataset": plan.train,
+                results.DATASET: plan.train,
                 "plan": plan_name,
-                "sampler": sampler,
+                results.SAMPLER: sampler,
                 "n_queries": g.n,
                 "k": g.k,
                 "encoder": encoder,
                 "encoder_precision": enc.precision,
-                "diameter_Q_99": float(_agg(m["diameter_99"], 0.99)),
-                "diameter_Q_100": float(_agg(m["diameter_100"], 1.0)),
-                "diameter_mean_99": float(np.mean(m["diameter_99"])),
-                "diameter_max_99": float(np.max(m["diameter_99"])),
-                "pairwise_entropy": float(np.mean(m["pairwise_entropy"])),
-                "listwise_entropy": float(np.mean(m["listwise_entropy"])),
+                results.DIAMETER_Q_99: float(_agg(m[results.DIAMETER_99], 0.99)),
+                results.DIAMETER_Q_100: float(_agg(m[results.DIAMETER_100], 1.0)),
+                results.DIAMETER_MEAN_99: float(np.mean(m[results.DIAMETER_99])),
+                "diameter_max_99": float(np.max(m[results.DIAMETER_99])),
+                results.PAIRWISE_ENTROPY: float(np.mean(m[results.PAIRWISE_ENTROPY])),
+                results.LISTWISE_ENTROPY: float(np.mean(m[results.LISTWISE_ENTROPY])),
                 "listwise_entropy_norm": float(np.mean(m["listwise_entropy_norm"])),
                 "knn_radius": float(np.mean(m["knn_radius"])),
                 "twonn_dimension": float(np.nanmean(m["twonn_dimension"])),
@@ -196,11 +202,11 @@ def measure(
                 test_rows.append(
                     pd.DataFrame(
                         {
-                            "dataset": test,
-                            "sampler": sampler,
+                            results.DATASET: test,
+                            results.SAMPLER: sampler,
                             "query_id": target["query_id"].astype(str),
                             "role": "test",
-                            "kappa": k_q,
+                            results.KAPPA: k_q,
                             "coverage": c_q,
                         }
                     )
@@ -222,8 +228,8 @@ def measure(
             per_query.append(
                 pd.DataFrame(
                     {
-                        "dataset": plan.train,
-                        "sampler": sampler,
+                        results.DATASET: plan.train,
+                        results.SAMPLER: sampler,
                         "query_id": g.query_ids.astype(str),
                         "role": "train",
                         **{c: np.asarray(v) for c, v in m.items()},
@@ -267,13 +273,48 @@ def measure(
     return table_df
 
 
+def measure_run_sources(folder: Path, embed) -> pd.DataFrame:
+    """One row per (test set, system): Δ̂_Q, H(g), κ_Q and coverage of the run's groups and pools.
+
+    ``embed(test, doc_ids) -> embeddings`` (the locality encoder's look-up). κ_q and coverage use
+    μ_q = uniform over the shipped BM25 top-100 ``scoreddocs`` of the same queries.
+    """
+    rows = []
+    for tdir in sorted((folder / "runs").glob("*")):
+        for path in sorted(p for p in tdir.glob("*.parquet") if ".pool" not in p.name):
+            g = read_groups(path)
+            test = g.provenance["test_dataset"]
+            m = group_measures(g, embed(test, g.doc_ids))
+            qids = list(g.query_ids)
+            target = target_support(test, qids, None)
+            target = pd.DataFrame({"query_id": qids, "doc_ids": target["doc_ids"].tolist()})
+            kappa, coverage = kappa_coverage(
+                target, pd.read_parquet(tdir / f"{path.stem}.pool.parquet")
+            )
+            rows.append(
+                {
+                    results.DATASET: test,
+                    "source": g.sampler,
+                    "n_queries": g.n,
+                    results.DIAMETER_Q_99: float(_agg(m[results.DIAMETER_99], 0.99)),
+                    results.DIAMETER_MEAN_99: float(np.mean(m[results.DIAMETER_99])),
+                    results.PAIRWISE_ENTROPY: float(np.mean(m[results.PAIRWISE_ENTROPY])),
+                    results.LISTWISE_ENTROPY: float(np.mean(m[results.LISTWISE_ENTROPY])),
+                    results.KAPPA_Q: float(np.max(kappa)),
+                    "kappa_median": float(np.median(kappa)),
+                    "kappa_finite_share": float(np.isfinite(kappa).mean()),
+                    "coverage": float(np.mean(coverage)),
+                    "n_missing_docs": int(g.provenance.get("n_missing_docs", 0)),
+                    "n_padded": int(g.n_padded.sum()),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
 def _measure_run_sources(out: Path, plans, embed):
     """The shipped runs' table (:mod:`locent.realdata.run_sources`), or None without run groups.
 
     ``embed(dataset_id, doc_ids)``: the caller's embedding look-up."""
-    import pandas as pd
-    from locent.realdata.run_sources import measure_run_sources
-
     frames = [
         measure_run_sources(PLANS[p].groups_dir(out), embed)
         for p in plans
@@ -294,11 +335,11 @@ def format_table(df) -> str:
         "dataset",
         "sampler",
         "n_queries",
-        "diameter_Q_99",
-        "diameter_mean_99",
-        "pairwise_entropy",
-        "listwise_entropy",
-        "kappa_Q",
+        results.DIAMETER_Q_99,
+        results.DIAMETER_MEAN_99,
+        results.PAIRWISE_ENTROPY,
+        results.LISTWISE_ENTROPY,
+        results.KAPPA_Q,
         "coverage",
         "twonn_dimension",
     ]

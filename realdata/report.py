@@ -29,11 +29,14 @@ import numpy as np
 import pandas as pd
 from locent.realdata.stats import paired_comparisons
 
+from locent import results as results_contract
 from locent.provenance import atomic_write_text, provenance_path, read_provenance
 
 IN_DOMAIN = ("dl19", "dl20")
 COLUMNS = (("dl19", "nDCG@10"), ("dl19", "AP(rel=2)"), ("dl20", "nDCG@10"), ("dl20", "AP(rel=2)"))
 OOD_MEASURE = "nDCG@10"
+#: the condition record without the seed: the key of rows that aggregate over seeds
+RECORD = [c for c in results_contract.CONDITION_COLUMNS if c != results_contract.SEED]
 
 
 def _columns(datasets) -> list[tuple[str, str]]:
@@ -80,7 +83,10 @@ def build_tables(
     if not path.exists():
         raise FileNotFoundError(f"no grid results at {path}; run `locent realdata grid` first")
     results = pd.read_csv(path)
-    per_query = pd.read_parquet(grid_dir / "per_query.parquet")
+    # the record columns come back from ``conds`` (keyed by the condition label) below
+    per_query = pd.read_parquet(grid_dir / "per_query.parquet").drop(
+        columns=RECORD, errors="ignore"
+    )
     baselines = (
         pd.read_csv(grid_dir / "baselines.csv") if (grid_dir / "baselines.csv").exists() else None
     )
@@ -104,7 +110,9 @@ def build_tables(
         per_query, conds[conds["subset"] == "full"], "sampler", reference, margin, alpha, seed
     )
     seeds = full.groupby(["student_arch", "loss", "sampler"])["seed"].nunique()
-    table = _wide(full, ["student_arch", "loss", "sampler"], cols, sig_main, "sampler")
+    table = _with_record(
+        _wide(full, ["student_arch", "loss", "sampler"], cols, sig_main, "sampler"), results
+    )
     # --- entropy cuts: subsets against full, within student × loss × sampler
     cut_conds = results[results["subset"] != "full"][
         ["student_arch", "loss", "sampler"]
@@ -115,33 +123,34 @@ def build_tables(
         cc = conds.merge(cut_conds, on=["student_arch", "loss", "sampler"]).copy()
         cc["family_sampler"] = cc["sampler"]
         sig_cuts = _comparisons(per_query, cc, "subset", "full", margin, alpha, seed)
-        cut_table = _wide(
-            cuts.assign(family_sampler=cuts["sampler"]),
-            ["student_arch", "loss", "sampler", "subset"],
-            cols,
-            sig_cuts,
-            "subset",
+        cut_table = _with_record(
+            _wide(
+                cuts.assign(family_sampler=cuts["sampler"]),
+                ["student_arch", "loss", "sampler", "subset"],
+                cols,
+                sig_cuts,
+                "subset",
+            ),
+            results,
         )
     # --- risk beside locality and entropy (in-domain test candidates, seed means)
     risk_cols = [
         "misordering",
         "bregman_risk",
-        "diameter_Q",
-        "pairwise_entropy",
-        "kappa_Q",
+        results_contract.DIAMETER_Q_99,
+        results_contract.PAIRWISE_ENTROPY,
+        results_contract.KAPPA_Q,
         "train_risk",
         "heldout_risk",
         "heldout_misordering",
-        "bound_iii",
-        "loss_range",
+        results_contract.BOUND_III,
+        results_contract.LOSS_RANGE_Q,
         "lipschitz",
     ]
     risk_cols = [c for c in risk_cols if c in results.columns]
     risk = (
         results[results["dataset"].isin(IN_DOMAIN)]
-        .groupby(["condition", "student_arch", "loss", "sampler", "subset"], as_index=False)[
-            risk_cols
-        ]
+        .groupby(["condition", *RECORD, "student_arch"], as_index=False)[risk_cols]
         .mean()
     )
     if "bound_iii_vacuous" in results.columns:
@@ -168,6 +177,20 @@ def build_tables(
         "alpha": alpha,
         "n_seeds": int(seeds.min()) if len(seeds) else 0,
     }
+
+
+def _with_record(table: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (keyed by ``student_arch``, loss, sampler[, subset]) with the condition record
+    columns student, arch, subset added after ``student_arch`` (the display label), so readers
+    never split the label."""
+    if not len(table):
+        return table
+    names = results[["student_arch", "student", "arch"]].drop_duplicates()
+    out = table.merge(names, on="student_arch", how="left", validate="many_to_one")
+    if "subset" not in out.columns:
+        out["subset"] = "full"
+    first = ["student_arch", *RECORD]
+    return out[first + [c for c in out.columns if c not in first]]
 
 
 def _wide(results, keys, cols, sig, system_col) -> pd.DataFrame:
@@ -325,7 +348,7 @@ def _lr_section(selection: pd.DataFrame) -> list[str]:
         "",
         f"Criterion: mean misordering rate against the teacher on {int(first['n_validation'])} "
         f"validation groups (trained on {int(first['n_fit'])}) of sampler "
-        f"{first['reference_sampler']}, seed {int(first['reference_seed'])}; ties to the smaller "
+        f"{first['sampler']}, seed {int(first['seed'])}; ties to the smaller "
         "lr; the chosen lr is used for every sampler and seed of that loss. *untrained*: the "
         "student before training.",
     ]

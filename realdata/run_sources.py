@@ -16,8 +16,8 @@ from the corpus are counted (``n_missing_docs``), never silently dropped; a quer
 run is an error naming both.
 
 Files: ``<groups>/runs/<test-slug>/<system>.parquet`` (groups, sampler ``run:<system>``) and
-``<system>.pool.parquet`` beside them; :func:`measure_run_sources` writes
-``realdata/measure/first_stage_runs.csv``.
+``<system>.pool.parquet`` beside them; :func:`locent.realdata.measure.measure_run_sources`
+writes ``realdata/measure/first_stage_runs.csv``.
 """
 
 from __future__ import annotations
@@ -36,6 +36,17 @@ from locent.realdata.samplers import (
     candidate_pools,
     sample_groups,
 )
+from locent.realdata.store import write_groups
+from locent.realdata.universe import (
+    inputs_key,
+    is_current,
+    labelled_universe,
+    pool_frame,
+    scored_groups,
+    select_queries,
+)
+
+from locent.provenance import write_with_provenance
 
 #: Default number of DL queries per test set used as run-source queries (of 43 / 54 judged).
 DEFAULT_RUN_QUERIES = 20
@@ -64,8 +75,6 @@ def run_universe(test: str, qids, ids: np.ndarray, res, seed: int) -> Universe:
     """The :class:`Universe` of a run's top-k ``ids`` ``(n, w)`` (rank order, ``""`` padding; see
     :func:`run_matrix`) with teacher and MiniLM scores and the test qrels as labels (positive: the
     best judged passage in the corpus, else the teacher's top item of the run)."""
-    from locent.realdata.prepare import labelled_universe
-
     corpus_ids = np.asarray(res.index(test).doc_ids, dtype=object)
     valid = ids != ""
     filled = np.where(valid, ids, ids[:, :1])
@@ -109,17 +118,6 @@ def prepare_run_sources(
     folder: Path, tests, cfg: SamplerConfig, res, n_queries: int | None, common: dict
 ) -> dict:
     """Groups and pools of every shipped run on the DL test queries; returns a summary."""
-    from locent.realdata.prepare import (
-        _inputs_key,
-        _is_current,
-        _pool_frame,
-        scored_groups,
-        select_queries,
-    )
-    from locent.realdata.store import write_groups
-
-    from locent.provenance import write_with_provenance
-
     summary: dict = {}
     for test in tests:
         runs = datasets.shipped_runs(test)
@@ -141,7 +139,7 @@ def prepare_run_sources(
         corpus = set(res.index(test).doc_ids)
         pending = []
         for system, path in runs.items():
-            key = _inputs_key(
+            key = inputs_key(
                 system=system,
                 run_sha256=hashlib.sha256(Path(path).read_bytes()).hexdigest(),
                 test_fingerprint=fingerprint,
@@ -150,7 +148,7 @@ def prepare_run_sources(
                 **common,
             )
             target = tdir / f"{system}.parquet"
-            if _is_current(target, key):
+            if is_current(target, key):
                 summary[f"{test}:{system}"] = "reused"
             else:
                 run = datasets.read_trec_run(path)
@@ -175,7 +173,7 @@ def prepare_run_sources(
             prov = groups.provenance
             pools = candidate_pools(uni, "bm25", run_cfg)
             write_with_provenance(
-                _pool_frame(qids, pools, len(uni.corpus_ids)),
+                pool_frame(qids, pools, len(uni.corpus_ids)),
                 tdir / f"{system}.pool.parquet",
                 **{**prov, "artefact_of": f"run:{system}"},
             )
@@ -186,45 +184,3 @@ def prepare_run_sources(
                 "padded": int(sg.n_padded.sum()),
             }
     return summary
-
-
-def measure_run_sources(folder: Path, embed) -> pd.DataFrame:
-    """One row per (test set, system): Δ̂_Q, H(g), κ_Q and coverage of the run's groups and pools.
-
-    ``embed(test, doc_ids) -> embeddings`` (the locality encoder's look-up). κ_q and coverage use
-    μ_q = uniform over the shipped BM25 top-100 ``scoreddocs`` of the same queries.
-    """
-    from locent.realdata.measure import _agg, group_measures, kappa_coverage
-    from locent.realdata.prepare import _target_support
-    from locent.realdata.store import read_groups
-
-    rows = []
-    for tdir in sorted((folder / "runs").glob("*")):
-        for path in sorted(p for p in tdir.glob("*.parquet") if ".pool" not in p.name):
-            g = read_groups(path)
-            test = g.provenance["test_dataset"]
-            m = group_measures(g, embed(test, g.doc_ids))
-            qids = list(g.query_ids)
-            target = _target_support(test, qids, None)
-            target = pd.DataFrame({"query_id": qids, "doc_ids": target["doc_ids"].tolist()})
-            kappa, coverage = kappa_coverage(
-                target, pd.read_parquet(tdir / f"{path.stem}.pool.parquet")
-            )
-            rows.append(
-                {
-                    "dataset": test,
-                    "source": g.sampler,
-                    "n_queries": g.n,
-                    "diameter_Q_99": float(_agg(m["diameter_99"], 0.99)),
-                    "diameter_mean_99": float(np.mean(m["diameter_99"])),
-                    "pairwise_entropy": float(np.mean(m["pairwise_entropy"])),
-                    "listwise_entropy": float(np.mean(m["listwise_entropy"])),
-                    "kappa_Q": float(np.max(kappa)),
-                    "kappa_median": float(np.median(kappa)),
-                    "kappa_finite_share": float(np.isfinite(kappa).mean()),
-                    "coverage": float(np.mean(coverage)),
-                    "n_missing_docs": int(g.provenance.get("n_missing_docs", 0)),
-                    "n_padded": int(g.n_padded.sum()),
-                }
-            )
-    return pd.DataFrame(rows)

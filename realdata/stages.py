@@ -1,51 +1,216 @@
-"""PLACEHOLDER so that ``locent.pipeline`` imports on this branch (wt-front); helper "realdata"
-writes the real module (typed parameters = today's CLI option dests, one function per stage)
-and it replaces this file at the merge. Calling a stage here raises.
+"""The real-data stages as plain functions with typed parameters.
+
+``locent realdata prepare|measure|grid|report`` and ``locent run`` call the same four functions:
+:func:`prepare_stage`, :func:`measure_stage`, :func:`grid_stage`, :func:`report_stage`, each
+taking a frozen dataclass whose field names are the CLI option dests (``--dense-source`` →
+``dense_source``) with the CLI's defaults, and returning a one-line summary. Lists are tuples;
+``queries=0`` / ``test_queries=0`` mean all, ``run_queries=-1`` all judged and 0 none (as on the
+command line).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import time
 from dataclasses import dataclass
+from pathlib import Path
+
+from locent.realdata.encoders import DEFAULT_ENCODER
+from locent.realdata.grid.inputs import TEST_SETS, load_real_inputs
+from locent.realdata.grid.presets import PRESETS, Preset
+from locent.realdata.grid.run import run_grid
+from locent.realdata.grid.synthetic import synthetic_inputs
+from locent.realdata.measure import measure
+from locent.realdata.prepare import DEFAULT_TEST_QUERIES, DEFAULT_TRAIN_QUERIES, PLANS, prepare
+from locent.realdata.report import write_report
+from locent.realdata.run_sources import DEFAULT_RUN_QUERIES
+from locent.realdata.samplers import SAMPLERS, SamplerConfig
+from locent.realdata.teachers import DEFAULT_TEACHER
+
+from locent.resources import resolve_device
+from locent.results import DEFAULT_OUT
+
+_SAMPLER_DEFAULTS = SamplerConfig()
+#: the grid's default test sets and the sets the teacher scores (costly on CPU for the others)
+DEFAULT_TEACHER_SETS = ("dl19", "dl20")
 
 
 @dataclass(frozen=True)
 class PrepareParams:
-    out: str
+    """``locent realdata prepare``: training groups per sampler and pools on test queries."""
+
+    out: Path = Path(DEFAULT_OUT)
     seed: int = 0
     device: str = "auto"
-    datasets: tuple[str, ...] = ("msmarco", "vaswani", "cranfield")
-    queries: int | None = None
-    dense_source: str | None = None
-    run_queries: int | None = None
+    datasets: tuple[str, ...] = tuple(PLANS)
+    samplers: tuple[str, ...] = SAMPLERS
+    queries: int = DEFAULT_TRAIN_QUERIES
+    test_queries: int = DEFAULT_TEST_QUERIES
+    run_queries: int = DEFAULT_RUN_QUERIES
+    k: int = _SAMPLER_DEFAULTS.k
+    depth: int = _SAMPLER_DEFAULTS.depth
+    universe: int = _SAMPLER_DEFAULTS.universe
+    rerank_depth: int = _SAMPLER_DEFAULTS.rerank_depth
+    dense_depth: int = _SAMPLER_DEFAULTS.dense_depth
+    dense_source: str = _SAMPLER_DEFAULTS.dense_source
+    precision: str = "auto"
+    margin: float = _SAMPLER_DEFAULTS.margin
+    teacher: str = DEFAULT_TEACHER
+    encoder: str = DEFAULT_ENCODER
 
 
 @dataclass(frozen=True)
 class MeasureParams:
-    out: str
+    """``locent realdata measure``: per sampler Δ̂_Q, H(g), κ_Q and coverage."""
+
+    out: Path = Path(DEFAULT_OUT)
     seed: int = 0
     device: str = "auto"
-    datasets: tuple[str, ...] = ("msmarco", "vaswani", "cranfield")
+    datasets: tuple[str, ...] = tuple(PLANS)
+    samplers: tuple[str, ...] = SAMPLERS
+    encoder: str = DEFAULT_ENCODER
+    precision: str = "auto"
 
 
 @dataclass(frozen=True)
 class GridParams:
-    out: str
+    """``locent realdata grid``: the preset's grid (``None`` = the preset's own value)."""
+
+    out: Path = Path(DEFAULT_OUT)
     seed: int = 0
     device: str = "auto"
     preset: str = "default"
+    student: str | None = None
+    fresh: bool = False
+    samplers: tuple[str, ...] | None = None
+    lr: float | str | None = None
     test_sets: tuple[str, ...] | None = None
+    steps: int | None = None
+    batch_size: int | None = None
+    threads: int = 1
+    teacher_sets: tuple[str, ...] | None = None
+    synthetic: bool = False
 
 
 @dataclass(frozen=True)
 class ReportParams:
-    out: str
+    """``locent realdata report``: Table 1 and its companions of a grid."""
+
+    out: Path = Path(DEFAULT_OUT)
+    seed: int = 0
+    device: str = "auto"
     preset: str = "default"
+    reference: str = "bm25"
+    margin: float = 0.02
+    alpha: float = 0.05
 
 
-def _placeholder(params) -> None:
-    raise NotImplementedError(
-        f"{type(params).__name__}: locent.realdata.stages is a placeholder on this branch"
+def prepare_stage(p: PrepareParams) -> str:
+    """Write the groups and pools of every plan; returns a one-line summary."""
+    cfg = SamplerConfig(
+        k=p.k,
+        depth=p.depth,
+        universe=p.universe,
+        rerank_depth=p.rerank_depth,
+        dense_depth=p.dense_depth,
+        dense_source=p.dense_source,
+        margin=p.margin,
+        seed=p.seed,
+    )
+    start = time.perf_counter()
+    summary = prepare(
+        p.out,
+        plans=tuple(p.datasets),
+        samplers=tuple(p.samplers),
+        cfg=cfg,
+        n_queries=p.queries or None,
+        n_test_queries=p.test_queries or None,
+        n_run_queries=None if p.run_queries < 0 else p.run_queries,
+        teacher=p.teacher,
+        encoder=p.encoder,
+        device=str(resolve_device(p.device)),
+        precision=p.precision,
+    )
+    parts = []
+    for plan, s in summary.items():
+        reused = sum(v == "reused" for v in s["samplers"].values())
+        parts.append(
+            f"{plan} {len(s['samplers'])} samplers ({reused} reused), {len(s['tests'])} tests"
+        )
+    return f"prepare: {'; '.join(parts)}; {time.perf_counter() - start:.1f} s"
+
+
+def measure_stage(p: MeasureParams) -> str:
+    """Write ``realdata/measure/``; returns a one-line summary."""
+    start = time.perf_counter()
+    table = measure(
+        p.out,
+        plans=tuple(p.datasets),
+        samplers=tuple(p.samplers),
+        encoder=p.encoder,
+        device=str(resolve_device(p.device)),
+        precision=p.precision,
+        print_table=False,
+    )
+    return (
+        f"measure: {len(table)} sampler rows over {table['dataset'].nunique()} datasets; "
+        f"{time.perf_counter() - start:.1f} s"
     )
 
 
-prepare_stage = measure_stage = grid_stage = report_stage = _placeholder
+def grid_preset(p: GridParams) -> Preset:
+    """The preset named by ``p`` with its overrides, seeds shifted by ``p.seed``."""
+    if p.preset not in PRESETS:
+        raise ValueError(f"unknown grid preset {p.preset!r}; choose from {tuple(PRESETS)}")
+    preset = PRESETS[p.preset]
+    changes: dict = {}
+    if p.samplers:
+        changes["samplers"] = tuple(p.samplers)
+        changes["cuts"] = tuple((loss, s) for loss, s in preset.cuts if s in p.samplers)
+    for name in ("steps", "batch_size", "lr"):
+        if getattr(p, name) is not None:
+            changes[name] = getattr(p, name)
+    if p.student and p.student != preset.students[0][0]:
+        changes["students"] = tuple((p.student, arch) for _, arch in preset.students)
+    preset = dataclasses.replace(preset, **changes)
+    return dataclasses.replace(preset, seeds=tuple(p.seed + s for s in preset.seeds))
+
+
+def grid_inputs(p, samplers, students):
+    """The synthetic world or the real store of ``p.out`` (``p``: grid parameters)."""
+    if p.synthetic:
+        kw = {"test_sets": tuple(p.test_sets)} if p.test_sets else {}
+        return synthetic_inputs(seed=p.seed, samplers=samplers, **kw)
+    return load_real_inputs(
+        p.out,
+        samplers,
+        students,
+        tuple(p.test_sets or TEST_SETS),
+        device="cuda" if p.device == "cuda" else "cpu",
+        teacher_sets=tuple(p.teacher_sets or DEFAULT_TEACHER_SETS),
+    )
+
+
+def grid_stage(p: GridParams) -> str:
+    """Train and evaluate the grid, then write its report; returns a one-line summary."""
+    preset = grid_preset(p)
+    inputs = grid_inputs(p, preset.needed_samplers(), sorted({s for s, _ in preset.students}))
+    out_dir = Path(p.out) / "realdata" / "grid" / preset.name
+    paths = run_grid(
+        inputs, preset, out_dir, device=p.device, resume=not p.fresh, threads=p.threads
+    )
+    write_report(out_dir)
+    summary = json.loads((out_dir / "summary.json").read_text())
+    return (
+        f"grid {preset.name}: {summary['n_cells']} cells ({len(summary['skipped_cells'])} "
+        f"skipped) on {summary['device']}, {summary['seconds_this_call']:.1f} s; "
+        f"{paths['results']}"
+    )
+
+
+def report_stage(p: ReportParams) -> str:
+    """Write Table 1 and its companions into the grid folder; returns a one-line summary."""
+    grid_dir = Path(p.out) / "realdata" / "grid" / p.preset
+    write_report(grid_dir, p.reference, p.margin, p.alpha)
+    return f"report: {grid_dir / 'table1.md'} (reference sampler {p.reference})"

@@ -41,16 +41,17 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from locent.resources import shared_models_dir
+
 #: Paper maximum lengths (tokens).
 MAX_QUERY_LENGTH = 30
 MAX_PASSAGE_LENGTH = 200
 
 
 def default_backbone() -> Path:
-    """The offline default backbone folder: ``$LOCENT_SHARED/models/splade-tiny``."""
-    shared = os.environ.get("LOCENT_SHARED")
-    root = Path(shared) if shared else Path(__file__).resolve().parent.parent.parent / "shared"
-    return root / "models" / "splade-tiny"
+    """The offline default backbone folder: ``<shared models>/splade-tiny``
+    (:func:`locent.resources.shared_models_dir`, honouring ``LOCENT_SHARED_MODELS``)."""
+    return shared_models_dir() / "splade-tiny"
 
 
 @dataclass
@@ -311,6 +312,11 @@ class TransformerStudent(Student):
         q = self._encode(batch.q_text, self.max_query_length)
         x = self._encode([p for row in batch.x_text for p in row], self.max_passage_length)
         return q @ x.T
+
+
+#: the student families :func:`build_student` builds, and their architectures
+FAMILIES = ("frozen", "transformer")
+ARCHS = ("bi", "cross")
 
 
 def build_student(family: str, arch: str = "bi", dim: int | None = None, **options) -> Student:

@@ -19,26 +19,18 @@ text and the passage text, so a re-run scores nothing twice.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
-import os
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from locent.realdata.datasets import read_trec_run
+from locent.realdata.score_cache import ScoreCache, text_key
 
 from locent.progress import progress
-from locent.provenance import atomic_write_parquet
+from locent.resources import resolve_device, shared_models_dir
 
 DEFAULT_TEACHER = "rasyosef/splade-tiny"
-
-
-def shared_models_dir() -> Path:
-    """``$LOCENT_SHARED_MODELS``, else ``<shared root>/models`` (see ``datasets.shared_root``)."""
-    from locent.realdata.datasets import shared_root
-
-    env = os.environ.get("LOCENT_SHARED_MODELS")
-    return Path(env) if env else shared_root() / "models"
 
 
 def resolve_teacher_path(name: str) -> str:
@@ -49,57 +41,6 @@ def resolve_teacher_path(name: str) -> str:
     if (local / "config.json").exists():
         return str(local)
     return name
-
-
-def _text_key(text: str) -> str:
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=8).hexdigest()
-
-
-class ScoreCache:
-    """On-disk cache ``(query-text hash, passage-text hash) → score`` for one teacher.
-
-    Stored as ``<cache_dir>/teacher_scores/<teacher-slug>.parquet`` (columns ``qkey, dkey, score``),
-    rewritten atomically on :meth:`flush`.
-    """
-
-    def __init__(self, teacher_name: str, cache_dir: str | os.PathLike | None):
-        from locent.realdata.encoders import slug
-
-        self.path = (
-            None
-            if cache_dir is None
-            else Path(cache_dir) / "teacher_scores" / f"{slug(teacher_name)}.parquet"
-        )
-        self.scores: dict[tuple[str, str], float] = {}
-        self._dirty = False
-        if self.path is not None and self.path.exists():
-            import pandas as pd
-
-            df = pd.read_parquet(self.path)
-            self.scores = dict(
-                zip(zip(df["qkey"], df["dkey"], strict=True), df["score"], strict=True)
-            )
-
-    def flush(self) -> None:
-        if self.path is None or not self._dirty:
-            return
-        import pandas as pd
-
-        keys = list(self.scores)
-        df = pd.DataFrame(
-            {
-                "qkey": [k[0] for k in keys],
-                "dkey": [k[1] for k in keys],
-                "score": np.fromiter(self.scores.values(), dtype=np.float64, count=len(keys)),
-            }
-        )
-        atomic_write_parquet(df, self.path)
-        self._dirty = False
-
-    def update(self, keys, values) -> None:
-        for key, value in zip(keys, values, strict=True):
-            self.scores[key] = float(value)
-        self._dirty = True
 
 
 class NeuralTeacher:
@@ -128,7 +69,7 @@ class NeuralTeacher:
                 qid = list(query_ids)[i] if query_ids is not None else i
                 did = list(doc_ids)[i] if doc_ids is not None else i
                 raise ValueError(f"pair {i} (query {qid!r}, doc {did!r}) has no text")
-        keys = [(_text_key(q), _text_key(d)) for q, d in zip(query_texts, doc_texts, strict=True)]
+        keys = [(text_key(q), text_key(d)) for q, d in zip(query_texts, doc_texts, strict=True)]
         todo = {}
         for i, key in enumerate(keys):
             if key not in self.cache.scores and key not in todo:
@@ -218,7 +159,6 @@ class SpladeTeacher(NeuralTeacher):
         max_length: int = 256,
     ):
         import torch
-        from locent.realdata.encoders import resolve_device
         from transformers import AutoModelForMaskedLM, AutoTokenizer
 
         super().__init__(name, cache_dir, batch_size)
@@ -346,7 +286,6 @@ class CrossEncoderTeacher(NeuralTeacher):
 
     def __init__(self, name: str, device: str = "cpu", cache_dir=None, batch_size: int = 32):
         import torch
-        from locent.realdata.encoders import resolve_device
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         super().__init__(name, cache_dir, batch_size)
@@ -406,8 +345,6 @@ class RunTeacher:
 
     @classmethod
     def from_trec_run(cls, path, use: str = "score") -> RunTeacher:
-        from locent.realdata.datasets import read_trec_run
-
         df = read_trec_run(path)
         if use == "rank":
             df = df.assign(score=-df["rank"].astype(float))

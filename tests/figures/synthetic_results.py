@@ -235,7 +235,7 @@ def write_grid(out: Path, preset: str = "smoke", contradict=(), seed: int = 0) -
                         **cond,
                         seed=run_seed,
                         step=int(step),
-                        train_loss=float(1 / (1 + step)),
+                        step_loss=float(1 / (1 + step)),
                         kl=float(0.5 / (1 + step)),
                         grad_norm=float(2.0 / np.sqrt(1 + step)),
                         lr=1e-3,

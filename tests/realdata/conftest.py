@@ -1,4 +1,4 @@
-"""Fixtures shared by the realdata tests (part 1 and the training part): small, fixtures only."""
+"""Fixtures shared by the realdata tests: small, fixtures only."""
 
 from __future__ import annotations
 

@@ -12,7 +12,8 @@ from locent.realdata.entropy_cuts import (
     entropy_thresholds,
     query_entropies,
 )
-from locent.realdata.grid import Preset, heldout_mask
+from locent.realdata.grid.presets import Preset
+from locent.realdata.grid.state import heldout_mask
 
 
 def test_query_entropy_is_the_mean_pairwise_binary_entropy():

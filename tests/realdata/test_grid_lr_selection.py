@@ -10,15 +10,23 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from locent.realdata import evaluation, grid, lr_selection
-from locent.realdata.grid import Preset, _eval_data, _prepare_cache, learning_rates, run_grid
-from locent.realdata.lr_selection import select_learning_rate, validation_split
+from locent.realdata import evaluation
+from locent.realdata.cli import learning_rate
+from locent.realdata.features import GroupData
+from locent.realdata.grid import lr_selection
+from locent.realdata.grid.baselines import baselines
+from locent.realdata.grid.lr_selection import (
+    learning_rates,
+    select_learning_rate,
+    validation_split,
+)
+from locent.realdata.grid.presets import PRESETS, Preset
+from locent.realdata.grid.run import run_grid
+from locent.realdata.grid.state import GridState, eval_data, heldout_mask
+from locent.realdata.grid.synthetic import synthetic_inputs
 from locent.realdata.report import write_report
 from locent.realdata.students import FrozenBilinear, build_student
-from locent.realdata.training import TrainConfig, train
-from locent.realdata.training_cli import learning_rate
-from locent.realdata.training_data import GroupData
-from locent.realdata.training_synthetic import synthetic_inputs
+from locent.realdata.trainer import TrainConfig, train
 
 from locent.provenance import read_provenance
 
@@ -172,12 +180,12 @@ def test_auto_never_reads_qrels(monkeypatch, tmp_path):
         raise AssertionError("evaluate_run was called")
 
     monkeypatch.setattr(evaluation, "evaluate_run", refuse)
-    cache, _ = _prepare_cache(inputs, AUTO, AUTO.conditions())
-    lrs = learning_rates(inputs, AUTO, tmp_path, "cpu", cache)
+    state = GridState.build(inputs, AUTO, AUTO.conditions())
+    lrs = learning_rates(inputs, AUTO, tmp_path, "cpu", state)
     assert set(lrs) == {("frozen", "bi", "soft_ranknet"), ("frozen", "bi", "lce")}
     assert set(lrs.values()) <= {1e-3, 1e-1}
     # the reference sampler (bm25) is read although no condition trains on it
-    assert "bm25" in cache["splits"] and AUTO.needed_samplers() == ["bm25", "random", "teacher"]
+    assert "bm25" in state.splits and AUTO.needed_samplers() == ["bm25", "random", "teacher"]
 
 
 def test_grid_writes_the_selection_and_uses_it_everywhere(monkeypatch, tmp_path):
@@ -188,16 +196,17 @@ def test_grid_writes_the_selection_and_uses_it_everywhere(monkeypatch, tmp_path)
     out = tmp_path / "g"
     paths = run_grid(inputs, AUTO, out, device="cpu")
     table = pd.read_csv(out / "lr_selection.csv")
-    assert list(table.columns[:7]) == list(lr_selection.SELECTION_COLUMNS)
+    assert list(table.columns) == list(lr_selection.SELECTION_COLUMNS)
     assert len(table) == 2 * 2  # losses x candidates (one student family)
     assert table.groupby("loss")["chosen"].sum().eq(1).all()
-    assert table["reference_sampler"].eq("bm25").all() and table["reference_seed"].eq(0).all()
+    assert table["sampler"].eq("bm25").all() and table["seed"].eq(0).all()
+    assert table["subset"].eq("full").all()
     prov = read_provenance(out / "lr_selection.csv")
     rule = prov["selection"]
     assert rule["candidates"] == [1e-3, 1e-1] and rule["validation_frac"] == 0.2
     # validation queries come from the training part: disjoint from the held-out tenth
     bm25 = inputs.groups["bm25"]
-    held = set(bm25.query_ids[grid.heldout_mask(bm25.query_ids, AUTO.heldout_frac)])
+    held = set(bm25.query_ids[heldout_mask(bm25.query_ids, AUTO.heldout_frac)])
     assert rule["validation_query_ids"] and held.isdisjoint(rule["validation_query_ids"])
     assert len(rule["validation_query_ids"]) == table["n_validation"].iloc[0]
     # every cell of a loss (every sampler, every seed) trained with that loss's chosen lr
@@ -219,7 +228,7 @@ def test_grid_writes_the_selection_and_uses_it_everywhere(monkeypatch, tmp_path)
     def refuse(*args, **kwargs):
         raise AssertionError("selection recomputed on resume")
 
-    monkeypatch.setattr(grid, "select_learning_rate", refuse)
+    monkeypatch.setattr(lr_selection, "select_learning_rate", refuse)
     run_grid(inputs, AUTO, out, device="cpu")
     assert (out / "lr_selection.csv").read_bytes() == before
     # another rule (other candidates): recomputed
@@ -240,7 +249,7 @@ def test_preset_and_cli_accept_a_number_or_auto():
         Preset("bad", lr="fast")
     with pytest.raises(ValueError, match="lr must be a number > 0 or 'auto'"):
         Preset("bad", lr=0.0)
-    assert grid.PRESETS["default"].lr == "auto" and grid.PRESETS["paper"].lr == "auto"
+    assert PRESETS["default"].lr == "auto" and PRESETS["paper"].lr == "auto"
     assert learning_rate("auto") == "auto" and learning_rate("3e-4") == 3e-4
     for bad in ("fast", "-1", "0"):
         with pytest.raises(argparse.ArgumentTypeError):
@@ -253,14 +262,14 @@ def test_preset_and_cli_accept_a_number_or_auto():
 def test_encoder_cosine_baseline_is_the_untrained_bilinear_student():
     inputs = synthetic_inputs(seed=8, n_train=20, n_docs=150, dim=8, k=5, n_test=4, depth=7)
     es = inputs.eval_sets[0]
-    data = _eval_data(es, inputs.features["frozen"])
+    data = eval_data(es, inputs.features["frozen"])
     cosine = data.features.cosine(data.resolved)
     torch.manual_seed(0)
     untrained = evaluation.score_candidates(FrozenBilinear(8), data, 64, "cpu")
     np.testing.assert_allclose(
         cosine[es.candidates.valid], untrained[es.candidates.valid], atol=1e-5
     )
-    base, base_pq, _ = grid.baselines(inputs, tau=1.0)
+    base, base_pq, _ = baselines(inputs, tau=1.0)
     row = base[(base["system"] == "encoder_cosine") & (base["dataset"] == es.name)]
     run = evaluation.run_frame(
         es.candidates.query_ids, es.candidates.doc_ids, cosine, es.candidates.valid

@@ -11,8 +11,17 @@ import pandas as pd
 import pytest
 import torch
 from locent.realdata import cli as realdata_cli
-from locent.realdata.grid import PRESETS, RESULT_COLUMNS, Condition, Preset, run_grid
-from locent.realdata.training_synthetic import synthetic_inputs
+from locent.realdata.grid.presets import PRESETS, Condition, Preset
+from locent.realdata.grid.run import run_grid
+from locent.realdata.grid.synthetic import synthetic_inputs
+from locent.realdata.grid.tables import (
+    LOG_COLUMNS,
+    PER_QUERY_COLUMNS,
+    RESULT_COLUMNS,
+    SCORE_AT_RANK_COLUMNS,
+)
+
+from locent.results import CONDITION_COLUMNS
 
 
 def _cli(argv):
@@ -44,21 +53,29 @@ def test_smoke_grid_writes_the_contract_tables(smoke):
     assert srn["bound_iii"].notna().all() and srn["bound_iii_form"].eq("linear").all()
     assert results[results["loss"] == "lce"]["bound_iii"].isna().all()
     per_query = pd.read_parquet(smoke / "per_query.parquet")
-    assert list(per_query.columns) == [
-        "condition",
-        "seed",
-        "dataset",
-        "query_id",
-        "measure",
-        "value",
-    ]
+    assert list(per_query.columns) == PER_QUERY_COLUMNS
     assert {"nDCG@10", "AP(rel=2)", "RR(rel=2)@10", "misordering"} <= set(per_query["measure"])
     assert per_query["condition"].str.startswith("baseline:").any()
     logs = pd.read_parquet(smoke / "logs.parquet")
-    assert list(logs.columns) == ["condition", "seed", "step", "loss", "kl", "grad_norm", "lr"]
+    assert list(logs.columns) == LOG_COLUMNS
     assert len(logs) == len(conds) * len(preset.seeds) * preset.steps
     sar = pd.read_parquet(smoke / "score_at_rank.parquet")
-    assert list(sar.columns) == ["model", "condition", "dataset", "query_id", "rank", "score"]
+    assert list(sar.columns) == SCORE_AT_RANK_COLUMNS
+    # the condition record is written as columns and agrees with the display label
+    for name, frame in (("per_query", per_query), ("logs", logs), ("score_at_rank", sar)):
+        trained = frame[frame["student"].notna()]
+        assert len(trained), name
+        label = (
+            trained["student"] + "-" + trained["arch"] + "+" + trained["loss"] + "+"
+            + trained["sampler"] + "+" + trained["subset"]
+        )  # fmt: skip
+        assert (label == trained["condition"]).all(), name
+        assert set(trained["seed"]) == set(preset.seeds), name
+    assert set(results[list(CONDITION_COLUMNS)].itertuples(index=False, name=None)) == {
+        (*dataclasses.astuple(c), s) for c in conds for s in preset.seeds
+    }
+    base = per_query[per_query["condition"].str.startswith("baseline:")]
+    assert base["student"].isna().all() and base["seed"].eq(-1).all()
     assert "teacher" in set(sar["model"]) and sar["dataset"].eq("dl19").all()
     runs = sorted(p.name for p in (smoke / "runs").iterdir())
     assert len(runs) == len(conds) * len(preset.seeds) * 2

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-from locent.realdata import training
+from locent.realdata import trainer as training
+from locent.realdata.grid.synthetic import synthetic_inputs
 from locent.realdata.store import write_groups
-from locent.realdata.training_synthetic import synthetic_inputs
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +42,7 @@ def test_two_gloo_processes_match_one_process(files, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "LOCENT_NO_PROGRESS": "1"}
     cmd = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-        "-m", "locent.realdata.training", *_args(files, tmp_path / "two.parquet"),
+        "-m", "locent.realdata.trainer", *_args(files, tmp_path / "two.parquet"),
     ]  # fmt: skip
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -55,9 +57,9 @@ def test_two_gloo_processes_match_one_process(files, tmp_path):
 
 @pytest.fixture(scope="module")
 def text_files(tmp_path_factory):
-    from locent.realdata.training_gpu_check import write_text_world
-
-    return write_text_world(tmp_path_factory.mktemp("ddp_text"), n_train=24, k=4, passage_words=20)
+    return _gpu_check().write_text_world(
+        tmp_path_factory.mktemp("ddp_text"), n_train=24, k=4, passage_words=20
+    )
 
 
 @pytest.mark.parametrize("arch", ["cross", "bi"])
@@ -85,7 +87,7 @@ def test_transformer_two_gloo_processes_match_one_process(text_files, tmp_path, 
     env = {**os.environ, "OMP_NUM_THREADS": "1", "LOCENT_NO_PROGRESS": "1"}
     cmd = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-        "-m", "locent.realdata.training", *argv(tmp_path / "two.parquet"),
+        "-m", "locent.realdata.trainer", *argv(tmp_path / "two.parquet"),
     ]  # fmt: skip
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -105,8 +107,8 @@ def test_entry_point_refuses_a_frozen_student_without_embeddings(files):
 
 def test_transformer_texts_come_from_ir_datasets(irds, tmp_path):
     """Without --texts the entry point reads the group file's texts from ir_datasets."""
+    from locent.realdata.features import TextFeatures
     from locent.realdata.store import Groups
-    from locent.realdata.training_data import TextFeatures
 
     qtext = irds.queries(irds.DEV_SMALL)
     qids = np.array(sorted(qtext)[:2], dtype=object)
@@ -145,3 +147,12 @@ def test_transformer_texts_come_from_ir_datasets(irds, tmp_path):
         ValueError, match=r"1 training queries of sampler 'bm25' have no text.*'nope'"
     ):
         training.student_and_features(args, bad)
+
+
+def _gpu_check():
+    """``benchmarks/gpu_check_training.py`` loaded by path (benchmarks/ is no package)."""
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "gpu_check_training.py"
+    spec = importlib.util.spec_from_file_location("locent_gpu_check_training", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -121,8 +121,8 @@ def test_transformer_in_batch_negatives(backbone):
 
 
 def test_transformer_trains_with_in_batch_negatives(backbone):
-    from locent.realdata.training import TrainConfig, train
-    from locent.realdata.training_data import GroupData, TextFeatures
+    from locent.realdata.features import GroupData, TextFeatures
+    from locent.realdata.trainer import TrainConfig, train
 
     qids = np.array(["q0", "q1", "q2", "q3"], dtype=object)
     dids = np.array([[f"d{i}{j}" for j in range(3)] for i in range(4)], dtype=object)
@@ -135,7 +135,7 @@ def test_transformer_trains_with_in_batch_negatives(backbone):
     result = train(student, data, TrainConfig(loss="lce", steps=2, batch_size=2), "cpu")
     assert result.completed and np.isfinite(result.logs["loss"]).all()
     # the in-batch LCE is cross-entropy over all B·k items with the own positive as target
-    from locent.realdata.training import batch_loss
+    from locent.realdata.trainer import batch_loss
 
     batch = data.batch([0, 1])
     per_query, own = batch_loss(student, student, batch, TrainConfig(loss="lce", batch_size=2))
@@ -161,7 +161,7 @@ def test_transformer_dropout_override_makes_training_mode_deterministic(backbone
 
 
 def test_text_features_parquet_round_trip(tmp_path):
-    from locent.realdata.training_data import TextFeatures
+    from locent.realdata.features import TextFeatures
 
     feats = TextFeatures({"q1": "what is ü", "7": "q"}, {"d1": "passage, with\ttabs", "d2": ""})
     feats.to_parquet(tmp_path / "t.parquet")

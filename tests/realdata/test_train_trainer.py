@@ -6,17 +6,18 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from locent.realdata.features import GroupData
+from locent.realdata.grid.synthetic import synthetic_inputs
 from locent.realdata.students import build_student
-from locent.realdata.training import (
+from locent.realdata.trainer import (
     TrainConfig,
     amp_settings,
     lr_lambda,
-    resolve_device,
     step_rows,
     train,
 )
-from locent.realdata.training_data import GroupData
-from locent.realdata.training_synthetic import synthetic_inputs
+
+from locent.resources import resolve_device
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +128,7 @@ def test_device_and_amp_selection_logic():
 
 
 def test_missing_features_name_the_id(world):
-    from locent.realdata.training_data import FrozenFeatures
+    from locent.realdata.features import FrozenFeatures
 
     feats = world.features
     small = FrozenFeatures(feats.query_ids[:3], feats.query_vecs[:3], feats.doc_ids, feats.doc_vecs)

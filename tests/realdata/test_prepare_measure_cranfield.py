@@ -105,7 +105,7 @@ def test_dense_pool_is_the_exact_corpus_top_d(prepared, irds):
     corpus = table(np.array(ids, dtype=object))
     queries = irds.queries("cranfield")
     qrels = irds.qrels("cranfield")
-    from locent.realdata.prepare import select_queries
+    from locent.realdata.universe import select_queries
 
     outside_bm25 = 0
     for q in select_queries("cranfield", 3, CFG.seed):

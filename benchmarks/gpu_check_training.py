@@ -1,6 +1,6 @@
 """Device check: a transformer cross-encoder student on CUDA with AMP, then a torchrun DDP smoke.
 
-``python -m locent.realdata.training_gpu_check --steps 300`` (also runs on CPU, slowly):
+``python benchmarks/gpu_check_training.py --steps 300`` (also runs on CPU, slowly):
 
 1. builds a self-contained text world (no data files needed: the device machine has none):
    queries and passages are strings over a fixed pseudo-vocabulary, the teacher score is the
@@ -8,7 +8,7 @@
 2. trains ``TransformerStudent(arch="cross")`` (offline BERT-tiny backbone) with the soft
    RankNet loss through the project trainer (AMP on CUDA), reporting groups/s and peak memory;
 3. re-ranks a test set before and after training (nDCG@10 via ir_measures);
-4. runs ``python -m torch.distributed.run --nproc_per_node 1 -m locent.realdata.training`` with a
+4. runs ``python -m torch.distributed.run --nproc_per_node 1 -m locent.realdata.trainer`` with a
    transformer cross-encoder student on a small text world written to files (DDP with NCCL on
    CUDA, gloo on CPU).
 
@@ -30,9 +30,11 @@ import numpy as np
 import pandas as pd
 import torch
 from locent.realdata import evaluation
+from locent.realdata.features import GroupData, TextFeatures
 from locent.realdata.students import TransformerStudent
-from locent.realdata.training import TrainConfig, resolve_device, train
-from locent.realdata.training_data import GroupData, TextFeatures
+from locent.realdata.trainer import TrainConfig, train
+
+from locent.resources import resolve_device
 
 
 def text_world(
@@ -128,7 +130,7 @@ def ddp_smoke(device: str) -> dict:
         groups, texts = write_text_world(tmp, n_train=64, k=8)
         cmd = [
             sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
-            "1", "-m", "locent.realdata.training", "--groups", str(groups), "--student",
+            "1", "-m", "locent.realdata.trainer", "--groups", str(groups), "--student",
             "transformer", "--arch", "cross", "--texts", str(texts), "--lr", "1e-4",
             "--steps", "20", "--batch-size", "16", "--device", device,
         ]  # fmt: skip
@@ -170,6 +172,11 @@ def main(argv=None) -> int:
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
         torch.cuda.synchronize(device)
+    else:  # the CUDA parts (AMP, peak memory, NCCL) are skipped, with the reason in the report
+        report["cuda_skipped"] = (
+            f"device {device} (torch.cuda.is_available() is {torch.cuda.is_available()}): "
+            "no AMP, no peak memory, DDP over gloo instead of NCCL"
+        )
     t0 = time.perf_counter()
     result = train(student, train_data, config, device, show_progress=False)
     if device.type == "cuda":

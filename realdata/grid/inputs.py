@@ -1,4 +1,6 @@
-"""Real inputs of the grid: stored groups, frozen embeddings or texts, and the four test sets.
+"""What a grid reads: :class:`GridInputs` and :class:`EvalSet`, loaded from the real store.
+
+Real inputs: stored groups, frozen embeddings or texts, and the four test sets.
 
 - Groups: ``<out>/realdata/groups/<sampler>.parquet`` (written by ``locent realdata prepare``).
   Their provenance names the training-query dataset, the teacher and the encoder (defaults:
@@ -14,13 +16,49 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from locent.realdata import datasets, encoders, indexes, teachers
 from locent.realdata.evaluation import Candidates, read_run
-from locent.realdata.grid import EvalSet, GridInputs
-from locent.realdata.training_data import FrozenFeatures, TextFeatures
+from locent.realdata.features import (
+    FrozenFeatures,
+    TextFeatures,
+    provenance_value,
+    train_dataset_of,
+    training_texts,
+)
+from locent.realdata.store import read_groups
+
+
+@dataclass
+class EvalSet:
+    """A test set: candidates, qrels, teacher scores on the candidates ``(nq, k)``.
+
+    ``teacher`` may be None (not scored, e.g. out-of-domain sets on a slow CPU): then teacher
+    agreement is NaN for this set (counted in ``n_no_comparable``) and no teacher row is written.
+    """
+
+    name: str
+    candidates: Candidates
+    qrels: pd.DataFrame
+    teacher: np.ndarray | None
+    shipped_runs: dict = field(default_factory=dict)
+
+
+@dataclass
+class GridInputs:
+    """What a grid trains and tests on: groups per sampler, features per student family, test
+    sets, the sampler measure table (κ_Q) when present, and a provenance record."""
+
+    groups: dict
+    features: dict
+    eval_sets: list
+    sampler_measures: pd.DataFrame | None = None
+    provenance: dict = field(default_factory=dict)
+
 
 TEST_SETS = {
     "dl19": "msmarco-passage/trec-dl-2019/judged",
@@ -31,48 +69,6 @@ TEST_SETS = {
 DEPTH = 100
 
 
-def _provenance_value(groups, keys, default):
-    for key in keys:
-        value = groups.provenance.get(key)
-        if isinstance(value, str) and value:
-            return value
-        if isinstance(value, dict):
-            for sub in ("name", "id", "dataset_id"):
-                if isinstance(value.get(sub), str):
-                    return value[sub]
-    return default
-
-
-def train_dataset_of(groups) -> str:
-    """The training-query dataset named by a group file's provenance (default dev/small)."""
-    from locent.realdata import datasets
-
-    return _provenance_value(groups, ("train_dataset", "dataset_id", "dataset"), datasets.DEV_SMALL)
-
-
-def training_texts(groups, train_dataset: str) -> tuple[dict, dict]:
-    """Texts of training groups from ir_datasets: (query id → text, doc id → passage text).
-
-    ``groups``: iterable of :class:`locent.realdata.store.Groups`. A query id without text in
-    ``train_dataset`` raises, naming it and the count; passages follow ``datasets.doc_texts``.
-    """
-    from locent.realdata import datasets
-
-    q_text, d_text = {}, {}
-    q_train = datasets.queries(train_dataset)
-    for g in groups:
-        missing = [q for q in g.query_ids if q not in q_train]
-        if missing:
-            raise ValueError(
-                f"{train_dataset}: {len(missing)} training queries of sampler {g.sampler!r} have "
-                f"no text, first {missing[0]!r}"
-            )
-        q_text.update({q: q_train[q] for q in g.query_ids})
-        ids = sorted(set(g.doc_ids.ravel()))
-        d_text.update(zip(ids, datasets.doc_texts(datasets.corpus_id(train_dataset), ids)))
-    return q_text, d_text
-
-
 def read_sampler_measures(out) -> pd.DataFrame | None:
     path = Path(out) / "realdata" / "measure" / "samplers.csv"
     return pd.read_csv(path) if path.exists() else None
@@ -80,19 +76,13 @@ def read_sampler_measures(out) -> pd.DataFrame | None:
 
 def first_stage(dataset: str, name: str, out, depth: int = DEPTH) -> pd.DataFrame:
     """``(query_id, doc_id, score)`` candidates: shipped BM25 scoreddocs (DL) or a bm25s top-k."""
-    from locent.realdata import datasets
-
     if name in ("dl19", "dl20"):
         return datasets.scoreddocs(dataset)
-    from locent.realdata import indexes
-
     return indexes.bm25_candidates(dataset, depth=depth, out=out)
 
 
 def load_eval_set(name: str, teacher, out, depth: int = DEPTH) -> EvalSet:
     """One test set; ``teacher=None`` leaves it unscored (no teacher agreement, no teacher row)."""
-    from locent.realdata import datasets
-
     dataset = TEST_SETS[name]
     cand = Candidates.from_frame(first_stage(dataset, name, out, depth), name, depth)
     qtext = datasets.queries(dataset)
@@ -121,8 +111,6 @@ def load_eval_set(name: str, teacher, out, depth: int = DEPTH) -> EvalSet:
 
 
 def _query_embeddings(dataset: str, ids, texts, encoder_name: str, cache: Path) -> np.ndarray:
-    from locent.realdata import encoders
-
     path = (
         cache
         / "embeddings"
@@ -136,8 +124,6 @@ def frozen_features(
     groups: dict, eval_sets: list[EvalSet], train_dataset: str, encoder_name: str, out
 ) -> FrozenFeatures:
     """MiniLM embeddings of every training/test query and every group/candidate passage."""
-    from locent.realdata import datasets, encoders
-
     cache = Path(out) / "cache"
     table_of = encoders.EmbeddingTables(encoder_name, cache)
     q_ids, q_vecs, d_ids, d_vecs = [], [], [], []
@@ -191,17 +177,13 @@ def load_real_inputs(
     The teacher scores the candidates of ``teacher_sets`` only (default DL19/DL20: SPLADE over the
     out-of-domain top-100s costs tens of CPU minutes; pass all sets on a GPU).
     """
-    from locent.realdata import datasets, teachers
-    from locent.realdata.encoders import DEFAULT_ENCODER
-    from locent.realdata.store import read_groups
-
     datasets.ensure_irds_home(out)
     group_dir = Path(out) / "realdata" / "groups"
     groups = {s: read_groups(group_dir / f"{s}.parquet") for s in samplers}
     first = next(iter(groups.values()))
     train_dataset = train_dataset_of(first)
-    teacher_name = _provenance_value(first, ("teacher", "teacher_name"), teachers.DEFAULT_TEACHER)
-    encoder_name = _provenance_value(first, ("encoder", "encoder_name"), DEFAULT_ENCODER)
+    teacher_name = provenance_value(first, ("teacher", "teacher_name"), teachers.DEFAULT_TEACHER)
+    encoder_name = provenance_value(first, ("encoder", "encoder_name"), encoders.DEFAULT_ENCODER)
     teacher = teachers.load_teacher(teacher_name, device=device, cache_dir=Path(out) / "cache")
     raw_sets = [
         load_eval_set(name, teacher if name in teacher_sets else None, out, depth)

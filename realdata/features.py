@@ -1,4 +1,4 @@
-"""Groups as tensors: item ids resolved once to rows of a feature source, batches gathered by index.
+"""Feature sources and batches: item ids resolved once to rows of a source, batches by index.
 
 A :class:`GroupData` holds n groups of k items (training groups from the store, or test
 candidate lists padded to k with a ``valid`` mask) and a feature source:
@@ -7,16 +7,23 @@ candidate lists padded to k with a ``valid`` mask) and a feature source:
   cache) and their ids; a batch gathers ``q_emb (B, D)`` and ``x_emb (B, k, D)``.
 - :class:`TextFeatures`: query and passage texts; a batch gathers ``q_text`` and ``x_text``.
 
-Unknown ids raise ``ValueError`` naming the first missing id and how many are missing.
+:func:`training_texts` reads the texts of training groups from ir_datasets (the training dataset
+named by :func:`train_dataset_of`, the group file's provenance). Unknown ids raise ``ValueError``
+naming the first missing id and how many are missing.
 """
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import torch
+from locent.realdata import datasets
 from locent.realdata.students import Batch
+
+from locent.provenance import atomic_write_bytes, atomic_write_parquet
 
 
 def _lookup(table_ids: np.ndarray, wanted: np.ndarray, what: str) -> np.ndarray:
@@ -98,10 +105,6 @@ class FrozenFeatures:
             return cls(z["query_ids"], z["query_vecs"], z["doc_ids"], z["doc_vecs"])
 
     def to_npz(self, path) -> None:
-        import io
-
-        from locent.provenance import atomic_write_bytes
-
         buf = io.BytesIO()
         np.savez(
             buf,
@@ -141,10 +144,6 @@ class TextFeatures:
 
     def to_parquet(self, path) -> None:
         """One row per text: ``kind`` (``query`` or ``doc``), ``id``, ``text`` (atomic write)."""
-        import pandas as pd
-
-        from locent.provenance import atomic_write_parquet
-
         frame = pd.DataFrame(
             [("query", i, t) for i, t in self.queries.items()]
             + [("doc", i, t) for i, t in self.docs.items()],
@@ -155,8 +154,6 @@ class TextFeatures:
     @classmethod
     def from_parquet(cls, path) -> TextFeatures:
         """Read :meth:`to_parquet`'s file; an unknown ``kind`` raises, naming it."""
-        import pandas as pd
-
         frame = pd.read_parquet(path, columns=["kind", "id", "text"])
         unknown = sorted(set(frame["kind"]) - {"query", "doc"})
         if unknown:
@@ -236,3 +233,44 @@ class GroupData:
     def from_groups(cls, groups, features) -> GroupData:
         """From a :class:`locent.realdata.store.Groups` (item 0 of each group is the positive)."""
         return cls(groups.query_ids, groups.doc_ids, groups.teacher_scores, features)
+
+
+# ---------------------------------------------------------------- texts of training groups
+
+
+def provenance_value(groups, keys, default):
+    for key in keys:
+        value = groups.provenance.get(key)
+        if isinstance(value, str) and value:
+            return value
+        if isinstance(value, dict):
+            for sub in ("name", "id", "dataset_id"):
+                if isinstance(value.get(sub), str):
+                    return value[sub]
+    return default
+
+
+def train_dataset_of(groups) -> str:
+    """The training-query dataset named by a group file's provenance (default dev/small)."""
+    return provenance_value(groups, ("train_dataset", "dataset_id", "dataset"), datasets.DEV_SMALL)
+
+
+def training_texts(groups, train_dataset: str) -> tuple[dict, dict]:
+    """Texts of training groups from ir_datasets: (query id → text, doc id → passage text).
+
+    ``groups``: iterable of :class:`locent.realdata.store.Groups`. A query id without text in
+    ``train_dataset`` raises, naming it and the count; passages follow ``datasets.doc_texts``.
+    """
+    q_text, d_text = {}, {}
+    q_train = datasets.queries(train_dataset)
+    for g in groups:
+        missing = [q for q in g.query_ids if q not in q_train]
+        if missing:
+            raise ValueError(
+                f"{train_dataset}: {len(missing)} training queries of sampler {g.sampler!r} have "
+                f"no text, first {missing[0]!r}"
+            )
+        q_text.update({q: q_train[q] for q in g.query_ids})
+        ids = sorted(set(g.doc_ids.ravel()))
+        d_text.update(zip(ids, datasets.doc_texts(datasets.corpus_id(train_dataset), ids)))
+    return q_text, d_text

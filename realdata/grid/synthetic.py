@@ -19,11 +19,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from locent.realdata.evaluation import Candidates
-from locent.realdata.grid import EvalSet, GridInputs
+from locent.realdata.features import FrozenFeatures
+from locent.realdata.grid.inputs import EvalSet, GridInputs
+from locent.realdata.samplers import SAMPLERS as REAL_SAMPLERS
 from locent.realdata.store import Groups
-from locent.realdata.training_data import FrozenFeatures
 
-SAMPLERS = ("random", "bm25", "teacher", "ensemble")
+#: the samplers this world implements: those of the registry but ``dense`` (no encoder here)
+SAMPLERS = tuple(s for s in REAL_SAMPLERS if s != "dense")
 
 
 def _unit(rng, n, d):

@@ -16,7 +16,7 @@ and the logs so far. The per-step log table has columns ``step, loss, kl, grad_n
 (``kl`` = listwise KL(softmax(t/τ) ‖ softmax(s/τ)) to the teacher, mean over the batch).
 
 Multi-process: launch the same entry point under torchrun,
-``python -m torch.distributed.run --nproc_per_node 2 -m locent.realdata.training ...``;
+``python -m torch.distributed.run --nproc_per_node 2 -m locent.realdata.trainer ...``;
 DistributedDataParallel with NCCL on CUDA, gloo on CPU. The entry point trains a ``frozen``
 student (``--embeddings`` npz) or a ``transformer`` bi-/cross-encoder (texts from ``--texts`` or
 from ir_datasets, the training dataset named by the group file's provenance; offline backbone:
@@ -38,11 +38,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from locent.realdata.students import Student
-from locent.realdata.training_data import GroupData
+import torch.distributed as dist
+from locent.realdata import datasets
+from locent.realdata.features import (
+    FrozenFeatures,
+    GroupData,
+    TextFeatures,
+    train_dataset_of,
+    training_texts,
+)
+from locent.realdata.store import read_groups
+from locent.realdata.students import Student, build_student
+from locent.theory import LOSSES, listwise_kl
 
 from locent.progress import progress
-from locent.provenance import atomic_write_bytes
+from locent.provenance import atomic_write_bytes, atomic_write_parquet
+from locent.resources import resolve_device
+from locent.results import DEFAULT_OUT
 
 LOG_COLUMNS = ("step", "loss", "kl", "grad_norm", "lr")
 
@@ -65,8 +77,6 @@ class TrainConfig:
     checkpoint_every: int = 50
 
     def validate(self, world: int = 1) -> None:
-        from locent.theory import LOSSES
-
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {sorted(LOSSES)}; got {self.loss!r}")
         for name in ("steps", "batch_size", "grad_accum", "checkpoint_every"):
@@ -92,17 +102,6 @@ class TrainResult:
     logs: pd.DataFrame
     completed: bool
     steps_done: int
-
-
-def resolve_device(device: str = "auto") -> torch.device:
-    """``auto`` → CUDA when present, else CPU; asking for CUDA without it is an error."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda asked for, but torch.cuda.is_available() is False")
-    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
-        raise ValueError(f"device must be auto, cpu or cuda; got {device!r}")
-    return torch.device(device)
 
 
 def amp_settings(device: torch.device, amp: bool, bf16_supported: bool | None = None):
@@ -139,8 +138,6 @@ def lr_lambda(config: TrainConfig):
 
 def batch_loss(student: Student, model, batch, config: TrainConfig):
     """Per-query loss (B,) and student scores (B, k) of a batch (``model`` may be DDP-wrapped)."""
-    from locent.theory import LOSSES
-
     spec = LOSSES[config.loss]
     if config.loss == "lce" and getattr(student, "in_batch_negatives", False):
         # (B, B·k) scores; rotate each row so its own positive sits at column 0.
@@ -182,14 +179,11 @@ def train(
     written first). Under torchrun (``WORLD_SIZE`` > 1, process group initialised) each process
     takes its contiguous slice of the global batch and DDP averages the gradients.
     """
-    import torch.distributed as dist
-    from locent.theory import listwise_kl
-
     distributed = dist.is_available() and dist.is_initialized()
     world = dist.get_world_size() if distributed else 1
     rank = dist.get_rank() if distributed else 0
     config.validate(world)
-    device = resolve_device(device) if isinstance(device, str) else device
+    device = resolve_device(device)
     torch.manual_seed(config.seed)
     student.to(device)
     model = student
@@ -293,12 +287,12 @@ def train(
 
 
 # --------------------------------------------------------------------------------------------
-# Entry point: ``python -m locent.realdata.training`` (also under torchrun) on explicit files.
+# Entry point: ``python -m locent.realdata.trainer`` (also under torchrun) on explicit files.
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m locent.realdata.training",
+        prog="python -m locent.realdata.trainer",
         description="Train a student on a group file (works under torchrun).",
     )
     p.add_argument("--groups", required=True, help="group parquet (locent.realdata.store)")
@@ -320,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--out",
-        default="locent-out",
+        default=DEFAULT_OUT,
         help="where the writable ir_datasets copy goes when IR_DATASETS_HOME is unset",
     )
     p.add_argument("--backbone", default=None, help="transformer: HF name or folder")
@@ -350,9 +344,6 @@ def student_and_features(args, groups) -> tuple[Student, object]:
     :class:`TextFeatures` from ``--texts``, else from ir_datasets (``--dataset`` or the group
     file's training dataset). The student is built after ``torch.manual_seed(args.seed)``.
     """
-    from locent.realdata.students import build_student
-    from locent.realdata.training_data import FrozenFeatures, TextFeatures
-
     if args.student == "frozen":
         if args.embeddings is None:
             raise ValueError("--student frozen needs --embeddings (an npz of embeddings)")
@@ -362,9 +353,6 @@ def student_and_features(args, groups) -> tuple[Student, object]:
     if args.texts is not None:
         features = TextFeatures.from_parquet(args.texts)
     else:
-        from locent.realdata import datasets
-        from locent.realdata.training_inputs import train_dataset_of, training_texts
-
         datasets.ensure_irds_home(args.out)
         features = TextFeatures(*training_texts([groups], args.dataset or train_dataset_of(groups)))
     torch.manual_seed(args.seed)
@@ -379,9 +367,6 @@ def student_and_features(args, groups) -> tuple[Student, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import torch.distributed as dist
-    from locent.realdata.store import read_groups
-
     args = build_parser().parse_args(argv)
     device = resolve_device(args.device)
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -408,8 +393,6 @@ def main(argv: list[str] | None = None) -> int:
         rank = dist.get_rank() if dist.is_initialized() else 0
         if rank == 0:
             if args.log_out:
-                from locent.provenance import atomic_write_parquet
-
                 atomic_write_parquet(result.logs, Path(args.log_out))
             if args.model_out:
                 buf = io.BytesIO()

@@ -69,16 +69,17 @@ def test_shipped_runs_become_groups_pools_and_a_measured_table(irds, tmp_path):
     """Three DL19 queries: every shipped run gives groups whose negatives come from that run's
     top-100 and are never judged relevant; its pool is the run's top-100; measure writes one row
     per run with Δ̂, H, κ and coverage (the bm25 run is the target μ itself: κ = 1)."""
-    from locent.realdata.prepare import PLANS, Resources
+    from locent.realdata.measure import measure_run_sources
+    from locent.realdata.prepare import PLANS
+    from locent.realdata.run_sources import prepare_run_sources
     from locent.realdata.samplers import SamplerConfig
     from locent.realdata.store import read_groups
+    from locent.realdata.universe import Resources
 
     cfg = SamplerConfig(k=6, dense_source="bm25", seed=1)
     res = Resources(tmp_path, precision="fp32")
     plan = PLANS["msmarco"]
     folder = plan.groups_dir(tmp_path)
-    from locent.realdata.run_sources import measure_run_sources, prepare_run_sources
-
     summary = prepare_run_sources(folder, (irds.DL19,), cfg, res, 3, {"plan": "msmarco"})
     assert set(summary) == {f"{irds.DL19}:{s}" for s in irds.shipped_runs(irds.DL19)}
     qrels = irds.qrels(irds.DL19)

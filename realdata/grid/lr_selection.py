@@ -27,28 +27,38 @@ comparisons the grid makes keep equal steps, equal groups and equal learning rat
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 import zlib
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-from locent.realdata.students import Student
-from locent.realdata.training import TrainConfig, train
-from locent.realdata.training_data import GroupData
+from locent.realdata.evaluation import score_candidates
+from locent.realdata.features import GroupData
+from locent.realdata.grid.inputs import GridInputs
+from locent.realdata.grid.presets import LR_CANDIDATES, Preset
+from locent.realdata.grid.state import GridState, with_features
+from locent.realdata.students import Student, build_student
+from locent.realdata.trainer import TrainConfig, train
+from locent.theory import misordering_rate
 
-#: Declared candidate learning rates of ``lr="auto"`` (AdamW, linear warmup then decay).
-#: 3e-5 brackets the search from below: on 96 MS MARCO queries the optimum sat at 1e-4, the
-#: smallest of the first list (3 of 4 losses).
-LR_CANDIDATES = (3e-5, 1e-4, 3e-4, 1e-3, 3e-3)
+from locent import results
+from locent.progress import progress
+from locent.provenance import read_provenance, to_json, write_with_provenance
+
+#: ``lr_selection.csv``: the condition record of the reference cell that chose (sampler = the
+#: reference sampler, subset ``full``, seed = the reference seed), then the criterion.
 SELECTION_COLUMNS = (
-    "student",
-    "arch",
-    "loss",
+    *results.CONDITION_COLUMNS,
     "lr",
     "validation_misordering",
     "validation_misordering_init",
     "chosen",
+    "n_fit",
+    "n_validation",
 )
 
 
@@ -83,9 +93,6 @@ def mean_misordering(student: Student, data: GroupData, device, batch: int = 256
     Scores ``(n, k)`` of the student against ``data.teacher_scores`` ``(n, k)``; returns
     (1/n) Σ_q misordering_rate(s_q, t_q) (a group whose teacher ties every pair raises).
     """
-    from locent.realdata.evaluation import score_candidates
-    from locent.theory import misordering_rate
-
     scores = score_candidates(student, data, batch, device)
     return float(np.mean(misordering_rate(scores, data.teacher_scores)))
 
@@ -128,3 +135,75 @@ def select_learning_rate(
     # sorted by lr ascending, so idxmin's first minimum is the smaller lr on ties
     table["chosen"] = table.index == table["validation_misordering"].idxmin()
     return table
+
+
+def learning_rates(
+    inputs: GridInputs, preset: Preset, out_dir: Path, device, state: GridState
+) -> dict:
+    """(student, arch, loss) → learning rate: the preset's number, or the ``"auto"`` selection.
+
+    ``"auto"`` (rule above): on the reference sampler's training
+    groups (the held-out tenth already removed), split by :func:`validation_split`, train each
+    candidate with the preset's budget and first seed, choose by validation misordering against
+    the teacher. Writes ``lr_selection.csv`` (+ provenance with the rule and the validation query
+    ids); a table written under the same rule is reused on resume.
+    """
+    keys = sorted({(c.student, c.arch, c.loss) for c in preset.conditions()})
+    if preset.lr != "auto":
+        return {key: float(preset.lr) for key in keys}
+    reference = state.splits[preset.lr_reference_sampler].train
+    is_val = validation_split(reference.query_ids, preset.validation_frac, preset.validation_seed)
+    seed = preset.seeds[0]
+    rule = json.loads(
+        to_json(
+            {
+                "candidates": sorted(float(c) for c in preset.lr_candidates),
+                "criterion": "mean validation misordering rate vs teacher; ties -> smaller lr",
+                "split": "first max(2, round(frac*n)) query ids by CRC32('<seed>:<id>')",
+                "validation_frac": preset.validation_frac,
+                "validation_seed": preset.validation_seed,
+                "reference_sampler": preset.lr_reference_sampler,
+                "reference_seed": seed,
+                "steps": preset.steps,
+                "batch_size": preset.batch_size,
+                "tau": preset.tau,
+                "families_losses": [list(k) for k in keys],
+                "columns": list(SELECTION_COLUMNS),
+                "n_fit": int((~is_val).sum()),
+                "validation_query_ids": sorted(np.unique(reference.query_ids[is_val]).tolist()),
+            }
+        )
+    )
+    path = out_dir / "lr_selection.csv"
+    if path.exists() and read_provenance(path).get("selection") == rule:
+        table = pd.read_csv(path)
+    else:
+        tables = []
+        for student, arch, loss in progress(keys, desc="lr selection", unit="loss"):
+            features = inputs.features[student]
+            fit = with_features(reference.subset(np.flatnonzero(~is_val)), features)
+            validation = with_features(reference.subset(np.flatnonzero(is_val)), features)
+            dim = getattr(features, "dim", None)
+            table = select_learning_rate(
+                functools.partial(build_student, student, arch, dim=dim),
+                fit,
+                validation,
+                preset.train_config(loss, seed, lr=1.0),  # lr replaced by each candidate
+                device,
+                preset.lr_candidates,
+            )
+            record = {
+                results.STUDENT: student,
+                results.ARCH: arch,
+                results.LOSS: loss,
+                results.SAMPLER: preset.lr_reference_sampler,
+                results.SUBSET: "full",
+                results.SEED: seed,
+            }
+            tables.append(table.assign(**record))
+        table = pd.concat(tables, ignore_index=True)
+        table = table.assign(n_fit=int((~is_val).sum()), n_validation=int(is_val.sum()))
+        table = table[list(SELECTION_COLUMNS)]
+        write_with_provenance(table, path, preset=preset.name, selection=rule, **inputs.provenance)
+    chosen = table[table["chosen"].astype(bool)]
+    return {(r.student, r.arch, r.loss): float(r.lr) for r in chosen.itertuples()}
