@@ -24,6 +24,7 @@ from locent.simulate.sweep import run_chunk
 from locent.simulate.teachers import make_teacher
 from locent.simulate.training import train_chunk
 from locent.simulate.verify import ETA_GRID
+from locent.theory import smallest_non_vacuous_n
 
 from locent import results as R
 
@@ -197,6 +198,32 @@ def test_theorem_iii_on_mu_uses_the_exponent_of_the_trained_loss(chunk):
     assert (rows.corollary_trained_checks == TINY.corollary_queries).all()
     assert table.corollary_trained_violations.sum() == 0
     assert (table[table[R.LOSS] == "lce"].corollary_trained_checks == 0).all()
+
+
+def test_item8_constants_are_a_priori(chunk):
+    """W, Λ, L_g and Δ_Q come from the preset, the space and the sampler (never from the trained
+    weights), projection keeps ‖w‖ ≤ W, and the a-priori smallest non-vacuous n is
+    ``theory.smallest_non_vacuous_n`` of those constants at R̂ = 0."""
+    table, configs, space = chunk["table"], chunk["configs"], chunk["space"]
+    teacher = make_teacher(space.queries, seed=TINY.space_seed, **TINY.teacher)
+    W = TINY.weight_norm_factor * abs(TINY.teacher["a"]) * math.sqrt(space.items.shape[1])
+    assert (table.weight_norm == W).all() and (table.max_norm_ratio <= 1 + 1e-12).all()
+    assert (table.feature_lipschitz == math.sqrt(1 + np.abs(space.queries).max() ** 2)).all()
+    assert (table[R.TEACHER_LIPSCHITZ] == teacher.lipschitz).all()
+    rows = table[np.isfinite(table[R.BOUND_III])]
+    for row in rows.itertuples(index=False):
+        n0 = smallest_non_vacuous_n(
+            "iii",
+            loss_range=getattr(row, R.LOSS_RANGE_Q),
+            delta=TINY.delta,
+            rho=row.bound_iii_rho,
+            weight_norm=W,
+            feature_lipschitz=configs.feature_lipschitz,
+            diameter=row.delta_Q_population,
+        )
+        assert row.non_vacuous_n_iii_a_priori == n0
+        assert row.non_vacuous_n_iii >= n0  # R̂ ≥ 0 only delays non-vacuity
+        assert bool(row.bound_iii_vacuous) == (getattr(row, R.BOUND_III) >= row.loss_range_Q)
 
 
 # Sums over the knn(k=16) chunk of TINY at seed 3, as the code produced them *before* the chunk
