@@ -36,7 +36,12 @@ def register(subparsers) -> None:
         "Corollary 2.1 and Theorem 2.1 (iii) on every run, and write "
         "<out>/simulate/<preset>/table.parquet and summary.json.",
     )
-    parser.add_argument("--preset", default="smoke", help="smoke (< 1 min) or paper (< 10 min)")
+    parser.add_argument(
+        "--preset",
+        default="smoke",
+        help="smoke (< 1 min), paper (< 10 min) or regime (the n axis 8-256 for items 2 and 4 "
+        "and the (iii) mutation tests, < 3 min)",
+    )
     parser.add_argument(
         "--out", default=DEFAULT_OUT, help=f"output folder (default ./{DEFAULT_OUT})"
     )

@@ -25,7 +25,7 @@ class Configurations(NamedTuple):
 
     ``taus``, ``losses``: length A (configuration a trains ``losses[a]`` at ``taus[a]``);
     ``tau_grid``: the preset's τ values in order; ``weight_norm`` W; ``feature_lipschitz`` Λ;
-    ``student_lipschitz`` L = WΛ; ``teacher_lipschitz`` L_g; ``dim`` D.
+    ``student_lipschitz`` L = WΛ; ``teacher_lipschitz`` L_g; ``dim`` D; ``group_size`` k.
     """
 
     taus: tuple[float, ...]
@@ -36,6 +36,7 @@ class Configurations(NamedTuple):
     student_lipschitz: float
     teacher_lipschitz: float
     dim: int
+    group_size: int
 
 
 def configurations(preset: Preset, space: Space, teacher: Teacher) -> Configurations:
@@ -55,4 +56,5 @@ def configurations(preset: Preset, space: Space, teacher: Teacher) -> Configurat
         student_lipschitz=W * Lam,
         teacher_lipschitz=Lg,
         dim=int(D),
+        group_size=int(preset.group_size),
     )

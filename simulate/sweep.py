@@ -15,7 +15,8 @@ a typed record the next one reads, and none goes back to an earlier one:
    samples, check Lemmas A–C exactly on each and Corollary 2.1 exactly over the corpus
    (:class:`~.verify.RunVerification`, counts ``(S, A)``).
 4. **tabulate** (``tabulate.py``): one row per configuration × seed × n with Theorem 2.1 (iii)
-   per row and (ii) per chunk.
+   per row (with the Monte-Carlo Rademacher complexity of its training sample, ``rademacher``)
+   and (ii) per chunk.
 
 Every random draw is seeded from ``(seed, sampler label, role, n, replicate)`` so a chunk does
 not depend on which other chunks ran (resume gives the same table). Draws happen on the CPU;
@@ -28,8 +29,9 @@ import pandas as pd
 import torch
 
 from .configurations import configurations
-from .draw import draw_chunk, sampler_population
+from .draw import draw_chunk, sampler_population, stable_seed
 from .presets import Preset
+from .rademacher import PAIR_LAYOUT, rademacher_margin_class
 from .samplers import SamplerSpec
 from .spaces import Space
 from .tabulate import config_bounds, tabulate_n, with_theorem_ii
@@ -58,6 +60,17 @@ def run_chunk(
     trained = train_chunk(draws.train, configs, preset)
     verified = [verify_run(t.w, sample, draws, configs) for t, sample in zip(trained, draws.train)]
     bounds = config_bounds(configs, population.delta_Q)
+    # the Monte-Carlo Rademacher complexity of each training sample, per pair layout in use
+    layouts = sorted({PAIR_LAYOUT[name] for name in configs.losses})
+    rademacher = [
+        {
+            lay: rademacher_margin_class(
+                sample.q, sample.x, lay, stable_seed(seed, spec.label, "rademacher", n)
+            )
+            for lay in layouts
+        }
+        for n, sample in zip(preset.ns, draws.train)
+    ]
     frames = [
         tabulate_n(
             n,
@@ -69,7 +82,8 @@ def run_chunk(
             population=population,
             bounds=bounds,
             preset=preset,
+            rademacher=r,
         )
-        for n, t, v in zip(preset.ns, trained, verified)
+        for n, t, v, r in zip(preset.ns, trained, verified, rademacher)
     ]
     return with_theorem_ii(pd.concat(frames, ignore_index=True), configs, population, preset)

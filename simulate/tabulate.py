@@ -6,8 +6,11 @@ Column names of quantities THEORY.md defines come from ``locent.results``.
 
 Theorem 2.1 (iii) (soft RankNet and MarginMSE: the losses theory gives a ρ for):
 bound = R̂(f̂) + 2ρWΛΔ_Q/√n + B√(ln(1/δ)/(2n)), violated when the fresh-sample risk exceeds it;
-on μ against κ_Q²·bound (Corollary 2.1). Tightness = (bound − R̂)/(R^ν − R̂) where the gap is
-positive.
+on μ against κ_Q^e·bound (Corollary 2.1, e = 2 for the all-pairs soft RankNet, e = k for the
+MarginMSE anchored on the group's best item; ``transfer``). Tightness = (bound − R̂)/(R^ν − R̂)
+where the gap is positive. The same rows carry the complexity term against the Monte-Carlo
+Rademacher complexity of the training sample and the smallest non-vacuous n
+(:func:`_rademacher_columns`).
 
 Theorem 2.1 (ii) (per chunk): the terms with R_RN(f*) replaced by its upper estimate, the
 smallest fresh-sample soft-RankNet risk of any student of the chunk at that τ; η at the optimum
@@ -30,6 +33,7 @@ from locent.theory import (
     optimal_eta,
     rademacher_bound,
     rademacher_rho,
+    smallest_non_vacuous_n,
     transfer_bound,
 )
 
@@ -38,18 +42,22 @@ from locent import results as R
 from .configurations import Configurations
 from .draw import SamplerPopulation
 from .presets import Preset
+from .rademacher import PAIR_LAYOUT, RademacherEstimate
 from .samplers import SamplerSpec
 from .training import TrainResult, masked_mean
+from .transfer import transfer_exponent
 from .verify import RunVerification, SampleMeasures, leq
 
 
 class ConfigBounds(NamedTuple):
-    """Per-configuration constants of the bounds at Δ_Q, ``(A,)`` float64 numpy each:
-    ``loss_range_Q`` B_φ (Lemma C; NaN for contrastive losses) and ``rho`` ρ of Theorem 2.1
-    (iii) (NaN for losses theory gives no ρ)."""
+    """Per-configuration constants of the bounds at Δ_Q, ``(A,)`` numpy each:
+    ``loss_range_Q`` B_φ (Lemma C; NaN for contrastive losses), ``rho`` ρ of Theorem 2.1
+    (iii) (NaN for losses theory gives no ρ) and ``transfer_exponent`` e (int) of Corollary 2.1
+    for the loss as trained (2 all-pairs, k group-anchored; ``transfer.transfer_exponent``)."""
 
     loss_range_Q: np.ndarray
     rho: np.ndarray
+    transfer_exponent: np.ndarray
 
 
 def config_bounds(configs: Configurations, delta_Q: float) -> ConfigBounds:
@@ -64,7 +72,8 @@ def config_bounds(configs: Configurations, delta_Q: float) -> ConfigBounds:
             rhos.append(float(rademacher_rho(loss, tau, W, Lam, Lg, delta_Q)))
         except ValueError:  # theory states ρ for soft RankNet and MarginMSE only
             rhos.append(math.nan)
-    return ConfigBounds(np.asarray(ranges), np.asarray(rhos))
+    exponents = [transfer_exponent(loss, configs.group_size) for loss in configs.losses]
+    return ConfigBounds(np.asarray(ranges), np.asarray(rhos), np.asarray(exponents))
 
 
 def _runs(t: torch.Tensor) -> np.ndarray:
@@ -109,7 +118,15 @@ def _theorem_iii(
             delta,
             torch.from_numpy(bounds.loss_range_Q[has.numpy()]),
         )
-        b_mu = transfer_bound(b, population.kappa_Q)
+        # Corollary 2.1 with the exponent of the trained loss (κ² all pairs, κ^k anchored)
+        exps = bounds.transfer_exponent[has.numpy()]
+        b_mu = torch.stack(
+            [
+                transfer_bound(b[:, j], population.kappa_Q, group_size=int(e))
+                for j, e in enumerate(exps)
+            ],
+            dim=1,
+        )
         b3[:, has], b3_mu[:, has] = b, b_mu
         viol[:, has] = ~leq(risk_nu[:, has], b)
         viol_mu[:, has] = ~leq(risk_mu[:, has], b_mu)
@@ -124,6 +141,87 @@ def _theorem_iii(
     }
 
 
+#: standard errors below the Monte-Carlo estimate that the true-constant complexity term must
+#: still clear (an exact inequality; the margin only absorbs the estimate's own noise)
+MC_Z = 3.0
+
+
+def _rademacher_columns(
+    estimates: dict[str, RademacherEstimate],
+    train_risk: torch.Tensor,
+    risk_nu: torch.Tensor,
+    bound_iii: torch.Tensor,
+    bounds: ConfigBounds,
+    configs: Configurations,
+    population: SamplerPopulation,
+    n: int,
+    delta: float,
+) -> dict[str, np.ndarray]:
+    """Theorem 2.1 (iii) against the Monte-Carlo Rademacher complexity, and its vacuity.
+
+    Per run (``(S, A)`` → rows; NaN for losses without ρ): the complexity term 2ρWΛΔ_Q/√n and
+    the confidence term B√(ln(1/δ)/(2n)); the class's measured complexity 2ρ·W·Ê‖Σσ_iΔϕ_i‖/n
+    (``rademacher``); their ratio; whether the term falls below the measured complexity minus
+    ``MC_Z`` standard errors (never, for the true constants); the share of the bound's excess
+    the estimation gap uses; the critical scale c* = (R^ν − R̂ − confidence term) / complexity
+    term (the bound with the complexity term scaled by c < c* is violated by this run); and the
+    smallest non-vacuous n (``theory.smallest_non_vacuous_n``, form iii) at the run's R̂ and at
+    R̂ = 0 (a priori: W, Λ, L_g, Δ_Q, ρ, B are all fixed before training).
+    """
+    S, A = train_risk.shape
+    rho = torch.from_numpy(bounds.rho)
+    B = torch.from_numpy(bounds.loss_range_Q)
+    W, Lam, Dq = configs.weight_norm, configs.feature_lipschitz, population.delta_Q
+    complexity = (2 * rho * W * Lam * Dq / math.sqrt(n)).expand(S, A)
+    confidence = (B * math.sqrt(math.log(1 / delta) / (2 * n))).expand(S, A)
+    layouts = [PAIR_LAYOUT[name] for name in configs.losses]
+    mc = torch.stack([W * estimates[lay].mc for lay in layouts], dim=1)  # (S, A)
+    se = torch.stack([W * estimates[lay].mc_se for lay in layouts], dim=1)
+    jensen = torch.stack([W * estimates[lay].jensen for lay in layouts], dim=1)
+    max_norm = torch.stack([estimates[lay].max_pair_norm for lay in layouts], dim=1)
+    has = torch.isfinite(rho).expand(S, A)
+    nan = torch.tensor(math.nan, dtype=torch.float64)
+    term_mc = torch.where(has, 2 * rho * mc, nan)
+    excess = bound_iii - train_risk
+    gap = risk_nu - train_risk
+    check = has & (complexity < 2 * rho * (mc - MC_Z * se))
+    n_emp = torch.full((S, A), math.nan, dtype=torch.float64)
+    n_prior = torch.full((A,), math.nan, dtype=torch.float64)
+    idx = torch.nonzero(torch.isfinite(rho) & torch.isfinite(B) & (B > 0)).flatten()
+    if idx.numel():
+        common = dict(
+            loss_range=B[idx],
+            delta=delta,
+            rho=rho[idx],
+            weight_norm=W,
+            feature_lipschitz=Lam,
+            diameter=Dq,
+        )
+        n_emp[:, idx] = smallest_non_vacuous_n(
+            "iii", empirical_risk=train_risk[:, idx].clamp_min(0.0), **common
+        ).to(torch.float64)
+        n_prior[idx] = smallest_non_vacuous_n("iii", empirical_risk=0.0, **common).to(torch.float64)
+    return {
+        "complexity_term_iii": torch.where(has, complexity, nan),
+        "confidence_term_iii": torch.where(has, confidence, nan),
+        "rademacher_margin_mc": mc,
+        "rademacher_margin_mc_se": se,
+        "rademacher_margin_jensen": jensen,
+        "rademacher_margin_bound": torch.full(
+            (S, A), W * Lam * Dq / math.sqrt(n), dtype=torch.float64
+        ),
+        "pair_feature_norm_max": max_norm,
+        "complexity_term_mc": term_mc,
+        "rademacher_tightness": torch.where(has, complexity / term_mc, nan),
+        "rademacher_check_violated": check,
+        "gap_fraction_iii": torch.where(has & (excess > 0), gap / excess, nan),
+        "critical_scale_iii": torch.where(has, (gap - confidence) / complexity, nan),
+        "non_vacuous_n_iii": n_emp,
+        "non_vacuous_n_iii_a_priori": n_prior.expand(S, A),
+        R.BOUND_III_VACUOUS: torch.where(has, (bound_iii >= B.expand(S, A)).to(torch.float64), nan),
+    }
+
+
 def tabulate_n(
     n: int,
     trained: TrainResult,
@@ -135,8 +233,10 @@ def tabulate_n(
     population: SamplerPopulation,
     bounds: ConfigBounds,
     preset: Preset,
+    rademacher: dict[str, RademacherEstimate],
 ) -> pd.DataFrame:
-    """The A·S rows of the students trained on the samples of size ``n``."""
+    """The A·S rows of the students trained on the samples of size ``n``; ``rademacher``: the
+    Monte-Carlo estimates of the training sample per pair layout (``rademacher``)."""
     tr, nu, mu = (SampleMeasures(*(t.cpu() for t in m)) for m in (run.train, run.nu, run.mu))
     S, A = tr.loss.shape[:2]
     c = preset.corollary_queries
@@ -158,6 +258,17 @@ def tabulate_n(
     risk_mu = masked_mean(mu.loss, mu.defined)
     theorem_iii = _theorem_iii(
         train_risk, risk_nu, risk_mu, bounds, configs, population, n, preset.delta
+    )
+    teeth = _rademacher_columns(
+        {lay: RademacherEstimate(*(t.cpu() for t in est)) for lay, est in rademacher.items()},
+        train_risk,
+        risk_nu,
+        theorem_iii[R.BOUND_III],
+        bounds,
+        configs,
+        population,
+        n,
+        preset.delta,
     )
     checks = {k: _runs(v) for k, v in run.checks._asdict().items()}
     Lg = configs.teacher_lipschitz
@@ -201,9 +312,14 @@ def tabulate_n(
         R.LOSS_RANGE_Q: per_config(bounds.loss_range_Q),
         "bound_iii_rho": per_config(bounds.rho),
         **{name: _runs(values) for name, values in theorem_iii.items()},
+        **{name: _runs(values) for name, values in teeth.items()},
+        "confidence_delta": const(float(preset.delta)),
         **checks,
         "corollary_checks": _runs(run.corollary_checks),
         "corollary_violations": _runs(run.corollary_violations),
+        "corollary_trained_checks": _runs(run.corollary_trained_checks),
+        "corollary_trained_violations": _runs(run.corollary_trained_violations),
+        "transfer_exponent": per_config(bounds.transfer_exponent),
         "corollary_finite_kappa": const(int(np.isfinite(population.kappa_q[:c]).sum())),
         "denoised_items": const(population.denoised_items),
         "undefined_groups_train": _runs((~tr.defined).sum(-1)),

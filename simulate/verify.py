@@ -39,6 +39,7 @@ from .configurations import Configurations
 from .draw import ChunkDraws, Sample
 from .students import student_scores
 from .training import per_query_losses
+from .transfer import corollary_trained_loss
 
 #: relative float64 rounding allowance of an exact check
 RTOL = 1e-12
@@ -178,7 +179,11 @@ def check_sample(
 def corollary_margin_mse(
     student: torch.Tensor, teacher: torch.Tensor, mu: torch.Tensor, nu: torch.Tensor, kappa
 ):
-    """Corollary 2.1, exactly, for the MarginMSE pair loss under the product measures.
+    """Corollary 2.1, exactly, for the all-pairs MarginMSE pair loss under the product measures.
+
+    This is the *pair* form (κ²), a true statement about every student; the MarginMSE the
+    students are trained with is anchored on the group's best item and needs κ^k
+    (``transfer.corollary_trained_loss`` checks that one).
 
     For discrete measures the population MarginMSE risk is a finite sum (theory's
     ``population_pairwise_risk``; with e = f − g it is 2 Var_ν(e)):
@@ -205,7 +210,11 @@ class RunVerification(NamedTuple):
     ``train``, ``nu``, ``mu``: :class:`SampleMeasures` on the training sample and on the fresh
     samples from ν and μ (``(S, A, n_sample)`` each); ``checks``: :class:`Checks` summed over
     the three samples ``(S, A)``; ``corollary_checks`` / ``corollary_violations`` ``(S, A)``
-    int64: Corollary 2.1 exactly over the corpus for each of the c corollary queries.
+    int64: Corollary 2.1 exactly over the corpus for each of the c corollary queries, for the
+    all-pairs MarginMSE with κ² on every student; ``corollary_trained_checks`` /
+    ``corollary_trained_violations`` ``(S, A)``: the same on each configuration's own trained
+    loss with its exponent (``transfer.corollary_trained_loss``; 0 checks for losses without an
+    exact form).
     """
 
     train: SampleMeasures
@@ -214,6 +223,8 @@ class RunVerification(NamedTuple):
     checks: Checks
     corollary_checks: torch.Tensor
     corollary_violations: torch.Tensor
+    corollary_trained_checks: torch.Tensor
+    corollary_trained_violations: torch.Tensor
 
 
 @torch.no_grad()
@@ -223,7 +234,8 @@ def verify_run(
     """Step 3: measure and check the students ``w`` ``(S, A, 2D)`` trained on ``train``.
 
     Lemmas A–C on the training sample and on both fresh samples (counts summed), Corollary 2.1
-    (MarginMSE) over the whole corpus for ``draws.corpus``'s c queries.
+    over the whole corpus for ``draws.corpus``'s c queries: the all-pairs MarginMSE (κ², every
+    student) and each configuration's own trained loss (κ^e, ``transfer``).
     """
     measures = {}
     total: dict[str, torch.Tensor] = {}
@@ -245,6 +257,10 @@ def verify_run(
     c = corpus.q.shape[0]
     f = student_scores(w, corpus.q.expand(S, *corpus.q.shape), corpus.x.expand(S, *corpus.x.shape))
     _, _, ok = corollary_margin_mse(f, corpus.g, corpus.mu, corpus.nu, corpus.kappa)
+    k = train.g.shape[-1]
+    trained_checks, trained_bad = corollary_trained_loss(
+        f, corpus.g, corpus.mu, corpus.nu, corpus.kappa, configs.losses, configs.taus, k
+    )
     return RunVerification(
         train=measures["train"],
         nu=measures["nu"],
@@ -252,4 +268,6 @@ def verify_run(
         checks=Checks(**total),
         corollary_checks=torch.full((S, A), c, dtype=torch.int64, device=w.device),
         corollary_violations=(~ok).to(torch.int64).sum(-1),
+        corollary_trained_checks=trained_checks,
+        corollary_trained_violations=trained_bad,
     )

@@ -24,6 +24,7 @@ from locent.simulate.sweep import run_chunk
 from locent.simulate.teachers import make_teacher
 from locent.simulate.training import train_chunk
 from locent.simulate.verify import ETA_GRID
+from locent.theory import smallest_non_vacuous_n
 
 from locent import results as R
 
@@ -147,6 +148,82 @@ def test_tau_free_losses_are_flagged_once(chunk):
         same = table[(table[R.LOSS] == loss) & (table.n == n) & (table[R.SEED] == s)]
         assert len(same) == len(TINY.tau_units)
         assert same.train_loss.to_numpy() == pytest.approx(same.train_loss.iloc[0], rel=1e-12)
+
+
+def test_rademacher_columns_match_numpy(chunk):
+    """Jensen step and complexity term of every (iii) row from the row's own training sample."""
+    table, configs, draws = (chunk[k] for k in ("table", "configs", "draws"))
+    k = TINY.group_size
+    all_pairs = np.array(np.triu_indices(k, 1))
+    anchored = np.array([np.zeros(k - 1, int), np.arange(1, k)])
+    for row in table[np.isfinite(table[R.BOUND_III])].itertuples(index=False):
+        sample = draws.train[TINY.ns.index(row.n)]
+        q, x = sample.q[row.seed].numpy(), sample.x[row.seed].numpy()
+        a, b = anchored if row.loss == "margin_mse" else all_pairs
+        dx = x[:, a] - x[:, b]  # (n, P, D)
+        dphi = np.concatenate([dx, q[:, None, :] * dx], axis=-1)
+        jensen = np.sqrt((dphi**2).sum((0, 2))).mean() / row.n * configs.weight_norm
+        assert row.rademacher_margin_jensen == pytest.approx(jensen, rel=1e-12)
+        assert row.rademacher_margin_mc <= jensen * (1 + 1e-9) + 3 * row.rademacher_margin_mc_se
+        term = 2 * row.bound_iii_rho * row.rademacher_margin_bound
+        assert row.complexity_term_iii == pytest.approx(term, rel=1e-12)
+        assert row.rademacher_margin_bound == pytest.approx(
+            configs.weight_norm
+            * configs.feature_lipschitz
+            * row.delta_Q_population
+            / math.sqrt(row.n),
+            rel=1e-12,
+        )
+        assert row.rademacher_tightness == pytest.approx(
+            term / (2 * row.bound_iii_rho * row.rademacher_margin_mc), rel=1e-12
+        )
+        assert not row.rademacher_check_violated
+
+
+def test_theorem_iii_on_mu_uses_the_exponent_of_the_trained_loss(chunk):
+    """κ^k for the MarginMSE anchored on the group's best item, κ² for the all-pairs soft
+    RankNet (the softmax sampler has a finite κ_Q)."""
+    space = chunk["space"]
+    teacher = make_teacher(space.queries, seed=TINY.space_seed, **TINY.teacher)
+    table = run_chunk(TINY, space, teacher, TINY.samplers[1], SEED)
+    rows = table[np.isfinite(table[R.BOUND_III])]
+    kappa = rows[R.KAPPA_Q].to_numpy()
+    assert np.isfinite(kappa).all() and (kappa > 1).all()
+    exponent = np.where(rows[R.LOSS] == "margin_mse", TINY.group_size, 2)
+    assert (rows.transfer_exponent.to_numpy() == exponent).all()
+    assert rows.bound_iii_mu.to_numpy() == pytest.approx(
+        rows[R.BOUND_III].to_numpy() * kappa**exponent, rel=1e-12
+    )
+    # Corollary 2.1 checked exactly on the trained loss of both (iii) losses, never violated
+    assert (rows.corollary_trained_checks == TINY.corollary_queries).all()
+    assert table.corollary_trained_violations.sum() == 0
+    assert (table[table[R.LOSS] == "lce"].corollary_trained_checks == 0).all()
+
+
+def test_item8_constants_are_a_priori(chunk):
+    """W, Λ, L_g and Δ_Q come from the preset, the space and the sampler (never from the trained
+    weights), projection keeps ‖w‖ ≤ W, and the a-priori smallest non-vacuous n is
+    ``theory.smallest_non_vacuous_n`` of those constants at R̂ = 0."""
+    table, configs, space = chunk["table"], chunk["configs"], chunk["space"]
+    teacher = make_teacher(space.queries, seed=TINY.space_seed, **TINY.teacher)
+    W = TINY.weight_norm_factor * abs(TINY.teacher["a"]) * math.sqrt(space.items.shape[1])
+    assert (table.weight_norm == W).all() and (table.max_norm_ratio <= 1 + 1e-12).all()
+    assert (table.feature_lipschitz == math.sqrt(1 + np.abs(space.queries).max() ** 2)).all()
+    assert (table[R.TEACHER_LIPSCHITZ] == teacher.lipschitz).all()
+    rows = table[np.isfinite(table[R.BOUND_III])]
+    for row in rows.itertuples(index=False):
+        n0 = smallest_non_vacuous_n(
+            "iii",
+            loss_range=getattr(row, R.LOSS_RANGE_Q),
+            delta=TINY.delta,
+            rho=row.bound_iii_rho,
+            weight_norm=W,
+            feature_lipschitz=configs.feature_lipschitz,
+            diameter=row.delta_Q_population,
+        )
+        assert row.non_vacuous_n_iii_a_priori == n0
+        assert row.non_vacuous_n_iii >= n0  # R̂ ≥ 0 only delays non-vacuity
+        assert bool(row.bound_iii_vacuous) == (getattr(row, R.BOUND_III) >= row.loss_range_Q)
 
 
 # Sums over the knn(k=16) chunk of TINY at seed 3, as the code produced them *before* the chunk

@@ -24,6 +24,19 @@ REQUIRED_SUMMARY = (
     "spearman_entropy_vs_diameter",
     "intermediate_locality_optimum",
     "table",
+    # issue 12 evidence
+    "spearman_unit",
+    "gap_vs_diameter_regression",
+    "gap_vs_diameter_regression_by_n",
+    "estimation_gap_signal_to_noise",
+    "intermediate_locality_split_optimum",
+    "theorem_iii_rademacher_tightness",
+    "theorem_iii_gap_fraction",
+    "theorem_iii_critical_scale",
+    "theorem_iii_rademacher_check_violations",
+    "theorem_iii_mutations",
+    "theorem_iii_mutations_by_sampler",
+    "theorem_iii_vacuity_by_loss",
 )
 REQUIRED_COLUMNS = (
     "space", R.SAMPLER, "knob_value", R.TAU, "n", R.LOSS, R.SEED, R.DIAMETER_Q_99,
@@ -71,6 +84,11 @@ def test_smoke_summary_has_zero_exact_violations(smoke):
     expected = len(p.samplers) * len(p.tau_units) * len(p.ns) * len(p.losses) * p.seeds
     assert summary["n_runs"] == len(table) == expected
     assert summary["exact_violations"] == 0
+    assert summary["exact_checks_by_statement"]["corollary_trained_checks"] > 0
+    assert summary["theorem_iii_rademacher_check_violations"] == 0
+    # one point per (sampler, seed) unit in every Spearman test
+    assert summary["spearman_gap_vs_diameter_n"] == len(p.samplers) * p.seeds
+    assert summary["spearman_entropy_vs_diameter_n"] == len(p.samplers) * p.seeds
     assert summary["exact_checks"] > 10_000
     assert all(v > 0 for v in summary["exact_checks_by_statement"].values())
     assert summary["theorem_iii_runs"] > 0
