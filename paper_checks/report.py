@@ -79,9 +79,11 @@ class _Doc:
         self.h.append(f"<p class='note'>{H.esc(text)}</p>")
         self.md.append(f"_{text}_\n")
 
-    def table(self, df: pd.DataFrame, cls: str = "", summary: str | None = None) -> None:
-        """``df``; collapsed under ``summary`` when given or when longer than :data:`LONG`."""
-        if summary is None and len(df) > LONG:
+    def table(
+        self, df: pd.DataFrame, cls: str = "", summary: str | None = None, long: int = LONG
+    ) -> None:
+        """``df``; collapsed under ``summary`` when given or when longer than ``long`` rows."""
+        if summary is None and len(df) > long:
             summary = f"{len(df)} rows"
         body = H.table(df, cls)
         if summary is None:
@@ -188,7 +190,7 @@ def _table1(doc: _Doc, paths: ResultPaths) -> None:
         doc.note(f"{os.path.relpath(paths.grid / 'table1.csv', paths.out)} missing (grid report)")
     else:
         table, reference = found
-        doc.table(table, "nowrap", summary=None if len(table) <= 30 else f"{len(table)} rows")
+        doc.table(table, "nowrap", long=30)  # the headline table: open unless very long
         doc.note(table1_legend(paths.grid, reference))
     baselines = baseline_table(paths.grid)
     if baselines is not None:
@@ -222,7 +224,7 @@ def _provenance(doc: _Doc, out: Path) -> None:
     doc.heading(2, "Provenance", "provenance")
     stages = stage_rows(out)
     if stages is not None:
-        doc.table(stages, summary=f"stages of the last run ({len(stages)}, wall time in s)")
+        doc.table(stages, summary=f"Stages (wall time) of the last run: {len(stages)}, seconds")
     record = provenance_record(artefact="report")
     env = pd.DataFrame(
         [
