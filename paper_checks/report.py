@@ -24,6 +24,7 @@ from locent.paper_checks.report_html import VERDICT_BACKGROUND, VERDICT_COLOURS
 from locent.paper_checks.report_parts import decided_by, parts_of
 from locent.paper_checks.report_scope import failed_stages, scope_facts
 from locent.paper_checks.report_tables import (
+    ENTROPY_CUTS,
     baseline_table,
     numbers_tables,
     provenance_groups,
@@ -192,6 +193,11 @@ def _table1(doc: _Doc, paths: ResultPaths) -> None:
         table, reference = found
         doc.table(table, "nowrap", long=30)  # the headline table: open unless very long
         doc.note(table1_legend(paths.grid, reference))
+    cuts = table1_differences(paths.grid, which=ENTROPY_CUTS)
+    if cuts is not None:
+        doc.heading(3, "Entropy cuts (training subsets named by what they keep; item 7)")
+        doc.table(cuts[0], "nowrap", long=30)
+        doc.note(table1_legend(paths.grid, cuts[1], subject="subset"))
     baselines = baseline_table(paths.grid)
     if baselines is not None:
         doc.heading(3, "Baselines (untrained systems, each listed once)")

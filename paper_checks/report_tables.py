@@ -69,50 +69,63 @@ def _signed(x: float) -> str:
     return f"{x:+.4f}".replace("-", "−")
 
 
-def table1_differences(grid: Path, measure: str = R.NDCG_10) -> tuple[pd.DataFrame, str] | None:
-    """Rows: student, loss, sampler. Per test set: ``mean ± sd`` over seeds (table1.csv) and,
-    for every sampler but the reference, ``Δ [95% CI] mark`` against the reference sampler of
-    the same student and loss (significance.csv). Returns (table, reference) or None."""
-    table1, sig = _read(grid / "table1.csv"), _read(grid / "significance.csv")
-    if table1 is None:
+#: The two comparison tables of the grid report: (file, significance kind, compared column).
+TABLE1 = ("table1.csv", "sampler", R.SAMPLER)
+ENTROPY_CUTS = ("entropy_cuts.csv", "entropy_cut", R.SUBSET)
+
+
+def table1_differences(
+    grid: Path, measure: str = R.NDCG_10, which: tuple[str, str, str] = TABLE1
+) -> tuple[pd.DataFrame, str] | None:
+    """The grid's Table 1 (or, with ``which=ENTROPY_CUTS``, its entropy-cut table) with
+    differences. Rows: student, loss, sampler (and subset). Per test set: ``mean ± sd`` over
+    seeds (the table's own cells) and, for every row but the reference, ``Δ [95% CI] mark``
+    against the reference (bm25 sampler, resp. the full set) of the same student and loss
+    (significance.csv). Returns (table, reference name) or None when the table is absent."""
+    name, kind, compared = which
+    table, sig = _read(grid / name), _read(grid / "significance.csv")
+    if table is None:
         return None
     datasets = [
         m.group(1)
-        for c in table1.columns
+        for c in table.columns
         if (m := re.fullmatch(rf"(\S+) {re.escape(measure)} mean", c))
     ]
     if sig is not None and SIG_KIND in sig.columns:
-        sig = sig[sig[SIG_KIND] == "sampler"]
+        sig = sig[sig[SIG_KIND] == kind]
     if sig is not None:
         sig = sig[sig["measure"] == measure]
-    reference = str(sig[SIG_REFERENCE].iloc[0]) if sig is not None and len(sig) else "the reference"
+    reference = str(sig[SIG_REFERENCE].iloc[0]) if sig is not None and len(sig) else "reference"
+    keys = [R.LOSS, R.SAMPLER] + ([R.SUBSET] if compared == R.SUBSET else [])
     rows = []
-    for r in table1.to_dict("records"):
-        out = {"student": r[STUDENT_ARCH], "loss": r["loss"], "sampler": r["sampler"]}
+    for r in table.to_dict("records"):
+        out = {"student": r[STUDENT_ARCH], **{k: r[k] for k in keys}}
         for ds in datasets:
             mean, sd = r.get(f"{ds} {measure} mean"), r.get(f"{ds} {measure} std")
             label = dataset_label(ds)
             cell = "–" if pd.isna(mean) else f"{mean:.3f}" + ("" if pd.isna(sd) else f" ± {sd:.3f}")
             out[f"{label} {measure}"] = cell
             out[f"{label} Δ vs {reference} [95% CI]"] = _difference_cell(
-                sig, r, ds, reference, r.get(f"{ds} {measure} mark")
+                sig, r, ds, compared, reference, r.get(f"{ds} {measure} mark")
             )
         out["seeds"] = r.get("n_seeds", "–")
         rows.append(out)
     return pd.DataFrame(rows), reference
 
 
-def _difference_cell(sig, r: dict, ds: str, reference: str, mark) -> str:
-    if str(r["sampler"]) == reference:
+def _difference_cell(sig, r: dict, ds: str, compared: str, reference: str, mark) -> str:
+    if str(r[compared]) == reference:
         return "reference"
     if sig is None:
         return "–"
     match = sig[
         (sig[STUDENT_ARCH] == r[STUDENT_ARCH])
-        & (sig["loss"] == r["loss"])
-        & (sig["dataset"] == ds)
-        & (sig[SIG_SYSTEM] == r["sampler"])
+        & (sig[R.LOSS] == r[R.LOSS])
+        & (sig[R.DATASET] == ds)
+        & (sig[SIG_SYSTEM] == r[compared])
     ]
+    if compared == R.SUBSET and "family_sampler" in sig.columns:
+        match = match[match["family_sampler"] == r[R.SAMPLER]]  # cuts: within one sampler
     if match.empty:
         return "–"
     row = match.iloc[0]
@@ -122,7 +135,8 @@ def _difference_cell(sig, r: dict, ds: str, reference: str, mark) -> str:
     return f"{_signed(float(row[SIG_DIFF]))}{ci}{mark}"
 
 
-def table1_legend(grid: Path, reference: str) -> str:
+def table1_legend(grid: Path, reference: str, subject: str = "sampler") -> str:
+    within = "student and loss" if subject == "sampler" else "student, loss and sampler"
     sig = _read(grid / "significance.csv")
     margin = (
         f"±{float(sig[SIG_MARGIN].iloc[0]):g}"
@@ -131,7 +145,7 @@ def table1_legend(grid: Path, reference: str) -> str:
     )
     return (
         f"Each cell: mean ± sd over seeds of the per-seed mean over queries. Δ: paired mean "
-        f"difference to the reference sampler ({reference}) of the same student and loss, over "
+        f"difference to the reference {subject} ({reference}) of the same {within}, over "
         f"the test queries (per-query values averaged over seeds), with its 95% paired "
         f"t-interval. Marks (the grid's): ▲ / ▼ significantly better / worse (paired t-test and "
         f"randomisation test, both Holm-adjusted p < α); ≈ equivalent within {margin} (TOST, "

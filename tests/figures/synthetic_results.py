@@ -351,6 +351,41 @@ def write_grid_report(folder: Path, per_query: pd.DataFrame, results: pd.DataFra
             row[f"{ds} nDCG@10 mark"] = marks.get((loss, ds, sampler), "")
         rows.append({**row, "n_seeds": part["seed"].nunique()})
     pd.DataFrame(rows).to_csv(folder / "table1.csv", index=False)
+    cuts = results[(results["loss"] == "soft_ranknet") & (results["sampler"] == "bm25")]
+    cut_rows = []
+    for subset, part in cuts.groupby("subset"):
+        row = {"student_arch": "frozen-bi", "loss": "soft_ranknet", "sampler": "bm25"}
+        for ds in DATASETS:
+            v = part.loc[part["dataset"] == ds, "nDCG@10"]
+            row.update({f"{ds} nDCG@10 mean": v.mean(), f"{ds} nDCG@10 std": v.std(ddof=1)})
+            row[f"{ds} nDCG@10 mark"] = ""
+        cut_rows.append({**row, "subset": subset, "n_seeds": part["seed"].nunique()})
+        if subset == "full":
+            continue
+        for ds in DATASETS:
+            pair = per_query[
+                per_query["system"].isna()
+                & (per_query["loss"] == "soft_ranknet")
+                & (per_query["sampler"] == "bm25")
+                & (per_query["dataset"] == ds)
+            ].pivot_table(index="query_id", columns="subset", values="value", aggfunc="mean")
+            t = stats.ttest_rel(pair[subset], pair["full"])
+            sig.append(
+                {
+                    "student_arch": "frozen-bi",
+                    "loss": "soft_ranknet",
+                    "family_sampler": "bm25",
+                    "dataset": ds,
+                    "measure": "nDCG@10",
+                    "system": subset,
+                    "reference": "full",
+                    "mean_diff": (pair[subset] - pair["full"]).mean(),
+                    "t": t.statistic,
+                    "n_queries": len(pair),
+                    "kind": "entropy_cut",
+                }
+            )
+    pd.DataFrame(cut_rows).to_csv(folder / "entropy_cuts.csv", index=False)
     pd.DataFrame(sig).to_csv(folder / "significance.csv", index=False)
     base = [
         {"system": s, "dataset": ds, "nDCG@10": v + 0.01 * i}

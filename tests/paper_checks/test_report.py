@@ -155,14 +155,20 @@ def test_table1_as_differences_to_the_reference_with_ci_and_baselines_once(repor
     paths, _ = report
     page = _text(paths["html"].read_text())
     table1 = page[page.index("id='table1'") : page.index("id='samplers'")]
+    main = table1[: table1.index("Entropy cuts")]
+    assert main.count("<td>reference</td>") == 3 * 2  # the bm25 row of each loss, per test set
     assert "DL19 Δ vs bm25 [95% CI]" in table1 and "DL20 Δ vs bm25 [95% CI]" in table1
-    assert table1.count("<td>reference</td>") == 3 * 2  # the bm25 row of each loss, per test set
     assert "<summary>12 rows</summary>" not in table1  # the headline table is open
     # the synthetic teacher sampler is +0.05 under LCE: its Δ with a CI excluding 0 and ▲
     assert re.search(r"<td>\+0\.0[45]\d\d \[\+0\.0\d+, \+0\.0\d+\] ▲</td>", table1)
     assert "≈ equivalent within ±0.02" in table1
     assert table1.count("bm25 = run:bm25") == 1 and "frozen-bi student before training" in table1
     assert "<summary>every paired comparison of the grid (significance.csv)</summary>" in table1
+    # the entropy cuts against the full set of the same student, loss and sampler
+    cuts = table1[table1.index("Entropy cuts") :]
+    assert "DL19 Δ vs full [95% CI]" in cuts and cuts.count("<td>reference</td>") == 2
+    # keep_tukey_outliers was generated 0.08 worse than the full set
+    assert re.search(r"<td>keep_tukey_outliers</td>.*?<td>−0\.0[78]\d\d \[−", cuts)
 
 
 def test_difference_ci_inverts_the_paired_t_test():
