@@ -142,7 +142,10 @@ CHECKS: tuple[Check, ...] = (
         4,
         "intermediate_locality_optimum",
         "Total misordering risk is minimised at an intermediate locality.",
-        "the simulation's test misordering is minimal at an interior knob value.",
+        "in more than half of the simulation's (τ, loss, n) cells, the test misordering under μ "
+        "(mean over seeds) is minimal at an interior value of the locality knob and below both "
+        "the most local and the least local setting (random sampling as the least local end; "
+        "paired one-sided t-tests over seeds, p < 0.05 each).",
         ("sim_summary",),
         lambda p: judge_intermediate_optimum(_summary(p)),
         ("misordering_heatmap",),
@@ -153,8 +156,9 @@ CHECKS: tuple[Check, ...] = (
         "Under distillation losses, elaborate samplers give no significant gain over BM25 or "
         "random negatives; under LCE the sampler matters more.",
         "paired one-sided t-tests over DL19+DL20 queries (nDCG@10, mean over seeds), Holm: "
-        "no significant gain, and every gain < 0.03 (TOST upper test); the spread of sampler "
-        "means is larger under LCE than under distillation losses.",
+        "(a) no significant gain of teacher/ensemble over bm25/random, and every gain shown "
+        "< 0.03 (non-superiority test; FAIL: a significant gain); (b) the spread of sampler "
+        "means (max − min) is larger under LCE than under distillation losses (FAIL otherwise).",
         ("grid_per_query",),
         lambda p: judge_sampler_gain(_wide(p)),
         ("table1_effectiveness",),
@@ -175,7 +179,8 @@ CHECKS: tuple[Check, ...] = (
         "Moderate-entropy training subsets match or beat the full set; extreme-entropy subsets "
         "hurt.",
         "paired over queries vs the full set, Holm: moderate subsets non-inferior (margin 0.02 "
-        "nDCG@10); extreme subsets (one half at the median, Tukey outliers) significantly worse.",
+        "nDCG@10; FAIL if significantly worse); extreme subsets (one half at the median, Tukey "
+        "outliers) significantly worse (FAIL if shown non-inferior); both kinds must be present.",
         ("grid_per_query",),
         lambda p: judge_entropy_cuts(_wide(p)),
         ("table1_effectiveness",),
