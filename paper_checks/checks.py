@@ -21,8 +21,9 @@ from locent.figures.tables import (
     dataset_label,
     training_rows,
 )
-from locent.paper_checks import stats_tests as st
 from locent.paper_checks.verdicts import CheckResult, Evidence, MissingEvidence, Verdict, combine
+
+from locent import stats as st
 
 ALPHA = 0.05
 Judgement = tuple[Verdict, str, dict]
@@ -118,7 +119,7 @@ def judge_exact_statements(theory_results: list | None, summary: dict | None) ->
         rate = float(summary["theorem_iii_violation_rate"])
         delta = float(summary["delta"])
         k = int(summary.get("theorem_iii_violations", round(rate * n)))
-        p = st.binomial_exceeds_p(k, n, delta)
+        p = st.binomial_exceeds_p(k, n, delta) if n > 0 else math.nan
         lo, hi = st.clopper_pearson(k, n) if n > 0 else (math.nan, math.nan)
         numbers.update(
             exact_violations=exact,
