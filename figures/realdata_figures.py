@@ -13,7 +13,8 @@ from locent.figures.tables import (
     require_columns,
     training_rows,
 )
-from scipy import stats
+
+from locent import stats as st
 
 VIOLIN_QUANTITIES = (
     ("diameter_99", "Δ̂_q (α = 0.99)"),
@@ -125,7 +126,7 @@ def effectiveness_table(
         v = values.to_numpy(dtype=float)
         mean = float(v.mean())
         if v.size > 1 and np.std(v) > 0:
-            lo, hi = stats.t.interval(confidence, v.size - 1, loc=mean, scale=stats.sem(v))
+            lo, hi = st.mean_ci(v, confidence)
         else:
             lo = hi = mean
         rows.append(

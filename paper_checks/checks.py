@@ -391,12 +391,11 @@ def judge_diameter_comparable(
     for m in miners:
         both = wide[[m, "bm25"]].dropna()
         a, b = both[m].to_numpy(float), both["bm25"].to_numpy(float)
-        idx = rng.integers(0, a.size, size=(n_boot, a.size))
-        diff = np.asarray(aggregate_diameter(a[idx], alpha)) - np.asarray(
-            aggregate_diameter(b[idx], alpha)
-        )
         point = float(aggregate_diameter(a, alpha) - aggregate_diameter(b, alpha))
-        lo, hi = np.quantile(diff, [0.025, 0.975])
+        lo, hi = st.bootstrap_ci(
+            lambda u, v: np.asarray(aggregate_diameter(u, alpha) - aggregate_diameter(v, alpha)),
+            a, b, n_resamples=n_boot, seed=rng,
+        )  # fmt: skip
         numbers.update(
             {
                 f"diameter_Q[{m}]": float(aggregate_diameter(a, alpha)),

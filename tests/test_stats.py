@@ -379,3 +379,12 @@ def test_reprs_are_readable(pairs):
     assert repr(st.clopper_pearson(1, 4)).startswith("Interval(low=")
     flip = repr(st.randomisation_test(a[0], b[0]))
     assert flip.startswith("TestResult(sign-flip, two-sided: effect=") and "CI" not in flip
+
+
+def test_mean_ci_is_scipys_t_interval():
+    v = np.random.default_rng(11).normal(0.4, 0.1, size=9)
+    ref = sps.t.interval(0.9, 8, loc=v.mean(), scale=sps.sem(v))
+    assert st.mean_ci(v, 0.9) == (ref[0], ref[1])
+    assert st.mean_ci(np.full(4, 0.3), 0.95) == (0.3, 0.3)
+    with pytest.raises(ValueError, match="at least 2 values"):
+        st.mean_ci([0.5], 0.95)

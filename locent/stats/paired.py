@@ -32,6 +32,7 @@ from .base import (
     Interval,
     TestResult,
     check_alternative,
+    finite_vector,
     make_rng,
     paired_differences,
 )
@@ -60,10 +61,16 @@ def t_pvalue(d: np.ndarray, shift: float, alternative: str) -> tuple[np.ndarray,
 
 
 def mean_ci(d: np.ndarray, level: float) -> Interval:
-    """Two-sided t interval of the mean of ``d: (n,)``: d̄ ± t_{(1+level)/2, n−1} s_d/√n."""
-    n, mean = d.size, float(d.mean())
-    half = float(sps.t.ppf(0.5 + level / 2, n - 1) * d.std(ddof=1) / math.sqrt(n))
-    return Interval(mean - half, mean + half)
+    """Two-sided t interval of the mean of ``d: (n,)``, n ≥ 2: d̄ ± t_{(1+level)/2, n−1}·s_d/√n
+    (``scipy.stats.t.interval``; zero width when the values are equal)."""
+    d = finite_vector(d, "d")
+    if d.size < 2:
+        raise ValueError(f"a t interval needs at least 2 values in d; got {d.size}")
+    scale = d.std(ddof=1) / math.sqrt(d.size)
+    if scale == 0:  # scipy would answer (nan, nan) for a zero scale
+        return Interval(float(d.mean()), float(d.mean()))
+    lo, hi = sps.t.interval(level, d.size - 1, loc=float(d.mean()), scale=scale)
+    return Interval(float(lo), float(hi))
 
 
 def paired_t(
