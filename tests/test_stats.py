@@ -388,3 +388,17 @@ def test_mean_ci_is_scipys_t_interval():
     assert st.mean_ci(np.full(4, 0.3), 0.95) == (0.3, 0.3)
     with pytest.raises(ValueError, match="at least 2 values"):
         st.mean_ci([0.5], 0.95)
+
+
+def test_stats_imports_none_of_the_parts():
+    """The root's statistics sit below every part: importing them loads no part."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, locent.stats; "
+        "print([m for m in sys.modules if m.split('.')[:2][-1] in "
+        "('theory', 'simulate', 'realdata', 'figures', 'paper_checks')])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
