@@ -14,7 +14,8 @@ from locent.figures.tables import (
     trained_rows,
     training_rows,
 )
-from scipy import stats
+
+from locent import stats as st
 
 from locent import results as R
 
@@ -149,7 +150,7 @@ def effectiveness_table(
         v = values.to_numpy(dtype=float)
         mean = float(v.mean())
         if v.size > 1 and np.std(v) > 0:
-            lo, hi = stats.t.interval(confidence, v.size - 1, loc=mean, scale=stats.sem(v))
+            lo, hi = st.mean_ci(v, confidence)
         else:
             lo = hi = mean
         rows.append(

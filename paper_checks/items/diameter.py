@@ -12,6 +12,7 @@ from locent.paper_checks.verdicts import MissingEvidence, Verdict, combine
 from locent.theory import aggregate_diameter
 
 from locent import results as R
+from locent import stats as st
 
 
 def judge_diameter_comparable(
@@ -38,12 +39,11 @@ def judge_diameter_comparable(
     for m in miners:
         both = wide[[m, "bm25"]].dropna()
         a, b = both[m].to_numpy(float), both["bm25"].to_numpy(float)
-        idx = rng.integers(0, a.size, size=(n_boot, a.size))
-        diff = np.asarray(aggregate_diameter(a[idx], alpha)) - np.asarray(
-            aggregate_diameter(b[idx], alpha)
-        )
+        lo, hi = st.bootstrap_ci(
+            lambda u, v: np.asarray(aggregate_diameter(u, alpha) - aggregate_diameter(v, alpha)),
+            a, b, n_resamples=n_boot, seed=rng,
+        )  # fmt: skip
         point = float(aggregate_diameter(a, alpha) - aggregate_diameter(b, alpha))
-        lo, hi = np.quantile(diff, [0.025, 0.975])
         numbers.update(
             {
                 f"diameter_Q[{m}]": float(aggregate_diameter(a, alpha)),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from locent.paper_checks import stats_tests as st
 from locent.paper_checks.items.common import (
     ALPHA,
     Judgement,
@@ -14,6 +13,7 @@ from locent.paper_checks.items.common import (
 from locent.paper_checks.verdicts import MissingEvidence, Verdict, combine
 
 from locent import results as R
+from locent import stats as st
 
 #: Subset names (what is *kept*) by kind; others (e.g. halves at the median) are reported only.
 MODERATE_SUBSETS = ("drop_lower_quartile", "drop_upper_quartile", "keep_tukey_inliers")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from locent.figures.tables import DISTILLATION_LOSSES
-from locent.paper_checks import stats_tests as st
 from locent.paper_checks.items.common import (
     ALPHA,
     Judgement,
@@ -16,6 +15,7 @@ from locent.paper_checks.items.common import (
 from locent.paper_checks.verdicts import MissingEvidence, Verdict, combine
 
 from locent import results as R
+from locent import stats as st
 
 ELABORATE = ("teacher", "ensemble")
 BASELINES = ("bm25", "random")

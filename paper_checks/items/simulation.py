@@ -7,7 +7,6 @@ import math
 
 import pandas as pd
 from locent.figures.tables import training_rows
-from locent.paper_checks import stats_tests as st
 from locent.paper_checks.items.common import (
     ALPHA,
     Judgement,
@@ -16,6 +15,7 @@ from locent.paper_checks.items.common import (
 from locent.paper_checks.verdicts import MissingEvidence, Verdict, combine
 
 from locent import results as R
+from locent import stats as st
 
 
 def judge_exact_statements(theory_results: list | None, summary: dict | None) -> Judgement:
@@ -46,7 +46,7 @@ def judge_exact_statements(theory_results: list | None, summary: dict | None) ->
         rate = float(summary["theorem_iii_violation_rate"])
         delta = float(summary["delta"])
         k = int(summary.get("theorem_iii_violations", round(rate * n)))
-        p = st.binomial_exceeds_p(k, n, delta)
+        p = st.binomial_exceeds_p(k, n, delta) if n > 0 else math.nan
         lo, hi = st.clopper_pearson(k, n) if n > 0 else (math.nan, math.nan)
         numbers.update(
             exact_violations=exact,
