@@ -15,9 +15,8 @@ from locent.figures.tables import (
     training_rows,
 )
 
-from locent import stats as st
-
 from locent import results as R
+from locent import stats as st
 
 VIOLIN_QUANTITIES = (
     (R.DIAMETER_99, "Δ̂_q (α = 0.99)"),
