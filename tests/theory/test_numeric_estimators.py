@@ -221,7 +221,7 @@ def test_essential_diameter_chunking_batch_shape_and_torch():
     full = essential_diameter(emb)
     old = geometry._CHUNK_BYTES
     try:
-        geometry._CHUNK_BYTES = 6 * 5 * 8 * 3  # three groups per chunk, last chunk ragged
+        geometry._CHUNK_BYTES = 6 * 5 * 4 * 3  # three groups per chunk, last chunk ragged
         chunked = essential_diameter(emb)
     finally:
         geometry._CHUNK_BYTES = old
