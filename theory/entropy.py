@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 
 from . import _backend as B
-from ._chunks import map_groups, per_group_tau
-from ._special import binary_entropy_logit, binary_entropy_prob, log_softmax
-from .pairs import margins_any_order as margins
+from ._chunks import per_group_tau
+from ._pair_kernels import pairwise_entropy_sum
+from ._special import binary_entropy_prob, log_softmax
 
 
 def _log_base(base) -> float:
@@ -42,14 +42,8 @@ def pairwise_entropy(scores, tau=1.0, base=math.e):
     (t,), kind = B.wrap((scores, "scores"), extra=(tau,))
     B.check_grouped(t, "scores")
     lead = tuple(t.shape[:-1])
-    k = t.shape[-1]
-
-    def per_chunk(tc, tau_c):
-        return binary_entropy_logit(margins(tc) / tau_c).mean(-1)
-
-    h = map_groups(
-        per_chunk, [t], lead, cost_per_group=k * (k - 1) // 2, tau=per_group_tau(tau, lead, t)
-    )
+    flat = t.reshape(-1, t.shape[-1])
+    h = pairwise_entropy_sum(flat, per_group_tau(tau, lead, t)).reshape(lead)
     return B.restore(h / _log_base(base), kind)
 
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from .. import _backend as B
-from .._chunks import map_groups, per_group_tau
-from .._special import kl_bernoulli_logits
-from ..pairs import margins_any_order as margins
+from .._chunks import per_group_tau
+from .._pair_kernels import soft_ranknet_mean
 from ._common import student_teacher
 
 
@@ -31,11 +30,6 @@ def soft_ranknet(student, teacher, tau=1.0):
     """
     s, t, kind = student_teacher(student, teacher, tau)
     lead, k = tuple(s.shape[:-1]), s.shape[-1]
-
-    def per_chunk(sc, tc, tau_c):
-        return kl_bernoulli_logits(margins(tc) / tau_c, margins(sc) / tau_c).mean(-1)
-
-    out = map_groups(
-        per_chunk, [s, t], lead, cost_per_group=k * (k - 1) // 2, tau=per_group_tau(tau, lead, s)
-    )
+    tau_g = per_group_tau(tau, lead, s)
+    out = soft_ranknet_mean(s.reshape(-1, k), t.reshape(-1, k), tau_g).reshape(lead)
     return B.restore(out, kind)
