@@ -64,20 +64,32 @@ def screen_bound(dim: int, input_is_float32: bool) -> float:
 
 @contextlib.contextmanager
 def ieee_float32_matmul():
-    """Full-precision float32 matmul inside the block (no TF32 / bf16), restored afterwards."""
-    previous = torch.get_float32_matmul_precision()
-    tf32 = torch.backends.cuda.matmul.allow_tf32
+    """Full-precision float32 matmul inside the block (no TF32 / bf16), restored afterwards.
+
+    torch ≥ 2.9 has per-backend settings (``torch.backends.{cuda,mkldnn}.matmul.fp32_precision``,
+    which must not be mixed with the legacy global one); older torch has only the global one.
+    """
+    backends = [
+        b.matmul
+        for b in (torch.backends.cuda, torch.backends.mkldnn)
+        if hasattr(getattr(b, "matmul", None), "fp32_precision")
+    ]
+    if backends:
+        previous = [b.fp32_precision for b in backends]
+        try:
+            for b in backends:
+                b.fp32_precision = "ieee"
+            yield
+        finally:
+            for b, p in zip(backends, previous):
+                b.fp32_precision = p
+        return
+    previous_global = torch.get_float32_matmul_precision()
     try:
-        if previous != "highest":
-            torch.set_float32_matmul_precision("highest")
-        if tf32:
-            torch.backends.cuda.matmul.allow_tf32 = False
+        torch.set_float32_matmul_precision("highest")
         yield
     finally:
-        if previous != "highest":
-            torch.set_float32_matmul_precision(previous)
-        if tf32:
-            torch.backends.cuda.matmul.allow_tf32 = True
+        torch.set_float32_matmul_precision(previous_global)
 
 
 def pair_distances64(xc: torch.Tensor, g: torch.Tensor, i: torch.Tensor, j: torch.Tensor):

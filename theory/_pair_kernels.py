@@ -22,6 +22,8 @@ Why the numpy kernel is fast (≈ 10× the per-pair torch code on one core):
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
@@ -41,6 +43,17 @@ def use_numpy(*tensors: torch.Tensor) -> bool:
         t.device.type == "cpu" and not t.requires_grad and t.dtype in (torch.float32, torch.float64)
         for t in tensors
     )
+
+
+def _quiet(fn):
+    """No numpy warnings for overflowing margins (±inf is their value, as in torch)."""
+
+    @functools.wraps(fn)
+    def wrapped(*args, **kwargs):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return fn(*args, **kwargs)
+
+    return wrapped
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
@@ -119,6 +132,7 @@ def _neg_abs(x: np.ndarray, out: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- pairwise entropy
 
 
+@_quiet
 def pairwise_entropy_sum(t: torch.Tensor, tau) -> torch.Tensor:
     """Mean over the pairs of h(σ((t_i − t_j)/τ)) per group, ``(n, k)`` → ``(n,)`` (nats).
 
@@ -152,6 +166,7 @@ def pairwise_entropy_sum(t: torch.Tensor, tau) -> torch.Tensor:
 # --------------------------------------------------------------------------- misordering
 
 
+@_quiet
 def misordering_counts(s: torch.Tensor, t: torch.Tensor):
     """Per group (misordered, comparable, student_ties) int64 counts, ``(n, k)`` → 3 × ``(n,)``.
 
@@ -199,6 +214,7 @@ def _torch_counts(sc: torch.Tensor, tc: torch.Tensor):
 # --------------------------------------------------------------------------- RankNet losses
 
 
+@_quiet
 def soft_ranknet_mean(s: torch.Tensor, t: torch.Tensor, tau) -> torch.Tensor:
     """Mean over the pairs of KL(Ber(σ(a)) ‖ Ber(σ(b))), a = m_g/τ, b = m_f/τ; ``(n,)``.
 
@@ -268,6 +284,7 @@ def _kl_series(a: np.ndarray, d: np.ndarray) -> np.ndarray:
     return v * d**2 * (0.5 + d * (w / 6 + d * inner))
 
 
+@_quiet
 def hard_ranknet_sums(s: torch.Tensor, t: torch.Tensor):
     """Per group (Σ over pairs with t_i ≠ t_j of −ln σ(sign(t_i − t_j)(s_i − s_j)), their count).
 
