@@ -8,33 +8,37 @@ matmul, the fastest dense kernel there is) gives every distance to within a prov
 only the pairs that can still be the lo-th or hi-th order statistic need float64.
 
 Exactness (the result equals the quantile of the float64 distances ``pair_distances64`` of all
-pairs, bit for bit):
+pairs, bit for bit). Work with cosines: d² = 2 − 2c, so distances rank opposite to cosines.
 
-1. **Screen error bound.** Let x̂ = fl32(x) and d̃²_p = 2 − 2 G̃_ij r_i r_j with G̃ the float32
-   Gram matrix of x̂ and r_i = 1/√G̃_ii, the rest evaluated in float64. Let t_p be the square of
-   the float64 distance of ``pair_distances64``. Then |d̃²_p − t_p| ≤ ε for every pair, with
+1. **Screen error bound.** Let x̂ = fl32(x), G̃ the float32 Gram matrix of x̂, and
+   c̃_p = G̃_ij r_i r_j with r_i = 1/√G̃_ii, all in float32. Let c_p = 1 − t_p/2 where t_p is the
+   square of the float64 distance of ``pair_distances64``. Then |c̃_p − c_p| ≤ ε_c for every
+   pair (``screen_bound``), with u = 2⁻²⁴ and γ = D u/(1 − D u):
 
-       ε = 4γ/(1 − γ) + 8u·[x not float32] + 8(D + 8)·2⁻⁵³ + 2⁻⁴⁰,   γ = D u/(1 − D u), u = 2⁻²⁴.
+       ε_c = 2γ/(1 − γ) + 16u + 4u·[x not float32] + 4(D + 8)·2⁻⁵³ + 2⁻⁴⁰.
 
    *Proof.* (a) Float32 Gram: any summation order, with or without FMA, gives
    |G̃_ij − Ĝ_ij| ≤ γ Σ_d |x̂_id x̂_jd| ≤ γ N_i N_j (Cauchy–Schwarz; N = ‖x̂‖; Higham, *Accuracy and
-   Stability*, eq. 3.5), provided no product underflows, which the range check below
-   (2⁻⁶⁰ ≤ G̃_ii ≤ 2⁶⁰, every |x̂| ≤ 2⁶⁰ then) keeps below the 2⁻⁴⁰ slack. (b) With
-   θ_i = (G̃_ii − N_i²)/N_i² ∈ [−γ, γ] and ĉ = Ĝ_ij/(N_i N_j) ∈ [−1, 1], the screened cosine
-   c̃ = (ĉ + e)/√((1+θ_i)(1+θ_j)) with |e| ≤ γ, so |c̃ − ĉ| ≤ γ + (1 + γ)γ/(1 − γ) = 2γ/(1 − γ),
-   and |d̃² − d̂²| ≤ 4γ/(1 − γ) (float64 rounding of these few operations: inside the 2⁻⁴⁰
-   slack). (c) Casting float64 input to float32 moves each unit vector by ≤ 2u
-   (‖a/‖a‖ − b/‖b‖‖ ≤ 2‖a − b‖/‖a‖), hence the cosine by ≤ 4u and d² by ≤ 8u. (d) The float64
-   distance itself (normalise, subtract, sum D squares, square root) is within (D + 8)·2⁻⁵³
-   relative of the exact one, so its square is within 8(D + 8)·2⁻⁵³ of d² ≤ 4. ∎
-2. **Order statistics move by at most ε.** If |ã_p − a_p| ≤ ε for all p, then
+   Stability*, eq. 3.5). Underflow adds at most D·2⁻¹⁵⁰ absolute per entry, below 2⁻⁴⁰ relative
+   to N_i N_j once 2⁻⁶⁰ ≤ G̃_ii ≤ 2⁶⁰ (the range check; groups outside it take the float64 path).
+   (b) With θ_i = (G̃_ii − N_i²)/N_i² ∈ [−γ, γ] and ĉ = Ĝ_ij/(N_i N_j) ∈ [−1, 1], the exactly
+   evaluated c̃ is (ĉ + e)/√((1+θ_i)(1+θ_j)) with |e| ≤ γ, so |c̃ − ĉ| ≤ γ + (1 + γ)γ/(1 − γ)
+   = 2γ/(1 − γ). Evaluating r_i (sqrt and division, or rsqrt within 2 ulp on CUDA) and the two
+   products in float32 adds a relative error below 7u, i.e. below 16u absolute. (c) Casting
+   float64 input to float32 moves each unit vector by ≤ 2u (‖a/‖a‖ − b/‖b‖‖ ≤ 2‖a − b‖/‖a‖),
+   hence the cosine by ≤ 4u. (d) The float64 distance (``pair_distances64``: two norms, a scaled
+   difference, a norm, a division) is within (2D + 8)·2⁻⁵³ of the exact one in absolute terms
+   (d ≤ 2), so its square is within 8(D + 8)·2⁻⁵³ of d², and c within half that. ∎
+2. **Order statistics move by at most ε_c.** If |ã_p − a_p| ≤ ε for all p, then
    |ã_(r) − a_(r)| ≤ ε for every rank r (the r-th smallest of a is ≥ the r-th smallest of ã − ε).
-3. **Selection.** Let L ≤ d̃²_(lo), H ≥ d̃²_(hi) (here: the screened order statistics). Pairs
-   with d̃² < L − 2ε ("below", B of them) have t < L − ε ≤ t_(lo); pairs with d̃² > H + 2ε have
-   t > H + ε ≥ t_(hi). So t_(lo) and t_(hi) are the (lo − B)-th and (hi − B)-th smallest t over
-   the remaining candidates S: the B below-values are all < t_(lo) and the above-values are all
-   > t_(hi), so they take no rank in [lo, hi] among the candidates. Only S is computed in
-   float64 (typically 2–6 of 120 pairs for k = 16, α = 0.99).
+3. **Selection.** The quantile needs the distance ranks lo and hi, i.e. the cosine ranks
+   m−1−lo and m−1−hi. Let C_lo, C_hi be those screened cosines (C_hi ≤ C_lo). Pairs with
+   c̃ > C_lo + 2ε_c ("near", B of them) have c > C_lo + ε_c ≥ c at rank m−1−lo, i.e. a distance
+   strictly below d_(lo); pairs with c̃ < C_hi − 2ε_c have a distance strictly above d_(hi). So
+   d_(lo) and d_(hi) are the (lo − B)-th and (hi − B)-th smallest float64 distances among the
+   remaining candidates: the near pairs all rank below d_(lo), the far ones above d_(hi), so
+   none of them takes a rank in [lo, hi]. Only the candidates are computed in float64
+   (about 2 of 120 pairs for k = 16, α = 0.99 on typical embeddings).
 
 Input outside the screen's range (non-finite, zero, tiny or huge norms) goes to the float64
 path for every pair of its chunk, which also raises the validation errors. Reduced-precision
@@ -95,18 +99,19 @@ def ieee_float32_matmul():
 def pair_distances64(xc: torch.Tensor, g: torch.Tensor, i: torch.Tensor, j: torch.Tensor):
     """Float64 chordal distances ‖x_i/‖x_i‖ − x_j/‖x_j‖‖₂ of the pairs (g, i, j) of ``xc``.
 
-    ``xc`` ``(c, k, D)``; ``g, i, j`` int tensors ``(P,)``. Each row is normalised once (in
-    float64) however many pairs use it; the per-row and per-pair arithmetic does not depend on
-    the batch, so a pair gets the same bits here and in the all-pairs path. Output ``(P,)``.
+    Evaluated as ‖(‖x_j‖/‖x_i‖)·x_i − x_j‖ / ‖x_j‖ (one fused multiply-add pass instead of
+    normalising both rows; identical rows give exactly 0). ``xc`` ``(c, k, D)``; ``g, i, j`` int
+    tensors ``(P,)``. The per-pair arithmetic does not depend on the batch, so a pair gets the
+    same bits here and in the all-pairs path. Output ``(P,)``.
     """
     c, k, dim = xc.shape
-    a, b = g * k + i, g * k + j
-    rows, where = torch.unique(torch.cat([a, b]), return_inverse=True)
-    u = xc.reshape(c * k, dim).index_select(0, rows).to(torch.float64)
-    u = u.div_(torch.linalg.vector_norm(u, dim=-1, keepdim=True))
-    n = a.numel()
-    diff = u.index_select(0, where[:n]).sub_(u.index_select(0, where[n:]))
-    return torch.linalg.vector_norm(diff, dim=-1)
+    x = xc.reshape(c * k, dim)
+    a = x.index_select(0, g * k + i).to(torch.float64)
+    b = x.index_select(0, g * k + j).to(torch.float64)
+    na = torch.linalg.vector_norm(a, dim=-1, keepdim=True)
+    nb = torch.linalg.vector_norm(b, dim=-1, keepdim=True)
+    v = torch.addcmul(b.neg_(), a, nb / na)
+    return torch.linalg.vector_norm(v, dim=-1).div_(nb.squeeze(-1))
 
 
 def quantile_ranks(m: int, alpha: float) -> tuple[int, int, float]:
