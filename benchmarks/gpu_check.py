@@ -15,7 +15,9 @@ Rows (each with its status, result and seconds):
 5. the estimators on CUDA as a fraction of the GPU's memory bandwidth, measured in the same run
    by a device-to-device copy (bandwidth = 2·bytes/time: read + write). Fraction = (input
    bytes / estimator time) / bandwidth: 1.0 would mean the estimator costs one read of its input.
-   Target ≥ 0.5 for the pair estimators and the diameter.
+   Target ≥ 0.5 for the pair estimators and the diameter. Two extra probe rows time
+   ``torch.compile``'d (fused) versions of the pairwise entropy and the misordering count: the
+   library's CUDA path is eager torch, one kernel per operation.
 
 Without CUDA every CUDA row says ``skipped: no CUDA`` and the DDP smoke runs on CPU with gloo (so
 the script itself is exercised on any machine).
@@ -215,7 +217,7 @@ def copy_bandwidth(nbytes: int = 2**31) -> float:
     return 2 * nbytes / cuda_seconds(dst.copy_, src)
 
 
-def check_estimators(table: Table, groups: int, score_groups: int) -> None:
+def check_estimators(table: Table, groups: int, score_groups: int, compile_probe: bool) -> None:
     name = "estimators on CUDA (fraction of copy bandwidth)"
     if not torch.cuda.is_available():
         return table.add(name, NO_CUDA)
@@ -259,6 +261,44 @@ def check_estimators(table: Table, groups: int, score_groups: int) -> None:
         )
     table.add(name, "done", f"{groups} groups × 16 × 384 float32; {score_groups} × 16 float64",
               time.perf_counter() - t0)  # fmt: skip
+    if compile_probe:
+        probe_compiled(table, teacher, student, bw)
+
+
+def probe_compiled(table: Table, teacher: torch.Tensor, student: torch.Tensor, bw: float) -> None:
+    """torch.compile'd (fused) pairwise entropy and misordering count: not the library path, a
+    measurement of what one fused kernel reaches on this GPU (compile time excluded)."""
+    from locent.theory._special import binary_entropy_logit  # noqa: PLC0415
+    from locent.theory.pairs import margins_any_order  # noqa: PLC0415
+
+    def entropy(t):
+        return binary_entropy_logit(margins_any_order(t)).mean(-1)
+
+    def misordered(s, t):
+        return (torch.sign(margins_any_order(s)) * torch.sign(margins_any_order(t)) < 0).sum(-1)
+
+    for label, fn, args in (
+        ("pairwise_entropy", entropy, (teacher,)),
+        ("misordered count", misordered, (student, teacher)),
+    ):
+        t0 = time.perf_counter()
+        try:
+            compiled = torch.compile(fn, dynamic=False)
+            compiled(*args)
+            torch.cuda.synchronize()
+            sec = cuda_seconds(compiled, *args)
+        except Exception as exc:  # no triton, compiler error: a row, not a crash
+            table.add(f"  compiled {label} (probe)", f"not run ({type(exc).__name__})",
+                      str(exc)[:160], time.perf_counter() - t0)  # fmt: skip
+            continue
+        nbytes = sum(a.nbytes for a in args)
+        table.add(
+            f"  compiled {label} (probe)",
+            "info",
+            f"{nbytes / sec / 1e9:.0f} GB/s = {nbytes / sec / bw:.3f} of bandwidth (fused by "
+            "torch.compile; not the library path)",
+            time.perf_counter() - t0,
+        )
 
 
 def main(argv=None) -> int:
@@ -267,6 +307,9 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=Path, default=None, help="folder of the locent run (default tmp)")
     p.add_argument("--groups", type=int, default=100_000, help="embedding groups for row 5")
     p.add_argument("--score-groups", type=int, default=1_000_000, help="score groups for row 5")
+    p.add_argument(
+        "--no-compile-probe", action="store_true", help="skip the torch.compile rows (≈ 1 min)"
+    )
     args = p.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -275,11 +318,11 @@ def main(argv=None) -> int:
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none (CPU only)"
     table.add("device", "info", f"{device}; torch {torch.__version__}")
     with tempfile.TemporaryDirectory() as tmp:
-        check_locent_run(table, args.out or Path(tmp) / "locent-out", args.skip_locent_run, 420)
-    check_transformer_smoke(table, 240)
+        check_locent_run(table, args.out or Path(tmp) / "locent-out", args.skip_locent_run, 300)
+    check_transformer_smoke(table, 120)
     check_search(table)
-    check_ddp(table, 180)
-    check_estimators(table, args.groups, args.score_groups)
+    check_ddp(table, 90)
+    check_estimators(table, args.groups, args.score_groups, not args.no_compile_probe)
     table.print()
     return 0 if not any(r[1].startswith("FAIL") for r in table.rows) else 1
 
