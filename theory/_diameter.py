@@ -129,7 +129,7 @@ def lerp(a: torch.Tensor, b: torch.Tensor, frac: float) -> torch.Tensor:
     return b - diff * (1.0 - frac) if frac >= 0.5 else a + diff * frac
 
 
-def _kth(x: torch.Tensor, ranks: tuple[int, ...]) -> list[torch.Tensor]:
+def kth(x: torch.Tensor, ranks: tuple[int, ...]) -> list[torch.Tensor]:
     """The given 0-based order statistics along the last axis (ascending).
 
     A few extreme ranks (the usual α ≥ 0.9 or α = 1) by repeated min/max, each round removing
@@ -159,7 +159,7 @@ def all_pairs_quantile(xc: torch.Tensor, alpha: float) -> torch.Tensor:
     lo, hi, frac = quantile_ranks(m, alpha)
     g = torch.arange(c, device=xc.device).repeat_interleave(m)
     d = pair_distances64(xc, g, i.repeat(c), j.repeat(c)).reshape(c, m)
-    a, b = _kth(d, (lo, hi))
+    a, b = kth(d, (lo, hi))
     return lerp(a, b, frac)
 
 
@@ -187,7 +187,7 @@ def screened_quantile(
     """
     c, m = cos.shape
     lo, hi, frac = quantile_ranks(m, alpha)
-    c_hi, c_lo = _kth(cos, (m - 1 - hi, m - 1 - lo))  # cosine of d_(hi) ≤ cosine of d_(lo)
+    c_hi, c_lo = kth(cos, (m - 1 - hi, m - 1 - lo))  # cosine of d_(hi) ≤ cosine of d_(lo)
     near = cos > (c_lo + 2 * eps).unsqueeze(1)
     cand = (cos >= (c_hi - 2 * eps).unsqueeze(1)) & ~near
     n_near = near.sum(1)

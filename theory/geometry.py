@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from . import _backend as B
@@ -25,22 +23,9 @@ def quantile_linear(x: torch.Tensor, q: float) -> torch.Tensor:
     two-sided lerp (from the upper point when the fraction is ≥ ½) so the result matches
     ``numpy.quantile`` to the last bit in float64. Output drops the last axis.
     """
-    m = x.shape[-1]
-    v = q * (m - 1)
-    lo = min(int(math.floor(v)), m - 1)
-    frac = v - lo
-    hi = min(lo + 1, m - 1)
-    need = m - lo  # the largest (m - lo) order statistics contain x_(lo) and x_(hi)
-    if need <= 8:
-        top = torch.topk(x, need, dim=-1, largest=True, sorted=True).values
-        a, b = top[..., need - 1], top[..., max(need - 2, 0)]
-    else:
-        s = torch.sort(x, dim=-1).values
-        a, b = s[..., lo], s[..., hi]
-    if frac == 0.0:
-        return a
-    diff = b - a
-    return b - diff * (1.0 - frac) if frac >= 0.5 else a + diff * frac
+    lo, hi, frac = D.quantile_ranks(x.shape[-1], q)
+    a, b = D.kth(x, (lo, hi))
+    return D.lerp(a, b, frac)
 
 
 def _bad_embedding(gram_diag: torch.Tensor, x: torch.Tensor, start: int, lead: tuple) -> None:
