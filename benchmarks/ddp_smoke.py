@@ -74,6 +74,7 @@ def main(argv=None) -> int:
                 }
             )
         )
+    dist.barrier()  # no rank tears down while another still talks to it (gloo aborts then)
     dist.destroy_process_group()
     return 0 if allreduce_ok and params_equal else 1
 

@@ -60,15 +60,15 @@ class Table:
                 print("|" + line + "|")
 
 
-def run(cmd: list[str], timeout: float, env=None) -> tuple[int, str, float]:
-    """(returncode, stdout + stderr tail, seconds); 124 on timeout."""
+def run(cmd: list[str], timeout: float, env=None) -> tuple[int, str, str, float]:
+    """(returncode, stdout, stderr, seconds); 124 on timeout."""
     t0 = time.perf_counter()
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
-        out, code = p.stdout + p.stderr, p.returncode
-    except subprocess.TimeoutExpired as exc:
-        out, code = f"timed out after {timeout:.0f} s: {exc}", 124
-    return code, out, time.perf_counter() - t0
+        out, err, code = p.stdout, p.stderr, p.returncode
+    except subprocess.TimeoutExpired:
+        out, err, code = "", f"timed out after {timeout:.0f} s", 124
+    return code, out, err, time.perf_counter() - t0
 
 
 def last_json(text: str):
@@ -93,10 +93,12 @@ def check_locent_run(table: Table, out: Path, skip: bool, timeout: float) -> Non
         return table.add(name, NO_CUDA)
     exe = shutil.which("locent")
     cmd = [exe] if exe else [sys.executable, "-m", "locent.paper_checks.cli"]
-    code, text, sec = run([*cmd, "run", "--quick", "--device", "cuda", "--out", str(out)], timeout)
+    code, text, err, sec = run(
+        [*cmd, "run", "--quick", "--device", "cuda", "--out", str(out)], timeout
+    )
     report = out / "report" / "REPORT.md"
     status = "ok" if code == 0 and report.exists() else f"FAIL (exit {code})"
-    table.add(name, status, f"report: {report.exists()}; " + text.strip()[-160:], sec)
+    table.add(name, status, f"report: {report.exists()}; " + (text + err).strip()[-160:], sec)
 
 
 # --------------------------------------------------------------------------- 2. training smoke
@@ -109,10 +111,10 @@ def check_transformer_smoke(table: Table, timeout: float) -> None:
     script = HERE / "training_gpu_check.py"
     target = [str(script)] if script.exists() else ["-m", "locent.realdata.training_gpu_check"]
     args = ["--device", "cuda", "--steps", "200", "--skip-ddp"]
-    code, text, sec = run([sys.executable, *target, *args], timeout)
+    code, text, err, sec = run([sys.executable, *target, *args], timeout)
     res = last_json(text)
     if code != 0 or not isinstance(res, dict):
-        return table.add(name, f"FAIL (exit {code})", text.strip()[-200:], sec)
+        return table.add(name, f"FAIL (exit {code})", (text + err).strip()[-200:], sec)
     keys = ("amp", "groups_per_s", "loss_first10", "loss_last10", "ndcg10_before", "ndcg10_after")
     summary = ", ".join(f"{k}={res.get(k)}" for k in keys if k in res)
     ok = res.get("amp") and res.get("loss_last10", 1e9) < res.get("loss_first10", 0)
@@ -180,11 +182,11 @@ def check_ddp(table: Table, timeout: float) -> None:
             sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
             nproc, str(HERE / "ddp_smoke.py"), "--backend", backend,
         ]  # fmt: skip
-        code, text, sec = run(cmd, timeout, env=env)
+        code, text, err, sec = run(cmd, timeout, env=env)
         res = last_json(text)
         name = f"torchrun {nproc}-process DDP smoke"
         if code != 0 or not isinstance(res, dict):
-            table.add(name, f"FAIL (exit {code})", text.strip()[-200:], sec)
+            table.add(name, f"FAIL (exit {code})", (text + err).strip()[-200:], sec)
             continue
         detail = ", ".join(f"{k}={res[k]}" for k in ("backend", "device", "allreduce_ok"))
         detail += f", ddp_params_identical={res['ddp_params_identical']}"
