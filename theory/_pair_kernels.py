@@ -7,7 +7,7 @@ formulas of ``_special``, chunked on CPU by ``_chunks.map_groups``). Both evalua
 element-wise formulas; they differ only in the exp/log1p implementation and the summation
 order, i.e. by float rounding.
 
-Why the numpy kernel is fast (≈ 10× the per-pair torch code on one core):
+Why the numpy kernel is fast (5–10× the per-pair torch code on one core):
 
 - layout ``(pairs, groups)``: a chunk of c groups is transposed to ``(k, c)``; the margins of
   the pairs at offset r = j − i are then one subtraction of two contiguous ``(k − r, c)`` blocks
@@ -133,7 +133,7 @@ def _neg_abs(x: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 
 @_quiet
-def pairwise_entropy_sum(t: torch.Tensor, tau) -> torch.Tensor:
+def pairwise_entropy_mean(t: torch.Tensor, tau) -> torch.Tensor:
     """Mean over the pairs of h(σ((t_i − t_j)/τ)) per group, ``(n, k)`` → ``(n,)`` (nats).
 
     h(σ(z)) = log1p(e) + a·e/(1 + e), a = |z|, e = e^{−a} (``_special.binary_entropy_logit``).

@@ -6,7 +6,7 @@ import math
 
 from . import _backend as B
 from ._chunks import per_group_tau
-from ._pair_kernels import pairwise_entropy_sum
+from ._pair_kernels import pairwise_entropy_mean
 from ._special import binary_entropy_prob, log_softmax
 
 
@@ -43,7 +43,7 @@ def pairwise_entropy(scores, tau=1.0, base=math.e):
     B.check_grouped(t, "scores")
     lead = tuple(t.shape[:-1])
     flat = t.reshape(-1, t.shape[-1])
-    h = pairwise_entropy_sum(flat, per_group_tau(tau, lead, t)).reshape(lead)
+    h = pairwise_entropy_mean(flat, per_group_tau(tau, lead, t)).reshape(lead)
     return B.restore(h / _log_base(base), kind)
 
 
