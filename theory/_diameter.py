@@ -8,7 +8,9 @@ matmul, the fastest dense kernel there is) gives every distance to within a prov
 only the pairs that can still be the lo-th or hi-th order statistic need float64.
 
 Exactness (the result equals the quantile of the float64 distances ``pair_distances64`` of all
-pairs, bit for bit). Work with cosines: d² = 2 − 2c, so distances rank opposite to cosines.
+pairs, bit for bit on CPU; CUDA reductions may order a row's sum by batch size, which moves a
+float64 distance by rounding only). Work with cosines: d² = 2 − 2c, so distances rank opposite
+to cosines.
 
 1. **Screen error bound.** Let x̂ = fl32(x), G̃ the float32 Gram matrix of x̂, and
    c̃_p = G̃_ij r_i r_j with r_i = 1/√G̃_ii, all in float32. Let c_p = 1 − t_p/2 where t_p is the
