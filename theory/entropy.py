@@ -6,9 +6,9 @@ import math
 
 from . import _backend as B
 from . import _validate as V
-from ._chunks import map_groups, per_group_tau
-from ._special import binary_entropy_logit, binary_entropy_prob, log_softmax, softmax_entropy
-from .pairs import margins_any_order as margins
+from ._chunks import per_group_tau
+from ._pair_kernels import pairwise_entropy_mean
+from ._special import binary_entropy_prob, log_softmax, softmax_entropy
 
 
 def _log_base(base) -> float:
@@ -45,16 +45,12 @@ def pairwise_entropy(scores, tau=1.0, base=math.e):
     (t,), kind = B.wrap((scores, "scores"), extra=(tau,))
     largest = B.check_grouped(t, "scores")
     lead = tuple(t.shape[:-1])
-    k = t.shape[-1]
     tau = per_group_tau(tau, lead, t)
+    overflow = V.logits_may_overflow(largest, tau, t.dtype)  # margin/τ may be ±inf: h = 0 there
     c = V.score_scale(largest, t.dtype)
     if c != 1.0:  # exact power-of-two rescale of scores and τ: the same logits, finite margins
         t, tau = t * c, tau * c
-
-    def per_chunk(tc, tau_c):
-        return binary_entropy_logit(margins(tc) / tau_c).mean(-1)
-
-    h = map_groups(per_chunk, [t], lead, cost_per_group=k * (k - 1) // 2, tau=tau)
+    h = pairwise_entropy_mean(t.reshape(-1, t.shape[-1]), tau, saturate=overflow).reshape(lead)
     return V.finish(h / _log_base(base), kind, "pairwise_entropy")
 
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from . import _backend as B
+from . import _diameter as D
 from . import _validate as V
 from .pairs import pair_index_torch
 
-# Groups per chunk are chosen so one float64 chunk of embeddings is about this many bytes: large
-# enough for efficient batched matmuls, small enough to stay in cache and bound memory.
-_CHUNK_BYTES = 32 * 2**20
+# Groups per chunk are chosen so one float32 chunk of embeddings is about this many bytes: large
+# enough that the per-chunk screening ops cost little, small enough to stay in the last-level
+# cache (the float64 recompute reads the candidate rows again) and to bound memory. On CUDA one
+# chunk is much larger (kernel launches, not caches, are the cost).
+_CHUNK_BYTES = 8 * 2**20
+_CUDA_CHUNK_BYTES = 512 * 2**20
 
 
 def quantile_linear(x: torch.Tensor, q: float) -> torch.Tensor:
@@ -22,22 +24,9 @@ def quantile_linear(x: torch.Tensor, q: float) -> torch.Tensor:
     two-sided lerp (from the upper point when the fraction is ≥ ½) so the result matches
     ``numpy.quantile`` to the last bit in float64. Output drops the last axis.
     """
-    m = x.shape[-1]
-    v = q * (m - 1)
-    lo = min(int(math.floor(v)), m - 1)
-    frac = v - lo
-    hi = min(lo + 1, m - 1)
-    need = m - lo  # the largest (m - lo) order statistics contain x_(lo) and x_(hi)
-    if need <= 8:
-        top = torch.topk(x, need, dim=-1, largest=True, sorted=True).values
-        a, b = top[..., need - 1], top[..., max(need - 2, 0)]
-    else:
-        s = torch.sort(x, dim=-1).values
-        a, b = s[..., lo], s[..., hi]
-    if frac == 0.0:
-        return a
-    diff = b - a
-    return b - diff * (1.0 - frac) if frac >= 0.5 else a + diff * frac
+    lo, hi, frac = D.quantile_ranks(x.shape[-1], q)
+    a, b = D.kth(x, (lo, hi))
+    return D.lerp(a, b, frac)
 
 
 def _bad_embedding(gram_diag: torch.Tensor, x: torch.Tensor, start: int, lead: tuple) -> None:
@@ -66,17 +55,19 @@ def essential_diameter(embeddings, alpha=0.99, *, precision="float64"):
     the pairs i<j; the α-quantile uses numpy's default linear interpolation; α = 1 gives the
     empirical diameter (the maximum).
 
-    Computation: per chunk of groups, the Gram matrix G = X Xᵀ in float64 (batched matmul), then
-    d² = 2 − 2 G_ij / √(G_ii G_jj), clamped at 0. Accumulating in float64 keeps the distances
-    accurate to ~1e-7 absolute even for near-duplicates (float32 Gram accumulation would lose
-    ~1e-5 on distances of order 0.1); float32 input is cast per chunk, never as a whole.
-    Non-finite and zero-norm rows are detected from the Gram diagonal (no extra pass).
-    No gradient (an estimator, not a loss).
+    Computation (exact, the default ``precision="float64"``): per chunk of groups, a float32 Gram
+    matrix G = X Xᵀ (one batched matmul) screens every pair to within a proven error bound, and
+    only the pairs that can still be the two order statistics of the quantile are recomputed in
+    float64 as ‖x_i/‖x_i‖ − x_j/‖x_j‖‖₂ (see ``theory/_diameter.py`` for the bound and the proof).
+    The result is bit-identical to the quantile of those float64 distances over all pairs, and
+    equals ``numpy.quantile(scipy.spatial.distance.pdist(u), α)`` to float64 rounding, near-
+    duplicates included. Non-finite and zero-norm rows raise (from the float64 path, which also
+    takes any chunk whose norms fall outside the screen's proven range). No gradient (an
+    estimator, not a loss).
 
-    ``precision="float32"`` computes the Gram matrix in float32 instead (about 2× faster on
-    CPU): the cosine then carries an error of order √D·2⁻²⁴ (typically ~1e-6 for D = 384,
-    worst case D·2⁻²⁴ ≈ 2e-5), i.e. ~1e-6 on distances near 1 but more for near-duplicates.
-    Use it for screening large corpora, not for exact checks.
+    ``precision="float32"`` returns the screened float32-Gram distances without the float64
+    recompute: error of order √D·2⁻²⁴ on the cosine (worst case D·2⁻²⁴ ≈ 2e-5 for D = 384), i.e.
+    ~1e-6 on distances near 1 but more for near-duplicates. Kept for screening; hardly faster.
 
     Inputs: ``embeddings`` ``(..., k, D)``, k ≥ 2; ``alpha`` in (0, 1]. Output ``(...)`` in [0, 2],
     in the input's floating dtype (float64 for integer input).
@@ -85,7 +76,6 @@ def essential_diameter(embeddings, alpha=0.99, *, precision="float64"):
     a = B.check_alpha(alpha)
     if precision not in ("float64", "float32"):
         raise ValueError(f"precision must be 'float64' or 'float32', got {precision!r}")
-    work = torch.float64 if precision == "float64" else torch.float32
     if x.ndim < 2:
         raise ValueError(f"embeddings: expected shape (..., k, D), got {tuple(x.shape)}")
     k, dim = x.shape[-2], x.shape[-1]
@@ -99,28 +89,41 @@ def essential_diameter(embeddings, alpha=0.99, *, precision="float64"):
     out = torch.empty(n_groups, dtype=torch.float64, device=x.device)
     i, j = pair_index_torch(k, x.device)
     flat_pairs = i * k + j  # index of (i, j) in a flattened k×k Gram matrix
-    step = max(1, min(n_groups, _CHUNK_BYTES // (k * dim * 8)))
-    # Buffers allocated once and reused: fresh large allocations per chunk cost page faults
-    # that dominate the arithmetic.
-    cast = flat.dtype != work
-    buf = torch.empty((step, k, dim), dtype=work, device=x.device) if cast else None
-    gram_buf = torch.empty((step, k, k), dtype=work, device=x.device)
-    for start in range(0, n_groups, step):
-        c = min(step, n_groups - start)
-        if cast:
-            xc = buf[:c]
-            xc.copy_(flat[start : start + c])
-        else:
+    eps = D.screen_bound(dim, flat.dtype == torch.float32)
+    per_chunk = _CHUNK_BYTES if x.device.type == "cpu" else _CUDA_CHUNK_BYTES
+    step = max(1, min(n_groups, per_chunk // (k * dim * 4)))
+    # One float32 buffer reused for every chunk: fresh large allocations per chunk cost page
+    # faults that dominate the arithmetic.
+    cast = flat.dtype != torch.float32
+    buf = torch.empty((step, k, dim), dtype=torch.float32, device=x.device) if cast else None
+    gram_buf = torch.empty((step, k, k), dtype=torch.float32, device=x.device)
+    with D.ieee_float32_matmul():
+        for start in range(0, n_groups, step):
+            c = min(step, n_groups - start)
             xc = flat[start : start + c]
-        gram = torch.bmm(xc, xc.transpose(1, 2), out=gram_buf[:c])
-        diag = torch.diagonal(gram, dim1=1, dim2=2)
-        if not bool(torch.isfinite(diag).all()) or not bool((diag > 0).all()):
-            _bad_embedding(diag, xc, start, lead)
-        inv = torch.rsqrt(diag)
-        cos = (gram * inv[:, :, None] * inv[:, None, :]).reshape(c, k * k)
-        dist = (2.0 - 2.0 * cos.index_select(1, flat_pairs)).clamp_(min=0.0).sqrt_()
-        out[start : start + c] = quantile_linear(dist, a)
+            x32 = buf[:c].copy_(xc) if cast else xc
+            gram = torch.bmm(x32, x32.transpose(1, 2), out=gram_buf[:c])
+            if not D.screenable(torch.diagonal(gram, dim1=1, dim2=2)):
+                out[start : start + c] = _float64_chunk(xc, a, start, lead)
+                continue
+            cos = D.screened_cosines(gram, flat_pairs, i, j)
+            if precision == "float32":
+                d = cos.mul_(-2.0).add_(2.0).clamp_(min=0.0).sqrt_()
+                out[start : start + c] = quantile_linear(d, a)
+            else:
+                out[start : start + c] = D.screened_quantile(xc, cos, a, eps, i, j)
     return B.restore(out.reshape(lead).to(x.dtype), kind)
+
+
+def _float64_chunk(xc: torch.Tensor, alpha: float, start: int, lead: tuple) -> torch.Tensor:
+    """Every pair in float64 (validation first): for chunks the float32 screen cannot take."""
+    diag = xc.to(torch.float64).square().sum(-1)
+    if not bool(torch.isfinite(diag).all()) or not bool((diag > 0).all()):
+        _bad_embedding(diag, xc, start, lead)
+    step = max(1, _CHUNK_BYTES // (xc.shape[1] ** 2 * xc.shape[2] * 8))
+    return torch.cat(
+        [D.all_pairs_quantile(xc[s : s + step], alpha) for s in range(0, xc.shape[0], step)]
+    )
 
 
 def aggregate_diameter(per_query, alpha=0.99):

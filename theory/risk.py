@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 
 from . import _backend as B
+from . import _pair_kernels as pair_kernels
 from . import _validate as V
 from ._chunks import map_groups, per_group_tau
 from ._special import kl_bernoulli_logits
@@ -20,24 +21,10 @@ def _pair_inputs(student, teacher):
     return s, t, kind
 
 
-def _per_chunk_counts(sc: torch.Tensor, tc: torch.Tensor):
-    ds = torch.sign(margins(sc))
-    dt = torch.sign(margins(tc))
-    teacher_differs = dt != 0
-    comparable = teacher_differs.sum(-1)
-    misordered = (ds * dt < 0).sum(-1)
-    ties = ((ds == 0) & teacher_differs).sum(-1)
-    return misordered, comparable, ties
-
-
 def _counts(s: torch.Tensor, t: torch.Tensor):
-    k = s.shape[-1]
-    return map_groups(
-        _per_chunk_counts,
-        [s.detach(), t.detach()],
-        tuple(s.shape[:-1]),
-        cost_per_group=k * (k - 1) // 2,
-    )
+    lead, k = tuple(s.shape[:-1]), s.shape[-1]
+    counts = pair_kernels.misordering_counts(s.reshape(-1, k), t.reshape(-1, k))
+    return tuple(c.to(s.device).reshape(lead) for c in counts)
 
 
 def misordering_counts(student, teacher):

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
-
 from .. import _backend as B
 from .. import _validate as V
-from .._chunks import map_groups
-from ..pairs import margins_any_order as margins
+from .._pair_kernels import hard_ranknet_sums
 from ._common import student_teacher
 
 
@@ -33,16 +29,8 @@ def hard_ranknet(student, teacher):
     """
     s, t, kind, _ = student_teacher(student, teacher)
     lead, k = tuple(s.shape[:-1]), s.shape[-1]
-
-    def per_chunk(sc, tc):
-        sign = torch.sign(margins(tc.detach()))
-        comparable = (sign != 0).sum(-1)
-        terms = -F.logsigmoid(sign * margins(sc))
-        zero = torch.zeros((), dtype=terms.dtype, device=terms.device)
-        total = torch.where(sign != 0, terms, zero).sum(-1)
-        return total, comparable
-
-    total, comparable = map_groups(per_chunk, [s, t], lead, cost_per_group=k * (k - 1) // 2)
+    total, comparable = hard_ranknet_sums(s.reshape(-1, k), t.reshape(-1, k))
+    total, comparable = total.reshape(lead), comparable.reshape(lead)
     if bool((comparable == 0).any()):
         idx = B.first_index(comparable == 0)
         raise ValueError(

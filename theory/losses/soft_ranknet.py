@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from .. import _validate as V
-from .._chunks import map_groups, per_group_tau
-from .._special import kl_bernoulli_logits
-from ..pairs import margins_any_order as margins
+from .._chunks import per_group_tau
+from .._pair_kernels import soft_ranknet_mean
 from ._common import student_teacher
 
 
@@ -38,11 +37,5 @@ def soft_ranknet(student, teacher, tau=1.0):
     c = V.score_scale(largest, s.dtype)
     if c != 1.0:  # exact power-of-two rescale of scores and τ: the same logits, finite margins
         s, t, tau = s * c, t * c, tau * c
-
-    def per_chunk(sc, tc, tau_c):
-        return kl_bernoulli_logits(
-            margins(tc) / tau_c, margins(sc) / tau_c, saturate=overflow
-        ).mean(-1)
-
-    out = map_groups(per_chunk, [s, t], lead, cost_per_group=k * (k - 1) // 2, tau=tau)
-    return V.finish(out, kind, "soft_ranknet")
+    out = soft_ranknet_mean(s.reshape(-1, k), t.reshape(-1, k), tau, saturate=overflow)
+    return V.finish(out.reshape(lead), kind, "soft_ranknet")
