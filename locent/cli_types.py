@@ -6,6 +6,7 @@ Use them in each part's ``register``::
     parser.add_argument("--queries", type=nonneg_int)
     parser.add_argument("--k", type=int_at_least(2, "a group needs at least one pair"))
     parser.add_argument("--datasets", type=comma_choices(lambda: PLANS, "dataset"))
+    parser.add_argument("--samplers", nargs="+", type=one_of(SAMPLERS, "sampler"))
     parser.add_argument("--teacher-run", type=existing_file)
     parser.add_argument("--out", type=writable_out_dir, default=DEFAULT_OUT)
 
@@ -34,6 +35,7 @@ __all__ = [
     "int_at_least",
     "nonneg_float",
     "nonneg_int",
+    "one_of",
     "open_probability",
     "positive_float",
     "positive_int",
@@ -155,6 +157,23 @@ def comma_choices(
         return names
 
     parse.__name__ = f"{what} list"
+    return parse
+
+
+def one_of(
+    registry: Iterable[str] | Callable[[], Iterable[str]], what: str
+) -> Callable[[str], str]:
+    """One name checked against ``registry`` (a collection, or a function returning one, called
+    at parse time); the message lists the known names like :func:`comma_choices`. Use it with
+    ``nargs="+"`` for a space-separated list."""
+
+    def parse(text: str) -> str:
+        known = list(registry() if callable(registry) else registry)
+        if text not in known:
+            raise argparse.ArgumentTypeError(f"unknown {what} {text!r}; known: {', '.join(known)}")
+        return text
+
+    parse.__name__ = what
     return parse
 
 

@@ -25,14 +25,34 @@ from pathlib import Path
 
 import pandas as pd
 from locent.realdata import stages
+from locent.realdata.cli_checks import (
+    learning_rate,
+    require_grid_results,
+    require_groups_of,
+    teacher_source,
+)
 from locent.realdata.encoders import PRECISIONS
+from locent.realdata.entropy_cuts import SUBSETS
+from locent.realdata.grid.inputs import TEST_SETS
 from locent.realdata.grid.presets import PRESETS, Preset
 from locent.realdata.grid.run import run_grid
+from locent.realdata.measure import require_groups
 from locent.realdata.prepare import PLANS
 from locent.realdata.samplers import DENSE_SOURCES, SAMPLERS
 from locent.realdata.students import FAMILIES
 from locent.theory import LOSSES
 
+from locent.cli_types import (
+    comma_choices,
+    int_at_least,
+    nonneg_float,
+    nonneg_int,
+    one_of,
+    open_probability,
+    positive_float,
+    positive_int,
+    writable_out_dir,
+)
 from locent.results import DEFAULT_OUT
 
 
@@ -43,27 +63,15 @@ def _default(params, name):
 def add_common(parser: argparse.ArgumentParser) -> None:
     """Options every realdata command shares."""
     parser.add_argument(
-        "--out", default=DEFAULT_OUT, help=f"output folder (default ./{DEFAULT_OUT})"
+        "--out",
+        type=writable_out_dir,
+        default=DEFAULT_OUT,
+        help=f"output folder, a writable directory or creatable (default ./{DEFAULT_OUT})",
     )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=nonneg_int, default=0, help="random seed (default 0)")
     parser.add_argument(
         "--device", default="auto", choices=("auto", "cpu", "cuda"), help="torch device"
     )
-
-
-def learning_rate(value: str) -> float | str:
-    """``--lr``: a number > 0, or ``auto`` (chosen on held-out training queries)."""
-    if value == "auto":
-        return value
-    try:
-        lr = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--lr must be a number or 'auto'; got {value!r}"
-        ) from None
-    if not lr > 0:
-        raise argparse.ArgumentTypeError(f"--lr must be > 0; got {value!r}")
-    return lr
 
 
 def register(subparsers) -> None:
@@ -82,11 +90,13 @@ def register(subparsers) -> None:
 def _selection(parser) -> None:
     parser.add_argument(
         "--datasets",
+        type=comma_choices(PLANS, "dataset"),
         default=",".join(PLANS),
         help=f"comma-separated plans among {','.join(PLANS)} (default all)",
     )
     parser.add_argument(
         "--samplers",
+        type=comma_choices(SAMPLERS, "sampler"),
         default=",".join(SAMPLERS),
         help=f"comma-separated samplers among {','.join(SAMPLERS)} (default all)",
     )
@@ -102,42 +112,47 @@ def _declare_prepare(sub) -> None:
     _selection(p)
     p.add_argument(
         "--queries",
-        type=int,
+        type=nonneg_int,
         default=d("queries"),
         help=f"training queries per dataset (default {d('queries')}; 0 = all, e.g. "
         "6,980 for dev/small)",
     )
     p.add_argument(
         "--test-queries",
-        type=int,
+        type=nonneg_int,
         default=d("test_queries"),
         help="test queries per test dataset for kappa/coverage (default "
         f"{d('test_queries')}; 0 = all)",
     )
     p.add_argument(
         "--run-queries",
-        type=int,
+        type=int_at_least(-1, "-1 = all judged"),
         default=d("run_queries"),
         help="DL queries per test set on which the shipped first-stage runs become "
         f"samplers (default {d('run_queries')}; -1 = all judged, 0 = none)",
     )
-    p.add_argument("--k", type=int, default=d("k"), help=f"group size (default {d('k')})")
-    p.add_argument("--depth", type=int, default=d("depth"), help="BM25 pool depth d")
+    p.add_argument(
+        "--k",
+        type=int_at_least(2, "a group is a positive and at least one negative"),
+        default=d("k"),
+        help=f"group size (default {d('k')})",
+    )
+    p.add_argument("--depth", type=positive_int, default=d("depth"), help="BM25 pool depth d")
     p.add_argument(
         "--universe",
-        type=int,
+        type=positive_int,
         default=d("universe"),
         help=f"BM25 top-u re-ranked by the teacher (default {d('universe')})",
     )
     p.add_argument(
         "--rerank-depth",
-        type=int,
+        type=positive_int,
         default=d("rerank_depth"),
         help=f"teacher pool: top-d of the BM25 top-u (default {d('rerank_depth')})",
     )
     p.add_argument(
         "--dense-depth",
-        type=int,
+        type=positive_int,
         default=d("dense_depth"),
         help=f"dense pool: MiniLM top-d (default {d('dense_depth')})",
     )
@@ -155,8 +170,16 @@ def _declare_prepare(sub) -> None:
         help="encoder precision: auto = bf16 autocast where the hardware does bf16 "
         "natively (default auto)",
     )
-    p.add_argument("--margin", type=float, default=d("margin"), help="ensemble de-noising margin")
-    p.add_argument("--teacher", default=d("teacher"), help="teacher model or run file")
+    p.add_argument(
+        "--margin", type=nonneg_float, default=d("margin"), help="ensemble de-noising margin"
+    )
+    p.add_argument(
+        "--teacher",
+        type=teacher_source,
+        default=d("teacher"),
+        help="teacher: a model name or folder, a TREC run (.run/.trec) or a score file "
+        "(.json[.gz])",
+    )
     p.add_argument("--encoder", default=d("encoder"), help="locality encoder")
     p.set_defaults(func=_prepare)
 
@@ -177,7 +200,13 @@ def _declare_measure(sub) -> None:
 
 
 def _grid_options(p) -> None:
-    p.add_argument("--samplers", nargs="+", default=None, help="override the preset's samplers")
+    p.add_argument(
+        "--samplers",
+        nargs="+",
+        type=one_of(SAMPLERS, "sampler"),
+        default=None,
+        help="override the preset's samplers",
+    )
     p.add_argument(
         "--lr",
         type=learning_rate,
@@ -189,15 +218,19 @@ def _grid_options(p) -> None:
     p.add_argument(
         "--test-sets",
         nargs="+",
+        type=one_of(TEST_SETS, "test set"),
         default=None,
         help="test sets (default dl19 dl20 vaswani cranfield)",
     )
-    p.add_argument("--steps", type=int, default=None, help="optimiser steps per condition")
-    p.add_argument("--batch-size", type=int, default=None, help="groups per optimiser step")
-    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    p.add_argument("--steps", type=positive_int, default=None, help="optimiser steps per condition")
+    p.add_argument(
+        "--batch-size", type=positive_int, default=None, help="groups per optimiser step"
+    )
+    p.add_argument("--threads", type=positive_int, default=1, help="torch threads (default 1)")
     p.add_argument(
         "--teacher-sets",
         nargs="+",
+        type=one_of(TEST_SETS, "test set"),
         default=None,
         help="test sets the teacher scores (default "
         f"{' '.join(stages.DEFAULT_TEACHER_SETS)}; costly on CPU for the others)",
@@ -208,12 +241,17 @@ def _grid_options(p) -> None:
 def _declare_train(sub) -> None:
     p = sub.add_parser("train", help="train and evaluate one condition with one seed")
     add_common(p)
-    p.add_argument("--sampler", required=True)
+    p.add_argument("--sampler", required=True, type=one_of(SAMPLERS, "sampler"))
     p.add_argument("--loss", required=True, choices=tuple(LOSSES))
     p.add_argument("--student", default="frozen", choices=FAMILIES)
     p.add_argument("--arch", default="bi", choices=("bi", "cross"))
-    p.add_argument("--subset", default="full", help="entropy subset (entropy_cuts.SUBSETS)")
-    p.add_argument("--tau", type=float, default=1.0)
+    p.add_argument(
+        "--subset",
+        default="full",
+        type=one_of(SUBSETS, "entropy subset"),
+        help=f"entropy subset, one of {', '.join(SUBSETS)}",
+    )
+    p.add_argument("--tau", type=positive_float, default=1.0, help="teacher temperature")
     _grid_options(p)
     p.set_defaults(func=_train)
 
@@ -239,17 +277,20 @@ def _declare_report(sub) -> None:
     p = sub.add_parser("report", help="Table 1 of a grid (Markdown + CSV)")
     add_common(p)
     p.add_argument("--preset", default=d("preset"), choices=(*PRESETS, "train"))
-    p.add_argument("--reference", default=d("reference"), help="reference sampler of the marks")
-    p.add_argument("--margin", type=float, default=d("margin"), help="TOST equivalence margin")
-    p.add_argument("--alpha", type=float, default=d("alpha"))
+    p.add_argument(
+        "--reference",
+        type=one_of(SAMPLERS, "sampler"),
+        default=d("reference"),
+        help="reference sampler of the marks",
+    )
+    p.add_argument(
+        "--margin", type=positive_float, default=d("margin"), help="TOST equivalence margin"
+    )
+    p.add_argument("--alpha", type=open_probability, default=d("alpha"), help="significance level")
     p.set_defaults(func=_report)
 
 
 # ---------------------------------------------------------------------------------- handlers
-
-
-def _split(value: str) -> tuple[str, ...]:
-    return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
 def _params(cls, args, **converted):
@@ -265,16 +306,12 @@ def _tuple_or_none(values):
 
 def prepare_params(args) -> stages.PrepareParams:
     """The parameters of ``locent realdata prepare`` from its parsed options."""
-    return _params(
-        stages.PrepareParams, args, datasets=_split(args.datasets), samplers=_split(args.samplers)
-    )
+    return _params(stages.PrepareParams, args)
 
 
 def measure_params(args) -> stages.MeasureParams:
     """The parameters of ``locent realdata measure`` from its parsed options."""
-    return _params(
-        stages.MeasureParams, args, datasets=_split(args.datasets), samplers=_split(args.samplers)
-    )
+    return _params(stages.MeasureParams, args)
 
 
 def grid_params(args) -> stages.GridParams:
@@ -300,6 +337,7 @@ def _prepare(args) -> int:
 
 def _measure(args) -> int:
     p = measure_params(args)
+    require_groups(p.out, p.datasets, p.samplers)  # before the stage loads the encoder
     summary = stages.measure_stage(p)
     print((p.out / "realdata" / "measure" / "samplers.txt").read_text(), end="")
     print(summary)
@@ -307,12 +345,17 @@ def _measure(args) -> int:
 
 
 def _grid(args) -> int:
-    print(stages.grid_stage(grid_params(args)))
+    p = grid_params(args)
+    if not p.synthetic:  # the groups are read first; name every missing one before any work
+        needed = stages.grid_preset(p).needed_samplers()
+        require_groups_of(PLANS["msmarco"].groups_dir(p.out), needed)
+    print(stages.grid_stage(p))
     return 0
 
 
 def _report(args) -> int:
     p = report_params(args)
+    require_grid_results(p.out / "realdata" / "grid" / p.preset)
     summary = stages.report_stage(p)
     sys.stdout.write((p.out / "realdata" / "grid" / p.preset / "table1.md").read_text())
     print(summary)
@@ -338,6 +381,8 @@ def _train(args) -> int:
         changes.update(cuts=((args.loss, args.sampler),), cut_subsets=(args.subset,))
     preset = dataclasses.replace(preset, **changes)
     p = grid_params(argparse.Namespace(**{**vars(args), "preset": "train", "fresh": False}))
+    if not p.synthetic:
+        require_groups_of(PLANS["msmarco"].groups_dir(p.out), preset.needed_samplers())
     inputs = stages.grid_inputs(p, preset.needed_samplers(), [args.student])
     out_dir = Path(args.out) / "realdata" / "grid" / "train"
     paths = run_grid(inputs, preset, out_dir, device=args.device, threads=args.threads)

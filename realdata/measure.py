@@ -43,6 +43,7 @@ from locent.realdata.store import read_groups
 from locent.realdata.universe import target_support
 
 from locent import results
+from locent.errors import MissingResults
 from locent.provenance import (
     atomic_write_json,
     atomic_write_text,
@@ -142,6 +143,20 @@ def kappa_coverage(target, pool) -> tuple[np.ndarray, np.ndarray]:
     return kappa, coverage
 
 
+def require_groups(out, plans, samplers) -> list[Path]:
+    """The group files ``<groups>/<sampler>.parquet`` of ``plans`` × ``samplers`` that exist under
+    ``out``; :class:`MissingResults` naming the folder and ``locent realdata prepare`` when there is
+    none. Checked before the encoder loads (seconds), so an empty ``--out`` stops at once."""
+    paths = [PLANS[p].groups_dir(out) / f"{s}.parquet" for p in plans for s in samplers]
+    present = [path for path in paths if path.exists()]
+    if not present:
+        raise MissingResults(
+            f"no groups of {', '.join(plans)} × {', '.join(samplers)} under "
+            f"{Path(out) / 'realdata' / 'groups'}; run `locent realdata prepare` first"
+        )
+    return present
+
+
 def measure(
     out,
     plans=("msmarco", "vaswani", "cranfield"),
@@ -152,6 +167,7 @@ def measure(
     precision="auto",
 ) -> pd.DataFrame:
     """Measure every (plan, sampler) with groups on disk; write samplers.csv|json, per_query."""
+    require_groups(out, plans, samplers)  # before anything is created or loaded
     datasets.ensure_irds_home(out)
     t0 = time.perf_counter()
     out = Path(out)

@@ -20,12 +20,14 @@ subset, so most msmarco groups are ``teacher_top``.
 beside ``target.parquet`` (the support of μ_q, uniform).
 
 Files are skipped when they exist with the same ``inputs_key`` (dataset hashes, parameters,
-models, query ids) in their provenance, so a re-run reuses them.
+models, query ids) in their provenance **and** still verify (:func:`is_reusable`: a truncated or
+unreadable file is named on stderr and rebuilt), so a re-run reuses them.
 """
 
 from __future__ import annotations
 
 import hashlib
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +51,7 @@ from locent.realdata.universe import (
     target_support,
 )
 
+from locent.freshness import verify_artifact
 from locent.progress import progress
 from locent.provenance import atomic_write_json, write_with_provenance
 
@@ -80,6 +83,20 @@ PLANS = {
     "vaswani": Plan("vaswani", "vaswani", ("vaswani",), "vaswani"),
     "cranfield": Plan("cranfield", "cranfield", ("cranfield",), "cranfield"),
 }
+
+
+def is_reusable(path: Path, key: str) -> bool:
+    """Whether the file at ``path`` can be reused: written from the same inputs (its provenance
+    holds ``inputs_key == key``, :func:`locent.realdata.universe.is_current`) and intact
+    (:func:`locent.freshness.verify_artifact`: not empty, Parquet that decodes with the row count
+    of its provenance). A file that fails the second test is named on stderr, to be rebuilt."""
+    if not is_current(path, key):
+        return False
+    problem = verify_artifact(path)
+    if problem:
+        print(f"prepare: {path} does not verify ({problem}); rebuilding it", file=sys.stderr)
+        return False
+    return True
 
 
 def prepare_plan(
@@ -118,7 +135,11 @@ def prepare_plan(
     todo = []
     for sampler in samplers:
         key = inputs_key(sampler=sampler, **common)
-        if not is_current(folder / f"{sampler}.parquet", key):
+        # the pool file is written with the groups and read by measure: both must be intact
+        if not all(
+            is_reusable(folder / name, key)
+            for name in (f"{sampler}.parquet", f"{sampler}.pool.parquet")
+        ):
             todo.append((sampler, key))
         else:
             summary["samplers"][sampler] = "reused"
@@ -154,7 +175,7 @@ def prepare_plan(
             test_query_ids_sha256=hashlib.sha256("\n".join(tq).encode()).hexdigest(),
         )
         tkey = inputs_key(samplers=list(samplers), **tcommon)
-        if all(is_current(tdir / f"{s}.pool.parquet", tkey) for s in samplers) and is_current(
+        if all(is_reusable(tdir / f"{s}.pool.parquet", tkey) for s in samplers) and is_reusable(
             tdir / "target.parquet", tkey
         ):
             summary["tests"][test] = "reused"

@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from locent.errors import UserError
+from locent.freshness import verify_artifact
 from locent.provenance import atomic_write_json, atomic_write_parquet, provenance_path
 
 GROUP_COLUMNS = (
@@ -162,6 +164,10 @@ def write_groups(groups: Groups, path: str | os.PathLike) -> Path:
 
 
 def read_groups(path: str | os.PathLike) -> Groups:
+    """The groups at ``path``: ``FileNotFoundError`` when there is no file, :class:`UserError`
+    naming the file, the reason and the command that rebuilds it when the file does not verify
+    (:func:`locent.freshness.verify_artifact`: truncated or unreadable Parquet, a row count other
+    than its provenance record's), so a damaged cache never passes silently into the measures."""
     import json
 
     import pandas as pd
@@ -169,6 +175,12 @@ def read_groups(path: str | os.PathLike) -> Groups:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no group file at {path}; run `locent realdata prepare` first")
+    problem = verify_artifact(path)
+    if problem:
+        raise UserError(
+            f"group file {path} is corrupt ({problem}); rebuild it with `locent realdata prepare` "
+            "(it rebuilds the files that do not verify)"
+        )
     prov_file = provenance_path(path)
     provenance = json.loads(prov_file.read_text()) if prov_file.exists() else {}
     return Groups.from_frame(pd.read_parquet(path), provenance)

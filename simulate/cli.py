@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from locent.cli_types import nonneg_int, one_of, writable_out_dir
 from locent.results import DEFAULT_OUT
 
 #: the summary keys ``locent simulate`` prints (the full summary is in summary.json)
@@ -22,9 +23,17 @@ PRINTED_KEYS = (
     "spearman_floor_vs_entropy",
     "spearman_entropy_vs_diameter",
     "intermediate_locality_optimum",
-    "table",
-    "wall_time_s",
 )
+#: the run record ``locent simulate`` prints after the summary (not in summary.json: a path and
+#: a wall time would make identical runs' evidence differ; see ``runner.RUN_RECORD_KEYS``)
+PRINTED_RUN_KEYS = ("table", "chunks_reused", "wall_time_s")
+
+
+def _preset_names() -> list[str]:
+    # imported at parse time, not at registration: presets import the theory (torch)
+    from .presets import PRESETS
+
+    return list(PRESETS)
 
 
 def register(subparsers) -> None:
@@ -39,13 +48,17 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--preset",
         default="smoke",
+        type=one_of(_preset_names, "preset"),
         help="smoke (< 1 min), paper (< 10 min) or regime (the n axis 8-256 for items 2 and 4 "
         "and the (iii) mutation tests, < 3 min)",
     )
     parser.add_argument(
-        "--out", default=DEFAULT_OUT, help=f"output folder (default ./{DEFAULT_OUT})"
+        "--out",
+        type=writable_out_dir,
+        default=DEFAULT_OUT,
+        help=f"output folder, a writable directory or creatable (default ./{DEFAULT_OUT})",
     )
-    parser.add_argument("--seed", type=int, default=0, help="base seed of every draw")
+    parser.add_argument("--seed", type=nonneg_int, default=0, help="base seed of every draw")
     parser.add_argument(
         "--device",
         default="cpu",
@@ -69,5 +82,5 @@ def _main(args: argparse.Namespace) -> int:
     summary = run_preset(
         args.preset, args.out, seed=args.seed, device=args.device, resume=args.resume
     )
-    print(json.dumps({k: summary[k] for k in PRINTED_KEYS}, indent=2))
+    print(json.dumps({k: summary[k] for k in (*PRINTED_KEYS, *PRINTED_RUN_KEYS)}, indent=2))
     return 0

@@ -4,7 +4,9 @@ Layout under ``<out>/simulate/<preset>/``: ``chunks/<i>-<fingerprint>.parquet`` 
 written atomically; ``resume`` reuses those whose fingerprint matches the preset, seed, sampler
 and device), ``table.parquet`` (+ ``table.provenance.json``) and ``summary.json``
 (+ ``summary.provenance.json``). The same seed gives the same table (single-threaded torch,
-every draw seeded from stable keys, draws on the CPU whatever the device).
+every draw seeded from stable keys, draws on the CPU whatever the device), and the same files byte
+for byte: what differs between identical runs (the table's absolute path, the wall time, how many
+chunks were reused) is the run record, ``run_record.json`` beside the summary, not evidence.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ from .presets import PRESETS, Preset, validate_preset
 from .spaces import load_space, parse_space_id
 from .sweep import run_chunk
 from .teachers import make_teacher
+
+#: keys of the dict :func:`run_preset` returns that are the run record (``run_record.json``), not
+#: evidence: they differ between identical runs, so they stay out of ``summary.json``
+RUN_RECORD_KEYS = ("table", "chunks_reused", "wall_time_s")
 
 
 def get_preset(name: str | Preset) -> Preset:
@@ -78,8 +84,10 @@ def run_preset(
     ``preset``: a registered name (``smoke``, ``paper``) or a :class:`Preset`; ``seed``: the base
     seed of every draw; ``device``: where students train and are verified (``cpu``, the
     reproducible default, or ``cuda``); ``resume``: reuse finished chunk files.
-    Besides the statistics of ``analysis.summarise`` the dict holds ``preset``, ``seed``,
-    ``table`` (path of ``table.parquet``), ``chunks``, ``chunks_reused`` and ``wall_time_s``.
+    Besides the statistics of ``analysis.summarise`` the dict holds ``preset``, ``seed`` and
+    ``chunks`` (all three also in ``summary.json``) and the run record :data:`RUN_RECORD_KEYS`:
+    ``table`` (path of ``table.parquet``), ``chunks_reused`` and ``wall_time_s`` (written to
+    ``run_record.json``, not to ``summary.json``, whose sha256 is quoted as evidence).
     """
     p = get_preset(preset)
     validate_preset(p)
@@ -123,16 +131,15 @@ def run_preset(
     summary = summarise(
         table, delta=p.delta, family=p.locality_family, n_items=sp["N"], seed=int(seed)
     )
-    summary.update(
-        preset=p.name,
-        seed=int(seed),
-        table=str(table_path),
-        chunks=len(p.samplers),
-        chunks_reused=reused,
-        wall_time_s=round(time.perf_counter() - start, 2),
-    )
+    summary.update(preset=p.name, seed=int(seed), chunks=len(p.samplers))
     atomic_write_json(root / "summary.json", summary)
     atomic_write_json(
         root / "summary.provenance.json", provenance_record(artefact="summary.json", **fields)
     )
-    return summary
+    record = dict(
+        table=str(table_path),
+        chunks_reused=reused,
+        wall_time_s=round(time.perf_counter() - start, 2),
+    )
+    atomic_write_json(root / "run_record.json", record)
+    return {**summary, **record}

@@ -1,8 +1,9 @@
 """The one error boundary of ``locent`` (locent/cli.py:main) and the argument checks before work.
 
 Every CLI mistake ends as ``locent <command>: error: ...`` on stderr with exit 2 and no
-traceback; Ctrl-C ends with exit 130 and the command that resumes. Probes that need the
-``locent.cli_types`` helpers applied to simulate/realdata options are strict xfails until then.
+traceback; Ctrl-C ends with exit 130 and the command that resumes. The simulate and realdata
+probes run with every stage function patched to raise :class:`WorkStarted`, so a refusal that
+comes after the work began fails the test instead of passing late.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import time
 
 import pytest
 
@@ -28,8 +30,6 @@ from locent.cli_types import (
 )
 from locent.errors import MissingResults, UserError
 from locent.results import ResultPaths
-
-LEAD = "lead applies cli_types to {} at merge"
 
 
 class WorkStarted(Exception):
@@ -359,13 +359,11 @@ def test_simulate_unknown_preset(capsys, tmp_path):
     assert_user_error(code, err, "locent simulate", "nosuch", "smoke")
 
 
-@pytest.mark.xfail(strict=True, reason=LEAD.format("simulate --preset (choices)"))
 def test_simulate_unknown_preset_refused_while_parsing(capsys, tmp_path, no_realdata_work):
     code, _, err = run_cli(capsys, "simulate", "--preset", "nosuch", "--out", str(tmp_path))
     assert_user_error(code, err, "locent simulate", "argument --preset", "nosuch")
 
 
-@pytest.mark.xfail(strict=True, reason=LEAD.format("simulate --out (writable_out_dir)"))
 def test_simulate_out_is_a_file(capsys, tmp_path, no_realdata_work):
     f = tmp_path / "f"
     f.write_text("x")
@@ -373,16 +371,29 @@ def test_simulate_out_is_a_file(capsys, tmp_path, no_realdata_work):
     assert_user_error(code, err, "locent simulate", "argument --out", "is a file")
 
 
+def test_simulate_negative_seed_refused_while_parsing(capsys, tmp_path, no_realdata_work):
+    code, _, err = run_cli(capsys, "simulate", "--seed", "-1", "--out", str(tmp_path))
+    assert_user_error(code, err, "locent simulate", "argument --seed", "non-negative", "-1")
+
+
 PREPARE_PROBES = [
-    (["--queries", "-5"], ["argument --queries", "-5"]),
-    (["--test-queries", "-3"], ["argument --test-queries", "-3"]),
+    (["--queries", "-5"], ["argument --queries", "non-negative integer, got -5"]),
+    (["--test-queries", "-3"], ["argument --test-queries", "non-negative integer, got -3"]),
+    (["--run-queries", "-2"], ["argument --run-queries", ">= -1, got -2"]),
+    (["--k", "1"], ["argument --k", ">= 2, got 1"]),
+    (["--depth", "0"], ["argument --depth", "positive integer, got 0"]),
+    (["--universe", "x"], ["argument --universe", "expected an integer, got 'x'"]),
+    (["--rerank-depth", "-1"], ["argument --rerank-depth", "positive integer"]),
+    (["--dense-depth", "0"], ["argument --dense-depth", "positive integer"]),
+    (["--margin", "-0.5"], ["argument --margin", "0 <= x", "-0.5"]),
+    (["--seed", "-1"], ["argument --seed", "non-negative"]),
     (["--datasets", "nosuch"], ["argument --datasets", "unknown dataset 'nosuch'", "msmarco"]),
     (["--samplers", "bm25,nosuch"], ["argument --samplers", "unknown sampler 'nosuch'"]),
     (["--teacher", "/nonexistent/teacher.run"], ["teacher", "/nonexistent/teacher.run"]),
+    (["--teacher", "scores.json.gz"], ["argument --teacher", "no such teacher file: scores"]),
 ]
 
 
-@pytest.mark.xfail(strict=True, reason=LEAD.format("realdata prepare"))
 @pytest.mark.parametrize("argv, words", PREPARE_PROBES, ids=[p[0][0] for p in PREPARE_PROBES])
 def test_realdata_prepare_refuses_bad_arguments_before_work(
     capsys, tmp_path, no_realdata_work, argv, words
@@ -391,22 +402,110 @@ def test_realdata_prepare_refuses_bad_arguments_before_work(
     assert_user_error(code, err, "locent realdata prepare", *words)
 
 
-def test_realdata_prepare_group_of_one_is_refused_before_work(capsys, tmp_path, no_realdata_work):
-    # SamplerConfig refuses k < 2 before any work (argparse's int_at_least(2) would say the same)
-    code, _, err = run_cli(capsys, "realdata", "prepare", "--out", str(tmp_path), "--k", "1")
-    assert_user_error(code, err, "locent realdata prepare", ">= 2", "got 1")
+def test_realdata_prepare_bad_test_queries_fails_within_two_seconds(
+    capsys, tmp_path, no_realdata_work
+):
+    """The probe that took 93 s (BM25 and encoding first): now refused while parsing."""
+    start = time.perf_counter()
+    code, _, err = run_cli(capsys, "realdata", "prepare", "--out", str(tmp_path),
+                           "--test-queries", "-3")  # fmt: skip
+    assert time.perf_counter() - start < 2.0
+    assert_user_error(code, err, "locent realdata prepare", "argument --test-queries")
+    assert list(tmp_path.iterdir()) == []  # nothing written
 
 
-@pytest.mark.xfail(strict=True, reason=LEAD.format("realdata prepare --teacher (run files)"))
 def test_realdata_prepare_refuses_a_malformed_teacher_run(capsys, tmp_path, no_realdata_work):
     bad = tmp_path / "teacher.run"
-    bad.write_text("this is not a TREC run\n")
+    bad.write_text("q1 Q0 d1 1 2.5 t\nthis is not a TREC run\n")
     code, _, err = run_cli(capsys, "realdata", "prepare", "--out", str(tmp_path), "--teacher",
                            str(bad))  # fmt: skip
-    assert_user_error(code, err, "locent realdata prepare", str(bad))
+    assert_user_error(code, err, "locent realdata prepare", f"{bad}:2: malformed line", "rank")
+    bad.write_text("q1 Q0 d1 1 2.5\n")
+    code, _, err = run_cli(capsys, "realdata", "prepare", "--out", str(tmp_path), "--teacher",
+                           str(bad))  # fmt: skip
+    assert_user_error(code, err, "locent realdata prepare", f"{bad}:1:", "expected 6 fields")
+    bad.write_text("")
+    code, _, err = run_cli(capsys, "realdata", "prepare", "--out", str(tmp_path), "--teacher",
+                           str(bad))  # fmt: skip
+    assert_user_error(code, err, "locent realdata prepare", f"teacher run {bad} is empty")
+    scores = tmp_path / "scores.json"
+    scores.write_text("[1, 2]")
+    code, _, err = run_cli(capsys, "realdata", "prepare", "--out", str(tmp_path), "--teacher",
+                           str(scores))  # fmt: skip
+    assert_user_error(code, err, "locent realdata prepare", str(scores), "not a JSON object")
 
 
-@pytest.mark.xfail(strict=True, reason=LEAD.format("realdata --out (writable_out_dir)"))
+def test_realdata_teacher_accepts_model_names_folders_and_good_runs(tmp_path):
+    from locent.realdata.cli_checks import teacher_source
+
+    good = tmp_path / "teacher.trec"
+    good.write_text("q1 Q0 d1 1 2.5 t\nq1 Q0 d2 2 1.0 t\n")
+    assert teacher_source(str(good)) == str(good)
+    scores = tmp_path / "scores.json"
+    scores.write_text('{"q1": {"d1": 1.0}}')
+    assert teacher_source(str(scores)) == str(scores)
+    assert teacher_source(str(tmp_path)) == str(tmp_path)  # a model folder
+    for name in ("rasyosef/splade-tiny", "cross-encoder/ms-marco-MiniLM-L-6-v2", "splade"):
+        assert teacher_source(name) == name  # model names are resolved by the stage
+    # only the first lines are checked while parsing (the stage reads the whole run)
+    long_run = tmp_path / "long.run"
+    long_run.write_text("q1 Q0 d1 1 2.5 t\n" * 5 + "broken\n")
+    assert teacher_source(str(long_run)) == str(long_run)
+    with pytest.raises(argparse.ArgumentTypeError, match="unknown format"):
+        other = tmp_path / "teacher.bin"
+        other.write_text("x")
+        teacher_source(str(other))
+
+
+def test_realdata_parsed_lists_are_tuples(tmp_path):
+    from locent.realdata import cli as realdata_cli
+    from locent.realdata.prepare import PLANS
+    from locent.realdata.samplers import SAMPLERS
+
+    from locent.cli import build_parser
+
+    args = build_parser().parse_args(["realdata", "prepare", "--out", str(tmp_path)])
+    p = realdata_cli.prepare_params(args)
+    assert p.datasets == tuple(PLANS) and p.samplers == SAMPLERS
+    args = build_parser().parse_args(
+        ["realdata", "measure", "--datasets", "vaswani", "--samplers", "bm25, random"]
+    )
+    p = realdata_cli.measure_params(args)
+    assert p.datasets == ("vaswani",) and p.samplers == ("bm25", "random")
+
+
+GRID_PROBES = [
+    (["grid", "--steps", "0"], ["argument --steps", "positive integer, got 0"]),
+    (["grid", "--batch-size", "-4"], ["argument --batch-size", "positive integer"]),
+    (["grid", "--threads", "0"], ["argument --threads", "positive integer"]),
+    (["grid", "--samplers", "bm25", "nosuch"], ["argument --samplers", "unknown sampler"]),
+    (["grid", "--test-sets", "dl21"], ["argument --test-sets", "unknown test set 'dl21'", "dl19"]),
+    (["grid", "--teacher-sets", "x"], ["argument --teacher-sets", "unknown test set 'x'"]),
+    (["grid", "--lr", "inf"], ["argument --lr", "finite number > 0"]),
+    (["train", "--sampler", "nosuch", "--loss", "soft_ranknet"], ["argument --sampler", "nosuch"]),
+    (
+        ["train", "--sampler", "bm25", "--loss", "soft_ranknet", "--subset", "half"],
+        ["argument --subset", "unknown entropy subset 'half'", "keep_below_median"],
+    ),
+    (["train", "--sampler", "bm25", "--loss", "soft_ranknet", "--tau", "0"], ["argument --tau"]),
+    (["report", "--alpha", "1"], ["argument --alpha", "0 < p < 1, got 1"]),
+    (["report", "--alpha", "0"], ["argument --alpha", "0 < p < 1, got 0"]),
+    (["report", "--margin", "0"], ["argument --margin", "0 < x, got 0"]),
+    (["report", "--reference", "bm52"], ["argument --reference", "unknown sampler 'bm52'"]),
+    (["measure", "--datasets", "nosuch"], ["argument --datasets", "unknown dataset 'nosuch'"]),
+]
+
+
+@pytest.mark.parametrize("argv, words", GRID_PROBES, ids=[" ".join(p[0]) for p in GRID_PROBES])
+def test_realdata_steps_refuse_bad_arguments_before_work(
+    capsys, monkeypatch, tmp_path, no_realdata_work, argv, words
+):
+    monkeypatch.setattr("locent.realdata.cli.run_grid", lambda *a, **k: (_ for _ in ()).throw(
+        WorkStarted("train began")))  # fmt: skip
+    code, _, err = run_cli(capsys, "realdata", argv[0], "--out", str(tmp_path), *argv[1:])
+    assert_user_error(code, err, f"locent realdata {argv[0]}", *words)
+
+
 @pytest.mark.parametrize("step", ["prepare", "measure"])
 def test_realdata_out_is_a_file(capsys, tmp_path, no_realdata_work, step):
     f = tmp_path / "f"
@@ -429,13 +528,21 @@ def test_realdata_steps_on_an_empty_out_name_the_producer(
     assert_user_error(code, err, f"locent realdata {argv[0]}", str(tmp_path), message)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=LEAD.format("realdata measure (its groups checked before the encoder loads)"),
-)
 def test_realdata_measure_on_an_empty_out_stops_before_work(capsys, tmp_path, no_realdata_work):
     code, _, err = run_cli(capsys, "realdata", "measure", "--out", str(tmp_path))
     assert_user_error(code, err, "locent realdata measure", "run `locent realdata prepare` first")
+    assert str(tmp_path / "realdata" / "groups") in err
+
+
+def test_measure_checks_its_groups_before_loading_the_encoder(monkeypatch, tmp_path):
+    """``locent run`` calls :func:`measure` directly: it too stops before the encoder loads."""
+    from locent.realdata import measure as measure_module
+
+    monkeypatch.setattr(measure_module, "load_encoder", lambda *a, **k: (_ for _ in ()).throw(
+        WorkStarted("the encoder loaded before the groups were checked")))  # fmt: skip
+    with pytest.raises(MissingResults, match="run `locent realdata prepare` first"):
+        measure_module.measure(tmp_path, plans=("vaswani",), samplers=("bm25",))
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("command", [["theory"], ["figures"], ["checks"]])

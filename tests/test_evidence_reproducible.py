@@ -1,7 +1,8 @@
 """Identical runs write identical evidence: every file under ``theory/``, ``simulate/`` and
 ``checks/verdicts.json`` is the same byte for byte in two output folders (of different names and
 path lengths), so the sha256 the report shows for each evidence file is reproducible. Wall times
-and absolute paths belong in the run record (``run_state.json``), not in evidence.
+and absolute paths belong in the run record (``run_state.json`` of ``locent run``,
+``simulate/<preset>/run_record.json`` of ``locent simulate``), not in evidence.
 
 Slow (two theory runs, two smoke simulations):
 ``pytest -m slow tests/test_evidence_reproducible.py``.
@@ -20,7 +21,7 @@ from locent.cli import main
 pytestmark = pytest.mark.slow
 
 #: files that are the run record, not evidence
-RUN_RECORD = ("run_state.json",)
+RUN_RECORD = ("run_state.json", "run_record.json")
 
 
 def evidence_files(out: Path, under: str) -> dict[str, bytes]:
@@ -83,25 +84,24 @@ def test_theory_evidence_is_identical(two_runs):
     assert differences(first, second) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="simulate/smoke/summary.json holds `table` (an absolute path) and `wall_time_s` "
-    "(simulate/runner.py:run_preset), and checks/verdicts.json quotes that file's sha256; the "
-    "lead moves both keys to the run record at merge",
-)
 def test_simulation_evidence_and_verdicts_are_identical(two_runs):
     first, second = (
         {**evidence_files(out, "simulate"), **evidence_files(out, "checks")} for out in two_runs
     )
     assert "simulate/smoke/summary.json" in first and "checks/verdicts.json" in first
+    assert "simulate/smoke/table.parquet" in first and "simulate/smoke/chunks" in " ".join(first)
     assert differences(first, second) == []
 
 
-def test_the_simulation_differs_only_in_the_known_keys(two_runs):
-    """Pins the offenders named in the xfail above, so the report of what breaks it stays true
-    (when they are fixed this fails with the xfail: remove both)."""
-    first, second = (evidence_files(out, "simulate") for out in two_runs)
-    assert differences(first, second) == ["simulate/smoke/summary.json: keys table, wall_time_s"]
+def test_the_run_record_holds_what_differs(two_runs):
+    """The path, wall time and reuse count left the summary for the run record, which names
+    each run's own table."""
+    for out in two_runs:
+        summary = json.loads((out / "simulate" / "smoke" / "summary.json").read_text())
+        record = json.loads((out / "simulate" / "smoke" / "run_record.json").read_text())
+        assert not {"table", "wall_time_s", "chunks_reused"} & set(summary)
+        assert record["table"] == str(out / "simulate" / "smoke" / "table.parquet")
+        assert record["wall_time_s"] > 0 and record["chunks_reused"] == 0
 
 
 def test_verdicts_file_holds_no_path_or_time(two_runs, tmp_path):

@@ -23,7 +23,6 @@ REQUIRED_SUMMARY = (
     "spearman_floor_vs_entropy",
     "spearman_entropy_vs_diameter",
     "intermediate_locality_optimum",
-    "table",
     # issue 12 evidence
     "spearman_unit",
     "gap_vs_diameter_regression",
@@ -158,8 +157,11 @@ def test_bad_preset_values(change, match):
 
 
 def test_unknown_preset_device_and_list(tmp_path, capsys):
-    with pytest.raises(ValueError, match="unknown preset 'huge'"):
+    with pytest.raises(SystemExit) as refused:  # refused while parsing (cli_types)
         main(["simulate", "--preset", "huge", "--out", str(tmp_path)])
+    assert refused.value.code == 2 and "unknown preset 'huge'" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="unknown preset 'huge'"):
+        run_preset("huge", tmp_path)
     with pytest.raises(ValueError, match="unknown device 'gpu0'"):
         run_preset(TINY, tmp_path, device="gpu0")
     assert main(["simulate", "--list"]) == 0
