@@ -10,7 +10,7 @@ from setuptools import find_packages, setup
 PARTS = ("theory", "simulate", "realdata", "figures", "paper_checks")
 
 package_dir = {"locent": "locent"}
-packages = ["locent"]
+packages = ["locent", *(f"locent.{sub}" for sub in find_packages("locent"))]
 for part in PARTS:
     package_dir[f"locent.{part}"] = part
     packages.append(f"locent.{part}")

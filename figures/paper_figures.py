@@ -149,7 +149,8 @@ def fig3_training_dynamics(
         part["kl_or_loss"] = kl.where(np.isfinite(kl.astype(float)), part.get(R.STEP_LOSS))
         mean = part.groupby(R.STEP)[["kl_or_loss", R.GRAD_NORM]].mean().sort_index()
         kappa = kappa_by_sampler.get(str(sampler), np.nan)
-        label = f"{sampler} (κ_Q n/a)" if np.isnan(kappa) else f"{sampler} (κ_Q = {kappa:.3g})"
+        shown = "n/a" if np.isnan(kappa) else "∞" if np.isinf(kappa) else f"{kappa:.3g}"
+        label = f"{sampler} (κ_Q = {shown})"
         colour = sampler_colour(str(sampler))
         left.plot(mean.index, mean["kl_or_loss"], color=colour, label=label)
         right.plot(mean.index, mean[R.GRAD_NORM], color=colour, label=label)

@@ -14,9 +14,9 @@ from locent.figures.tables import (
     trained_rows,
     training_rows,
 )
-from scipy import stats
 
 from locent import results as R
+from locent import stats as st
 
 VIOLIN_QUANTITIES = (
     (R.DIAMETER_99, "Δ̂_q (α = 0.99)"),
@@ -31,8 +31,9 @@ def sampler_violins(per_query: pd.DataFrame, dataset_prefix: str = "msmarco-pass
     ``per_query``: ``realdata/measure/per_query.parquet``. Each quantity is drawn over the
     training queries when they carry it, else over the MS MARCO rows that do (κ_q needs the
     test-time target μ_q, so it is measured on the DL19/DL20 test queries; the panel's label says
-    which). Infinite κ_q (target not covered by the sampler) cannot be drawn: their count per
-    sampler is written under the violin, not dropped silently. Returns ``(fig, counts)`` with the
+    which). Infinite κ_q (target not covered by the sampler) cannot be drawn: each sampler's tick
+    label gives its finite share and a sampler with none is marked, not dropped silently
+    (:func:`_mark_infinite_kappa`). Returns ``(fig, counts)`` with the
     number of infinite κ_q per sampler.
     """
     require_columns(
@@ -45,7 +46,7 @@ def sampler_violins(per_query: pd.DataFrame, dataset_prefix: str = "msmarco-pass
         raise ValueError(f"per_query.parquet: no rows for dataset {dataset_prefix}*")
     ours = per_query[per_query["dataset"].astype(str).str.startswith(dataset_prefix)]
     samplers = sorted(ours["sampler"].astype(str).unique())
-    fig, axes = new_figure(9.0, 3.0, 1, len(VIOLIN_QUANTITIES))
+    fig, axes = new_figure(9.6, 3.3, 1, len(VIOLIN_QUANTITIES))
     infinite = {}
     for ax, (column, label) in zip(axes, VIOLIN_QUANTITIES):
         rows = train if train[column].notna().any() else ours[ours[column].notna()]
@@ -56,7 +57,7 @@ def sampler_violins(per_query: pd.DataFrame, dataset_prefix: str = "msmarco-pass
             values = rows.loc[rows["sampler"].astype(str) == s, column].to_numpy(dtype=float)
             finite = values[np.isfinite(values)]
             if column == R.KAPPA:
-                infinite[s] = int((~np.isfinite(values)).sum())
+                infinite[s] = int(np.isinf(values).sum())
             if finite.size >= 2 and np.ptp(finite) > 0:
                 data.append(finite)
                 positions.append(i)
@@ -68,22 +69,51 @@ def sampler_violins(per_query: pd.DataFrame, dataset_prefix: str = "msmarco-pass
             for body, s in zip(parts["bodies"], names):
                 body.set_facecolor(sampler_colour(s))
                 body.set_alpha(0.6)
-        ax.set_xticks(range(len(samplers)), samplers, rotation=30)
-        ax.set_ylabel(label)
         if column == R.KAPPA:
-            for i, s in enumerate(samplers):
-                if infinite.get(s):
-                    ax.annotate(
-                        f"{infinite[s]} inf",
-                        (i, 0),
-                        xycoords=("data", "axes fraction"),
-                        xytext=(0, 2),
-                        textcoords="offset points",
-                        ha="center",
-                        fontsize=6,
-                    )
+            _mark_infinite_kappa(ax, rows, samplers, infinite)
+        else:
+            ax.set_xticks(range(len(samplers)), samplers, rotation=30)
+        ax.set_ylabel(label)
     fig.suptitle("MS MARCO groups per sampler")
     return fig, infinite
+
+
+def _mark_infinite_kappa(ax, rows: pd.DataFrame, samplers, infinite: dict) -> None:
+    """Say on the κ_q panel how many κ_q are finite per sampler.
+
+    κ_q = ∞ (the target μ_q puts mass where the sampler ν_q puts none) is the common case for
+    samplers that never draw some relevant items, so most of this panel can be empty; each
+    sampler's tick label gives its finite share, and a sampler without any finite κ_q gets a
+    hatched column saying so (instead of a blank that reads like missing data).
+    """
+    measured = rows[rows[R.KAPPA].notna()]
+    counts = measured.groupby(measured[R.SAMPLER].astype(str)).size()
+    finite_total = 0
+    for i, s in enumerate(samplers):
+        n = int(counts.get(s, 0))
+        finite = n - infinite.get(s, 0)
+        finite_total += finite
+        if n and finite == 0:
+            ax.axvspan(i - 0.4, i + 0.4, facecolor="0.93", edgecolor="0.7", hatch="///", lw=0)
+            ax.text(
+                i,
+                0.5,
+                f"κ_q = ∞ for all {n}",
+                transform=ax.get_xaxis_transform(),
+                rotation=90,
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="0.25",
+            )
+    labels = [
+        f"{s}\n{int(counts.get(s, 0)) - infinite.get(s, 0)}/{int(counts.get(s, 0))} finite"
+        for s in samplers
+    ]
+    ax.set_xticks(range(len(samplers)), labels, rotation=30, fontsize=6)
+    ax.set_xlim(-0.6, len(samplers) - 0.4)
+    total = int(counts.sum())
+    ax.set_title(f"{ax.get_title()}; κ_q finite for {finite_total} of {total}", fontsize=7)
 
 
 def effectiveness_table(
@@ -119,7 +149,7 @@ def effectiveness_table(
         v = values.to_numpy(dtype=float)
         mean = float(v.mean())
         if v.size > 1 and np.std(v) > 0:
-            lo, hi = stats.t.interval(confidence, v.size - 1, loc=mean, scale=stats.sem(v))
+            lo, hi = st.mean_ci(v, confidence)
         else:
             lo = hi = mean
         rows.append(
@@ -162,18 +192,67 @@ def baseline_means(per_query: pd.DataFrame, measure: str = R.NDCG_10) -> pd.Data
     )
 
 
+#: Line colours and styles of the baseline systems in Table 1 (none is a sampler colour).
+BASELINE_COLOURS = ("black", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#2f4b7c")
+BASELINE_STYLES = ("--", ":", "-.", (0, (5, 1)), (0, (3, 1, 1, 1)), (0, (1, 1)), (0, (8, 2)))
+
+
+def _baseline_lines(baselines: pd.DataFrame | None, datasets) -> list[dict]:
+    """One line style per baseline system, drawn in every panel (dataset) it has a value for.
+
+    Systems whose means agree (to 3 decimals) on every dataset, e.g. ``bm25`` and the shipped
+    ``run:bm25``, share one line and one label (``bm25 = run:bm25``). Each entry: ``label``
+    (with the value per dataset), ``colour``, ``style`` and ``means`` (dataset → mean).
+    """
+    if baselines is None or baselines.empty:
+        return []
+    wide = baselines.pivot_table(index="system", columns="dataset", values="mean", aggfunc="mean")
+    wide = wide.reindex(columns=[d for d in datasets if d in wide.columns])
+    if wide.empty:
+        return []
+    groups: dict[tuple, list[str]] = {}
+    for system, row in wide.iterrows():
+        key = tuple(f"{v:.3f}" if np.isfinite(v) else "–" for v in row)
+        groups.setdefault(key, []).append(str(system))
+    # highest first, as the lines lie in the panels
+    order = sorted(groups.items(), key=lambda kv: -float(wide.loc[kv[1][0]].max()))
+    lines = []
+    for i, (key, names) in enumerate(order):
+        values = ", ".join(
+            v if len(wide.columns) == 1 else f"{d} {v}"
+            for d, v in zip(wide.columns, key)
+            if v != "–"
+        )
+        means = {d: float(v) for d, v in zip(wide.columns, key) if v != "–"}
+        lines.append(
+            {
+                "label": f"{' = '.join(sorted(names))} ({values})",
+                "colour": BASELINE_COLOURS[i % len(BASELINE_COLOURS)],
+                "style": BASELINE_STYLES[i % len(BASELINE_STYLES)],
+                "means": means,
+            }
+        )
+    return lines
+
+
 def table1_effectiveness(
     table: pd.DataFrame, measure: str = R.NDCG_10, baselines: pd.DataFrame | None = None
 ):
     """Grouped bars (x = loss, bar = sampler) of ``table`` from :func:`effectiveness_table`,
     one panel per dataset, with the confidence interval as error bars; ``baselines``
-    (:func:`baseline_means`) drawn as labelled horizontal lines."""
+    (:func:`baseline_means`) drawn as horizontal lines, one colour and dash pattern per system
+    (:func:`_baseline_lines`), explained in a legend below the panels."""
     require_columns(table, ("dataset", "loss", "sampler", "mean", "lo", "hi"), "Table 1")
     datasets = sorted(table["dataset"].unique())
     losses = sorted(table["loss"].unique())
     samplers = sorted(table["sampler"].unique())
     width = 0.8 / len(samplers)
-    fig, axes = new_figure(4.2 * len(datasets), 3.2, 1, len(datasets), squeeze=False, sharey=True)
+    baseline_lines = _baseline_lines(baselines, datasets)
+    columns = 2 if len(datasets) == 1 else 3  # of the baseline legend below the panels
+    height = 3.2 + 0.16 * np.ceil(len(baseline_lines) / columns)
+    fig, axes = new_figure(
+        max(5.6, 4.2 * len(datasets)), height, 1, len(datasets), squeeze=False, sharey=True
+    )
     for ax, ds in zip(axes[0], datasets):
         for k, s in enumerate(samplers):
             part = table[(table["dataset"] == ds) & (table["sampler"] == s)].set_index("loss")
@@ -190,20 +269,11 @@ def table1_effectiveness(
                 capsize=2,
                 error_kw={"lw": 0.8},
             )
-        if baselines is not None:
-            styles = iter(["--", ":", "-.", (0, (5, 1))])
-            lines = [
+        for b in baseline_lines:
+            if ds in b["means"]:
                 ax.axhline(
-                    b.mean,
-                    color="0.3",
-                    lw=0.9,
-                    ls=next(styles, "--"),
-                    label=f"{b.system} ({b.mean:.3f})",
+                    b["means"][ds], color=b["colour"], lw=1.0, ls=b["style"], label=b["label"]
                 )
-                for b in baselines[baselines["dataset"] == ds].itertuples()
-            ]
-            if lines:
-                ax.legend(handles=lines, loc="lower right", fontsize=6, title="baselines")
         ax.set_xticks(range(len(losses)), losses, rotation=20)
         ax.set_title(ds)
         ax.set_xlabel("loss")
@@ -216,4 +286,21 @@ def table1_effectiveness(
         title="sampler",
         loc="outside right upper",
     )
+    # the baselines get their own legend below the panels (inside, it covered the bars): one
+    # colour and dash pattern per system, its values in the label
+    entries = {}
+    for ax in axes[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            if label not in samplers:
+                entries.setdefault(label, handle)
+    if entries:
+        fig.legend(
+            list(entries.values()),
+            list(entries),
+            title="baselines (untrained systems)",
+            loc="outside lower center",
+            ncols=min(columns, len(entries)),
+            fontsize=6,
+            title_fontsize=7,
+        )
     return fig

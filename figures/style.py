@@ -101,12 +101,49 @@ def save_figure(fig: Figure, out_dir: str | os.PathLike, name: str) -> dict[str,
 
 
 def log_axes(ax, x: bool = True, y: bool = True) -> None:
-    """Log scales without minor tick labels (they overlap on ranges under a decade)."""
+    """Log scales that always carry tick labels.
+
+    Minor tick labels are hidden (on ranges over a decade they overlap). A range that does not
+    reach from one power of ten to the next has no major tick at all, so such an axis gets
+    about four labelled ticks at round values instead (``_label_short_log_axis``). Call this
+    after plotting: the data limits decide.
+    """
     from matplotlib.ticker import NullFormatter
 
-    if x:
-        ax.set_xscale("log")
-        ax.xaxis.set_minor_formatter(NullFormatter())
-    if y:
-        ax.set_yscale("log")
-        ax.yaxis.set_minor_formatter(NullFormatter())
+    for on, axis, set_scale in ((x, ax.xaxis, ax.set_xscale), (y, ax.yaxis, ax.set_yscale)):
+        if not on:
+            continue
+        set_scale("log")
+        axis.set_minor_formatter(NullFormatter())
+        _label_short_log_axis(ax, axis)
+
+
+def _label_short_log_axis(ax, axis) -> None:
+    """Round, labelled ticks on a log ``axis`` whose view holds fewer than two powers of ten."""
+    import numpy as np
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+    ax.autoscale_view()
+    lo, hi = sorted(axis.get_view_interval())
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo > 0 and hi > lo):
+        return
+    decades = np.arange(np.ceil(np.log10(lo)), np.floor(np.log10(hi)) + 1)
+    if len(decades) >= 2:
+        return  # matplotlib labels the powers of ten
+    ticks = _round_ticks(lo, hi)
+    axis.set_major_locator(FixedLocator(ticks))
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:.3g}"))
+    axis.set_minor_locator(NullLocator())
+
+
+def _round_ticks(lo: float, hi: float) -> list[float]:
+    """3 to 7 ticks in [lo, hi] at multiples of 1, 2 or 5 × 10^k (the coarsest such step)."""
+    import numpy as np
+
+    for step in sorted((m * 10.0**k for k in range(-12, 13) for m in (1, 2, 5)), reverse=True):
+        first = np.ceil(lo / step) * step
+        ticks = np.arange(first, hi + step * 1e-9, step)
+        ticks = ticks[(ticks >= lo) & (ticks <= hi) & (ticks > 0)]
+        if 3 <= len(ticks) <= 7:
+            return [float(f"{t:.12g}") for t in ticks]
+    return [float(f"{lo:.3g}"), float(f"{hi:.3g}")]

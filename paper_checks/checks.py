@@ -114,10 +114,11 @@ class Check:
         return dataclasses.replace(self, params=dataclasses.replace(self.params, **changes))
 
     def evaluate(self, paths: ResultPaths) -> CheckResult:
-        power: dict = {}
+        power, parts = {}, []
         try:
             verdict, explanation, numbers, *rest = self.run(paths, self.params)
             power = rest[0] if rest else {}
+            parts = rest[1] if len(rest) > 1 else []
         except MissingEvidence as err:
             verdict, explanation, numbers = Verdict.INCONCLUSIVE, f"no evidence: {err}", {}
         except (ValueError, KeyError) as err:
@@ -137,6 +138,7 @@ class Check:
             list(self.figures),
             parameters=dataclasses.asdict(self.params),
             power=power,
+            parts=parts,
         )
 
 
@@ -254,8 +256,10 @@ CHECKS: tuple[Check, ...] = (
         4,
         "intermediate_locality_optimum",
         "Total misordering risk is minimised at an intermediate locality.",
-        "split-half (optimum chosen on half the seeds, tested on the others; regime simulation "
-        "when present): more than half of the (τ, loss, n) cells significantly interior, "
+        "split-half (regime simulation when present): in each (τ, loss, n) cell the optimum is "
+        "chosen on half the seeds and tested on the others by paired one-sided t-tests over "
+        "seeds against both ends of the locality range; more than half of the cells "
+        "significantly interior, "
         "binomial over cells at α = {alpha:g}; FAIL if significantly more than half of the "
         "cells have their optimum at an end of the locality range, or with {power:.0%} power "
         "for an all-cells effect.",
@@ -301,7 +305,9 @@ CHECKS: tuple[Check, ...] = (
         "hurt.",
         "paired over queries vs the full set, Holm at α = {alpha:g}: moderate subsets "
         "non-inferior (margin {margin:g} nDCG@10); extreme subsets (one half at the median, "
-        "Tukey outliers) significantly worse; " + _POWER + " {min_effect:g} nDCG@10 ({resamples} "
+        "Tukey outliers) significantly worse (FAIL if shown non-inferior); "
+        + _POWER
+        + " {min_effect:g} nDCG@10 ({resamples} "
         "simulations, seed {seed}). A subset identical to the full set or empty is "
         "INCONCLUSIVE; sizes (n_train) reported.",
         ("grid_per_query", "grid_results"),

@@ -1,15 +1,17 @@
 """The report: ``report/index.html`` (one static offline file) and ``report/REPORT.md``.
 
-Order: the verdict table first, then each check with its figure(s) and numbers, the theory proofs
-summary, the sampler table, the Table-1 analogue, the paper's figures, and provenance (data IDs and
-hashes, models, seeds, versions, commit, wall time per stage). Images are embedded in the HTML as
-base64 data URIs; the CSS is inline; there is no script.
+Order, for a reader with one minute: a banner naming failed stages (when ``locent run`` recorded
+any), the scope banner (presets, queries, seeds, whether the students learned, hardware:
+:mod:`.report_scope`), then the verdict table, each row naming the sub-criterion that decided it
+(:mod:`.report_parts`). Below: each check (statement, criterion, its parts, numbers and evidence
+collapsed), Table 1 as differences to the reference sampler with CIs and the baselines listed
+once (:mod:`.report_tables`), the sampler table, the theory statements, every figure once, and
+the provenance collapsed as key–value rows. Images are embedded once each as base64 data URIs;
+the CSS is inline; there is no script.
 """
 
 from __future__ import annotations
 
-import base64
-import html
 import json
 import os
 from collections.abc import Sequence
@@ -17,102 +19,35 @@ from pathlib import Path
 
 import pandas as pd
 from locent.figures.build import FigureRecord
+from locent.paper_checks import report_html as H
+from locent.paper_checks.report_html import VERDICT_BACKGROUND, VERDICT_COLOURS
+from locent.paper_checks.report_parts import decided_by, parts_of
+from locent.paper_checks.report_scope import failed_stages, scope_facts
+from locent.paper_checks.report_tables import (
+    ENTROPY_CUTS,
+    baseline_table,
+    numbers_tables,
+    provenance_groups,
+    table1_differences,
+    table1_legend,
+)
 from locent.paper_checks.verdicts import CheckResult
 
 from locent.provenance import atomic_write_json, atomic_write_text, provenance_record
 from locent.results import ResultPaths
 
-#: The verdict table sits on this background (the headless-browser test looks for it).
-VERDICT_BACKGROUND = "#fde9a9"
-VERDICT_COLOURS = {"PASS": "#2e7d32", "FAIL": "#c62828", "INCONCLUSIVE": "#6d6d6d"}
+__all__ = ["VERDICT_BACKGROUND", "VERDICT_COLOURS", "build_report", "verdict_frame"]
 
-CSS = f"""
-body {{ font-family: 'DejaVu Sans', Arial, sans-serif; margin: 0 auto; max-width: 1100px;
-       padding: 0 16px 40px; color: #1d1d1d; background: #ffffff; font-size: 14px; }}
-h1 {{ font-size: 22px; margin: 12px 0 6px; }}
-h2 {{ font-size: 18px; border-bottom: 1px solid #ccc; margin-top: 28px; }}
-#verdicts {{ background: {VERDICT_BACKGROUND}; padding: 10px 14px 14px; border-radius: 4px; }}
-#verdicts table {{ background: {VERDICT_BACKGROUND}; }}
-table {{ border-collapse: collapse; margin: 6px 0; }}
-th, td {{ border: 1px solid #bbb; padding: 3px 7px; text-align: left; vertical-align: top; }}
-th {{ background: rgba(0,0,0,0.06); }}
-.verdict {{ font-weight: bold; color: #fff; padding: 1px 6px; border-radius: 3px; }}
-.PASS {{ background: {VERDICT_COLOURS["PASS"]}; }}
-.FAIL {{ background: {VERDICT_COLOURS["FAIL"]}; }}
-.INCONCLUSIVE {{ background: {VERDICT_COLOURS["INCONCLUSIVE"]}; }}
-img {{ max-width: 100%; border: 1px solid #eee; }}
-.numbers td {{ font-family: 'DejaVu Sans Mono', monospace; font-size: 12px; }}
-.note {{ color: #555; font-size: 12px; }}
-"""
-
-
-def _esc(x) -> str:
-    return html.escape(str(x))
-
-
-def _fmt(v) -> str:
-    if isinstance(v, bool):
-        return str(v)
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
-
-
-def _data_uri(png: Path) -> str:
-    return "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode("ascii")
-
-
-def _html_table(df: pd.DataFrame, cls: str = "") -> str:
-    head = "".join(f"<th>{_esc(c)}</th>" for c in df.columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{_esc(_fmt(v))}</td>" for v in row) + "</tr>"
-        for row in df.itertuples(index=False)
-    )
-    return f'<table class="{cls}"><tr>{head}</tr>{body}</table>'
-
-
-def _md_table(df: pd.DataFrame) -> str:
-    cols = [str(c) for c in df.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for row in df.itertuples(index=False):
-        cells = [_fmt(v).replace("|", "\\|").replace("\n", " ") for v in row]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+#: Number tables longer than this are collapsed.
+LONG = 10
 
 
 def verdict_frame(results: Sequence[CheckResult]) -> pd.DataFrame:
+    """The verdict table: item, check, verdict, and the sub-criterion that decided it."""
     return pd.DataFrame(
-        [(r.item, r.name, str(r.verdict), r.explanation) for r in results],
-        columns=["item", "check", "verdict", "explanation"],
+        [(r.item, r.name, str(r.verdict), decided_by(r)) for r in results],
+        columns=["item", "check", "verdict", "decided by"],
     )
-
-
-def _read_csv(path: Path) -> pd.DataFrame | None:
-    return pd.read_csv(path) if path.is_file() else None
-
-
-def provenance_rows(out: Path) -> pd.DataFrame:
-    """One row per ``*.provenance.json`` under ``out``: artefact, data IDs/hashes, models, seed."""
-    rows = []
-    for path in sorted(out.rglob("*.provenance.json")):
-        try:
-            record = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            rows.append({"file": str(path.relative_to(out)), "detail": f"unreadable: {err}"})
-            continue
-        keep = {
-            k: v
-            for k, v in record.items()
-            if k not in ("versions", "python", "platform") and not isinstance(v, (dict, list))
-        }
-        nested = {
-            k: json.dumps(v, sort_keys=True)[:160]
-            for k, v in record.items()
-            if k not in ("versions",) and isinstance(v, (dict, list))
-        }
-        detail = ", ".join(f"{k}={v}" for k, v in sorted({**keep, **nested}.items()))
-        rows.append({"file": str(path.relative_to(out)), "detail": detail})
-    return pd.DataFrame(rows, columns=["file", "detail"])
 
 
 def stage_rows(out: Path) -> pd.DataFrame | None:
@@ -129,6 +64,189 @@ def stage_rows(out: Path) -> pd.DataFrame | None:
     )
 
 
+class _Doc:
+    """The HTML and Markdown bodies, written side by side."""
+
+    def __init__(self) -> None:
+        self.h: list[str] = []
+        self.md: list[str] = []
+
+    def heading(self, level: int, text: str, anchor: str = "") -> None:
+        ident = f" id='{H.esc(anchor)}'" if anchor else ""
+        self.h.append(f"<h{level}{ident}>{H.esc(text)}</h{level}>")
+        self.md.append(f"{'#' * level} {text}\n")
+
+    def note(self, text: str) -> None:
+        self.h.append(f"<p class='note'>{H.esc(text)}</p>")
+        self.md.append(f"_{text}_\n")
+
+    def table(
+        self, df: pd.DataFrame, cls: str = "", summary: str | None = None, long: int = LONG
+    ) -> None:
+        """``df``; collapsed under ``summary`` when given or when longer than ``long`` rows."""
+        if summary is None and len(df) > long:
+            summary = f"{len(df)} rows"
+        body = H.table(df, cls)
+        if summary is None:
+            self.h.append(body)
+            self.md.append(H.md_table(df) + "\n")
+        else:
+            self.h.append(H.details(H.esc(summary), body))
+            self.md.append(
+                f"<details><summary>{summary}</summary>\n\n{H.md_table(df)}\n\n</details>\n"
+            )
+
+
+def _banners(doc: _Doc, paths: ResultPaths) -> None:
+    failed = failed_stages(paths)
+    if failed:
+        items = "".join(
+            f"<li><b>{H.esc(s)}</b>{': ' + H.esc(why) if why else ''}</li>" for s, why in failed
+        )
+        doc.h.append(
+            "<section id='stages-failed'><b>Stages failed in this run</b> — the verdicts that "
+            f"depend on them are INCONCLUSIVE:<ul>{items}</ul></section>"
+        )
+        doc.md.append(
+            "> **Stages failed in this run** (dependent verdicts are INCONCLUSIVE): "
+            + "; ".join(f"{s}{': ' + why if why else ''}" for s, why in failed)
+            + "\n"
+        )
+    facts = scope_facts(paths)
+    items = "".join(
+        f"<li><b>{H.esc(f.label)}:</b> "
+        + (f"<strong>{H.esc(f.text)}</strong>" if f.warn else H.esc(f.text))
+        + "</li>"
+        for f in facts
+    )
+    doc.h.append(f"<section id='scope'><b>Scope of this run</b><ul>{items}</ul></section>")
+    doc.md.append(
+        "**Scope of this run**\n\n" + "".join(f"- **{f.label}:** {f.text}\n" for f in facts)
+    )
+
+
+def _verdicts(doc: _Doc, checks: Sequence[CheckResult]) -> None:
+    frame = verdict_frame(checks)
+    counts = frame["verdict"].value_counts().to_dict()
+    summary = ", ".join(f"{counts.get(v, 0)} {v}" for v in ("PASS", "FAIL", "INCONCLUSIVE"))
+    rows = "".join(
+        f"<tr><td>{r.item}</td><td><a href='#check-{r.item}'>{H.esc(r.name)}</a></td>"
+        f"<td>{H.badge(r.verdict)}</td><td>{H.esc(why)}</td></tr>"
+        for r, why in zip(checks, frame["decided by"])
+    )
+    doc.h.append(
+        f"<section id='verdicts'><h2>Verdicts (THEORY.md §7): {H.esc(summary)}</h2>"
+        "<div class='scroll'><table><tr><th>item</th><th>check</th><th>verdict</th>"
+        f"<th>decided by</th></tr>{rows}</table></div><p class='note'>Computed from the "
+        "evidence files under each check. A FAIL is a finding; INCONCLUSIVE: evidence missing "
+        "or undecided. “decided by” names the sub-criterion that set the verdict.</p></section>"
+    )
+    doc.md.append(f"## Verdicts (THEORY.md §7): {summary}\n")
+    doc.md.append(H.md_table(frame) + "\n")
+
+
+def _check(doc: _Doc, r: CheckResult, out: Path, figure_title: dict) -> None:
+    doc.h.append(
+        f"<h3 id='check-{r.item}'>{r.item}. {H.esc(r.name)} {H.badge(r.verdict)}</h3>"
+        f"<p><b>Statement.</b> {H.esc(r.statement)}</p>"
+        f"<p><b>Criterion.</b> {H.esc(r.criterion)}</p>"
+    )
+    doc.md.append(
+        f"### {r.item}. {r.name}: **{r.verdict}**\n\n- Statement: {r.statement}\n"
+        f"- Criterion: {r.criterion}\n"
+    )
+    parts = parts_of(r)
+    if parts:
+        frame = pd.DataFrame(
+            [(p.label, str(p.verdict), p.note) for p in parts],
+            columns=["sub-criterion", "verdict", "numbers"],
+        )
+        doc.table(frame)
+    doc.h.append(f"<p><b>Check's explanation.</b> {H.esc(r.explanation)}</p>")
+    doc.md.append(f"- Check's explanation: {r.explanation}\n")
+    if r.numbers:
+        scalars, keyed = numbers_tables(r.numbers)
+        if len(scalars):
+            doc.table(scalars, "numbers", summary=f"numbers ({len(scalars)})")
+        if keyed is not None:
+            doc.table(keyed, "numbers", summary=f"per comparison ({len(keyed)} rows)")
+    evidence = pd.DataFrame(
+        [(os.path.relpath(e.path, out), e.sha256 or "absent") for e in r.evidence],
+        columns=["evidence file", "sha256"],
+    )
+    doc.table(evidence, "numbers", summary=f"evidence files ({len(evidence)})")
+    for name in r.figures:
+        title = figure_title.get(name)
+        if title is None:
+            doc.note(f"figure {name} not available")
+        else:
+            doc.h.append(f"<p>Figure: <a href='#fig-{H.esc(name)}'>{H.esc(title)}</a></p>")
+            doc.md.append(f"- Figure: [{title}](../figures/{name}.png)\n")
+
+
+def _table1(doc: _Doc, paths: ResultPaths) -> None:
+    doc.heading(2, "Table 1 analogue (effectiveness)", "table1")
+    found = table1_differences(paths.grid)
+    if found is None:
+        doc.note(f"{os.path.relpath(paths.grid / 'table1.csv', paths.out)} missing (grid report)")
+    else:
+        table, reference = found
+        doc.table(table, "nowrap", long=30)  # the headline table: open unless very long
+        doc.note(table1_legend(paths.grid, reference))
+    cuts = table1_differences(paths.grid, which=ENTROPY_CUTS)
+    if cuts is not None:
+        doc.heading(3, "Entropy cuts (training subsets named by what they keep; item 7)")
+        doc.table(cuts[0], "nowrap", long=30)
+        doc.note(table1_legend(paths.grid, cuts[1], subject="subset"))
+    baselines = baseline_table(paths.grid)
+    if baselines is not None:
+        doc.heading(3, "Baselines (untrained systems, each listed once)")
+        doc.table(baselines)
+    sig = paths.grid / "significance.csv"
+    if sig.is_file():
+        doc.table(
+            pd.read_csv(sig),
+            "numbers nowrap",
+            summary="every paired comparison of the grid (significance.csv)",
+        )
+
+
+def _figures(doc: _Doc, figures: Sequence[FigureRecord], out: Path) -> None:
+    doc.heading(2, "Figures", "figures")
+    for r in figures:
+        if r.status == "written":
+            doc.h.append(H.figure_html(r.name, Path(r.files[0]), r.title))
+            doc.md.append(f"### {r.title}\n\n![{r.name}](../figures/{r.name}.png)\n")
+            if r.numbers:
+                nums = pd.DataFrame(sorted(r.numbers.items()), columns=["number", "value"])
+                doc.table(nums, "numbers", summary=f"numbers of this figure ({len(nums)})")
+        else:
+            why = r.error or "missing " + ", ".join(os.path.relpath(m, out) for m in r.missing)
+            doc.heading(3, r.title)
+            doc.note(f"{r.status}: {why}")
+
+
+def _provenance(doc: _Doc, out: Path) -> None:
+    doc.heading(2, "Provenance", "provenance")
+    stages = stage_rows(out)
+    if stages is not None:
+        doc.table(stages, summary=f"Stages (wall time) of the last run: {len(stages)}, seconds")
+    record = provenance_record(artefact="report")
+    env = pd.DataFrame(
+        [
+            ("git commit", record["git_commit"]),
+            ("python", record["python"]),
+            ("platform", record["platform"]),
+            *sorted(record["versions"].items()),
+        ],
+        columns=["key", "value"],
+    )
+    doc.table(env, summary="environment of this report (commit, python, package versions)")
+    doc.heading(3, "Artefacts: data IDs, hashes, models, seeds (provenance records)")
+    for title, rows in provenance_groups(out):
+        doc.table(rows, summary=f"{title} ({len(rows)} keys)")
+
+
 def build_report(
     out: str | os.PathLike,
     checks: Sequence[CheckResult],
@@ -136,159 +254,42 @@ def build_report(
     sim_preset: str | None = None,
     grid_preset: str | None = None,
 ) -> dict[str, Path]:
-    """Write ``<out>/report/index.html`` and ``REPORT.md``; returns their paths."""
+    """Write ``<out>/report/index.html``, ``REPORT.md`` and ``verdicts.json``; returns the paths
+    of the first two (``{"html": …, "md": …}``)."""
     out = Path(out)
     paths = ResultPaths.locate(out, sim_preset, grid_preset)
-    report_dir = out / "report"
-    figure_png = {r.name: Path(r.files[0]) for r in figures if r.status == "written" and r.files}
-    figure_title = {r.name: r.title for r in figures}
-    h: list[str] = []
-    md: list[str] = []
-    counts = verdict_frame(checks)["verdict"].value_counts().to_dict()
-    summary = ", ".join(f"{counts.get(v, 0)} {v}" for v in ("PASS", "FAIL", "INCONCLUSIVE"))
+    figure_title = {r.name: r.title for r in figures if r.status == "written" and r.files}
+    doc = _Doc()
+    doc.heading(1, "locent: locality and entropy in ranking distillation")
+    _banners(doc, paths)
+    _verdicts(doc, checks)
 
-    h.append("<h1>locent: locality and entropy in ranking distillation</h1>")
-    md.append("# locent: locality and entropy in ranking distillation\n")
-    # 1. verdict table
-    rows = "".join(
-        f"<tr><td>{r.item}</td><td><a href='#check-{r.item}'>{_esc(r.name)}</a></td>"
-        f"<td><span class='verdict {r.verdict}'>{r.verdict}</span></td>"
-        f"<td>{_esc(r.explanation)}</td></tr>"
-        for r in checks
-    )
-    h.append(
-        f"<section id='verdicts'><h2>Verdicts (THEORY.md §7): {_esc(summary)}</h2>"
-        f"<table><tr><th>item</th><th>check</th><th>verdict</th><th>explanation</th></tr>"
-        f"{rows}</table><p class='note'>Verdicts are computed from the evidence files listed "
-        f"under each check; a FAIL is a finding, INCONCLUSIVE means the evidence was missing or "
-        f"undecided.</p></section>"
-    )
-    md.append(f"## Verdicts (THEORY.md §7): {summary}\n")
-    md.append(_md_table(verdict_frame(checks)) + "\n")
-
-    # 2. each check
-    h.append("<h2>Checks</h2>")
-    md.append("## Checks\n")
+    doc.heading(2, "Checks", "checks")
     for r in checks:
-        h.append(
-            f"<h3 id='check-{r.item}'>{r.item}. {_esc(r.name)} "
-            f"<span class='verdict {r.verdict}'>{r.verdict}</span></h3>"
-            f"<p><b>Statement.</b> {_esc(r.statement)}</p>"
-            f"<p><b>Criterion.</b> {_esc(r.criterion)}</p>"
-            f"<p><b>Result.</b> {_esc(r.explanation)}</p>"
-        )
-        md.append(f"### {r.item}. {r.name}: **{r.verdict}**\n")
-        md.append(
-            f"- Statement: {r.statement}\n- Criterion: {r.criterion}\n- Result: {r.explanation}\n"
-        )
-        if r.numbers:
-            nums = pd.DataFrame(sorted(r.numbers.items()), columns=["number", "value"])
-            h.append(_html_table(nums, "numbers"))
-            md.append(_md_table(nums) + "\n")
-        ev = pd.DataFrame(
-            [(os.path.relpath(e.path, out), e.sha256 or "absent") for e in r.evidence],
-            columns=["evidence file", "sha256"],
-        )
-        h.append(_html_table(ev, "numbers"))
-        md.append(_md_table(ev) + "\n")
-        for name in r.figures:
-            if name in figure_png:
-                h.append(
-                    f"<figure><img alt='{_esc(name)}' src='{_data_uri(figure_png[name])}'>"
-                    f"<figcaption>{_esc(figure_title.get(name, name))}</figcaption></figure>"
-                )
-                md.append(f"![{figure_title.get(name, name)}](../figures/{name}.png)\n")
-            else:
-                h.append(f"<p class='note'>figure {_esc(name)} not available</p>")
-                md.append(f"_figure {name} not available_\n")
+        _check(doc, r, out, figure_title)
 
-    # 3. theory proofs summary
-    h.append("<h2>Theory: statements and how each is checked</h2>")
-    md.append("## Theory: statements and how each is checked\n")
+    _table1(doc, paths)
+
+    doc.heading(2, "Samplers on real data", "samplers")
+    if paths.samplers.is_file():
+        doc.table(pd.read_csv(paths.samplers), "nowrap")
+    else:
+        doc.note(f"{os.path.relpath(paths.samplers, out)} missing (run `locent realdata measure`)")
+
+    doc.heading(2, "Theory: statements and how each is checked", "theory")
     if paths.theory_results.is_file():
         theory = pd.DataFrame(json.loads(paths.theory_results.read_text()))
         cols = [c for c in ("statement", "method", "result", "detail") if c in theory.columns]
-        h.append(_html_table(theory[cols]))
-        md.append(_md_table(theory[cols]) + "\n")
+        passed = int((theory.get("result") == "PASS").sum()) if "result" in theory else 0
+        doc.table(theory[cols], summary=f"{len(theory)} statements, {passed} PASS")
     else:
-        h.append("<p class='note'>theory/results.json missing (run <code>locent theory</code>)</p>")
-        md.append("_theory/results.json missing_\n")
+        doc.note("theory/results.json missing (run `locent theory`)")
 
-    # 4. sampler table
-    h.append("<h2>Samplers on real data</h2>")
-    md.append("## Samplers on real data\n")
-    samplers = _read_csv(paths.samplers)
-    if samplers is not None:
-        h.append(_html_table(samplers))
-        md.append(_md_table(samplers) + "\n")
-    else:
-        h.append("<p class='note'>realdata/measure/samplers.csv missing</p>")
-        md.append("_realdata/measure/samplers.csv missing_\n")
+    _figures(doc, figures, out)
+    _provenance(doc, out)
 
-    # 5. Table 1 analogue
-    h.append("<h2>Table 1 analogue (effectiveness)</h2>")
-    md.append("## Table 1 analogue (effectiveness)\n")
-    table1 = _read_csv(paths.grid / "table1.csv")
-    if table1 is not None:
-        h.append(_html_table(table1))
-        md.append(_md_table(table1) + "\n")
-    t1md = paths.grid / "table1.md"
-    if t1md.is_file():
-        md.append(t1md.read_text() + "\n")
-    if "table1_effectiveness" in figure_png:
-        h.append(f"<img alt='table1' src='{_data_uri(figure_png['table1_effectiveness'])}'>")
-        md.append("![Table 1 with CIs](../figures/table1_effectiveness.png)\n")
-    if table1 is None and "table1_effectiveness" not in figure_png:
-        h.append("<p class='note'>grid results missing</p>")
-        md.append("_grid results missing_\n")
-
-    # 6. all figures with their numbers
-    h.append("<h2>Figures</h2>")
-    md.append("## Figures\n")
-    for r in figures:
-        if r.status == "written":
-            h.append(
-                f"<h3>{_esc(r.title)}</h3><img alt='{_esc(r.name)}' "
-                f"src='{_data_uri(Path(r.files[0]))}'>"
-            )
-            md.append(f"### {r.title}\n\n![{r.name}](../figures/{r.name}.png)\n")
-            if r.numbers:
-                nums = pd.DataFrame(sorted(r.numbers.items()), columns=["number", "value"])
-                h.append(_html_table(nums, "numbers"))
-                md.append(_md_table(nums) + "\n")
-        else:
-            why = r.error or "missing " + ", ".join(os.path.relpath(m, out) for m in r.missing)
-            h.append(f"<h3>{_esc(r.title)}</h3><p class='note'>{r.status}: {_esc(why)}</p>")
-            md.append(f"### {r.title}\n\n_{r.status}: {why}_\n")
-
-    # 7. provenance
-    h.append("<h2>Provenance</h2>")
-    md.append("## Provenance\n")
-    stages = stage_rows(out)
-    if stages is not None:
-        h.append("<h3>Stages (wall time)</h3>" + _html_table(stages))
-        md.append("### Stages (wall time)\n\n" + _md_table(stages) + "\n")
-    record = provenance_record(artefact="report")
-    versions = pd.DataFrame(sorted(record["versions"].items()), columns=["package", "version"])
-    h.append(
-        f"<p>commit <code>{_esc(record['git_commit'])}</code>, python "
-        f"{_esc(record['python'])}, {_esc(record['platform'])}</p>"
-    )
-    h.append(_html_table(versions))
-    md.append(
-        f"commit `{record['git_commit']}`, python {record['python']}, "
-        f"{record['platform']}\n\n" + _md_table(versions) + "\n"
-    )
-    prov = provenance_rows(out)
-    h.append("<h3>Artefacts (data IDs, hashes, models, seeds)</h3>" + _html_table(prov, "numbers"))
-    md.append("### Artefacts (data IDs, hashes, models, seeds)\n\n" + _md_table(prov) + "\n")
-
-    page = (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        "<title>locent report</title>"
-        f"<style>{CSS}</style></head><body>" + "\n".join(h) + "</body></html>\n"
-    )
-    html_path = atomic_write_text(report_dir / "index.html", page)
-    md_path = atomic_write_text(report_dir / "REPORT.md", "\n".join(md))
+    report_dir = paths.report
+    html_path = atomic_write_text(report_dir / "index.html", H.page("locent report", doc.h))
+    md_path = atomic_write_text(report_dir / "REPORT.md", "\n".join(doc.md))
     atomic_write_json(report_dir / "verdicts.json", [r.to_dict() for r in checks])
     return {"html": html_path, "md": md_path}

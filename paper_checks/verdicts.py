@@ -17,6 +17,11 @@ class Verdict(str, enum.Enum):
         return self.value
 
 
+def part(label: str, verdict: Verdict, note: str) -> dict:
+    """One sub-criterion of a check as :attr:`CheckResult.parts` stores it."""
+    return {"label": label, "verdict": str(verdict), "note": note}
+
+
 def combine(parts: list[Verdict]) -> Verdict:
     """Verdict of a prediction made of several parts: any FAIL fails it; all PASS passes it;
     otherwise (a part without evidence or undecided) it is INCONCLUSIVE."""
@@ -61,6 +66,9 @@ class CheckResult:
     parameters: dict = field(default_factory=dict)
     #: per sub-check, the smallest effect its test detects with 80% power at α (issue 12)
     power: dict = field(default_factory=dict)
+    #: the sub-criteria as the check decided them: ``{"label", "verdict", "note"}`` each; the
+    #: verdict is :func:`combine` of theirs (issue 12; empty when the check found no evidence)
+    parts: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -38,9 +38,9 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from locent import results as R
+from locent import stats as st
 
 from .theorem_iii_summary import theorem_iii_evidence
 from .units import cluster_slope, unit_spearman, within_unit_spearman
@@ -75,40 +75,24 @@ def stratified_spearman(
     one (sampler, seed) are not independent, and these p-values are far too small there).
     """
     d = df[[x, y, *strata]].dropna()
-    if len(d) < 3:
+    if len(d) < 3 or d[x].nunique() < 2 or d[y].nunique() < 2:
         return {"rho": math.nan, "ci": [math.nan, math.nan], "p": math.nan, "n": int(len(d))}
-    rx = d.groupby(strata)[x].rank(pct=True).to_numpy()
-    ry = d.groupby(strata)[y].rank(pct=True).to_numpy()
-    res = stats.spearmanr(rx, ry, alternative=alternative)
-    rng = np.random.default_rng(seed)
-    groups = [np.asarray(ix) for ix in d.groupby(strata).indices.values()]
-    # resample rows within strata (keeping each row's within-stratum ranks); the Spearman ρ of
-    # every replicate at once: rank each replicate (scipy.stats.rankdata), then Pearson per row
-    idx = np.concatenate([g[rng.integers(0, len(g), (n_boot, len(g)))] for g in groups], axis=1)
-    bx = stats.rankdata(rx[idx], axis=1)
-    by = stats.rankdata(ry[idx], axis=1)
-    bx -= bx.mean(1, keepdims=True)
-    by -= by.mean(1, keepdims=True)
-    denom = np.sqrt((bx**2).sum(1) * (by**2).sum(1))
-    ok = denom > 0
-    boots = (bx * by).sum(1)[ok] / denom[ok]
-    ci = [math.nan, math.nan]
-    if boots.size:
-        ci = [float(np.quantile(boots, 0.025)), float(np.quantile(boots, 0.975))]
+    codes = d.groupby(strata).ngroup().to_numpy()  # strata in groupby's sorted order
+    res = st.stratified_spearman(
+        d[x].to_numpy(), d[y].to_numpy(), codes, alternative=alternative, n_boot=n_boot, seed=seed
+    )
     return {
-        "rho": float(res.statistic),
-        "ci": ci,
-        "p": float(res.pvalue),
-        "n": int(len(d)),
-        "strata": int(len(groups)),
+        "rho": res.effect,
+        "ci": list(res.ci),
+        "p": res.p,
+        "n": res.n,
+        "strata": int(codes.max() + 1),
     }
 
 
 def clopper_pearson(k: int, n: int, level: float = 0.95) -> list[float]:
-    if n == 0:
-        return [math.nan, math.nan]
-    ci = stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=level, method="exact")
-    return [float(ci.low), float(ci.high)]
+    """:func:`locent.stats.clopper_pearson` as a JSON list; no runs give [nan, nan]."""
+    return list(st.clopper_pearson(k, n, level)) if n else [math.nan, math.nan]
 
 
 def intermediate_locality(
@@ -135,12 +119,8 @@ def intermediate_locality(
         interior = best not in (knobs[0], knobs[-1])
         p_low = p_high = math.nan
         if interior and len(tested) >= 2:
-            p_low = float(
-                stats.ttest_rel(tested[best], tested[knobs[0]], alternative="less").pvalue
-            )
-            p_high = float(
-                stats.ttest_rel(tested[best], tested[knobs[-1]], alternative="less").pvalue
-            )
+            p_low = st.paired_loss_p(tested[best], tested[knobs[0]])
+            p_high = st.paired_loss_p(tested[best], tested[knobs[-1]])
         ok = bool(interior and p_low < 0.05 and p_high < 0.05)
         cells.append(
             {

@@ -310,7 +310,8 @@ def check_theorem_iii_soundness(
         rademacher_rho,
         soft_ranknet,
     )
-    from scipy.stats import binomtest
+
+    from locent.stats import clopper_pearson
 
     tau, W, lg = 1.0, 2.0, 3.0
     emb, teacher = _linear_student_problem(seed, pool, k, dim, lg)
@@ -350,7 +351,7 @@ def check_theorem_iii_soundness(
     bound = rademacher_bound(emp_risk.numpy(), rho, W, 1.0, diameter_q, n, delta, B)
     violated = np.any(true_risk.numpy() > bound, axis=1)  # uniform over the class: any f
     count = int(violated.sum())
-    ci = binomtest(count, seeds).proportion_ci(confidence_level=0.95, method="exact")
+    ci = clopper_pearson(count, seeds)  # Interval(low, high), exact, 95%
     gap_hat = true_risk.numpy()[:, 0] - emp_risk.numpy()[:, 0]
     slack = bound[:, 0] - emp_risk.numpy()[:, 0]
     ratio = float(np.median(slack / np.maximum(gap_hat, 1e-12)))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from locent.paper_checks.verdicts import Verdict
+from locent.paper_checks.verdicts import Verdict, part
 
 
 def _fmt(x: float) -> str:
@@ -70,11 +70,20 @@ class TestOutcome:
         return "not significant and underpowered for the predicted effect"
 
     def text(self) -> str:
-        """One line: effect [95% CI], p (and against), units, the 80%-power effect → verdict."""
+        """One line: label, effect (95% CI), p (and against), units, the 80%-power effect →
+        verdict."""
+        return f"{self.label}: {self.note()}"
+
+    def part(self, label: str | None = None) -> dict:
+        """This outcome as a sub-criterion of :attr:`CheckResult.parts`."""
+        return part(label or self.label, self.verdict, self.note())
+
+    def note(self) -> str:
+        """:meth:`text` without the label."""
         lo, hi = self.ci
         ci = f"95% CI {_fmt(lo)}…{_fmt(hi)}" if _finite(lo) or _finite(hi) else "no CI"
         return (
-            f"{self.label}: effect {_fmt(self.effect)} ({ci}), "
+            f"effect {_fmt(self.effect)} ({ci}), "
             f"p = {_fmt(self.p_support)} (against {_fmt(self.p_against)}), "
             f"n = {self.units} {self.unit_name}, 80% power at α = {self.alpha:g} for "
             f"≥ {_fmt(self.detectable)} (predicted {_fmt(self.needed)}) → {self.verdict} "

@@ -94,4 +94,5 @@ def judge_diameter_comparable(per_query: pd.DataFrame, params: CheckParams = DIA
         numbers.update(o.numbers(o.label))
         power[o.label] = o.detectable
     text = f"{summarise(outcomes)}; margin {params.margin}; " + "; ".join(notes)
-    return combine([o.verdict for o in outcomes]), text, numbers, power
+    parts = [o.part(f"{o.label} ≥ −{params.margin:g}") for o in outcomes]
+    return combine([o.verdict for o in outcomes]), text, numbers, power, parts

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from locent.paper_checks import stats_tests as st
 from locent.paper_checks.items.common import keys_label, pair
 from locent.paper_checks.items.decision import TestOutcome, summarise
 from locent.paper_checks.items.power import detectable_mean_shift
-from locent.paper_checks.verdicts import CheckParams, MissingEvidence, Verdict, combine
+from locent.paper_checks.verdicts import CheckParams, MissingEvidence, Verdict, combine, part
 
 from locent import results as R
+from locent import stats as st
 
 #: Subset names (what is *kept*) by kind; others (e.g. halves at the median) are reported only.
 MODERATE_SUBSETS = ("drop_lower_quartile", "drop_upper_quartile", "keep_tukey_inliers")
@@ -57,15 +57,20 @@ def judge_entropy_cuts(
     if not (fields[R.SUBSET] != R.FULL_SUBSET).any():
         raise MissingEvidence("the grid has no entropy-cut subsets (column 'subset')")
     comparisons, void, numbers = [], [], {"margin_nDCG@10": params.margin}
-    for key, part in fields.groupby(KEYS):
-        by_subset = dict(zip(part[R.SUBSET], part["condition"]))
+    for key, rows in fields.groupby(KEYS):
+        by_subset = dict(zip(rows[R.SUBSET], rows["condition"]))
         full = by_subset.get(R.FULL_SUBSET)
         if full is None:
             continue
         label = keys_label(key)
         n_full = sizes.get((*map(str, key), R.FULL_SUBSET))
         if "keep_tukey_inliers" in by_subset and "keep_tukey_outliers" not in by_subset:
-            void.append(f"{label}: keep_tukey_outliers not trained (empty: no Tukey outliers)")
+            void.append(
+                (
+                    f"{label}: keep_tukey_outliers (extreme)",
+                    "not trained (empty: no Tukey outliers)",
+                )
+            )
         for subset, condition in by_subset.items():
             kind = _kind(subset)
             if kind is None:
@@ -76,13 +81,15 @@ def judge_entropy_cuts(
             numbers[f"n_train_full[{what}]"] = n_full
             x, y = pair(wide, condition, full)
             if n_sub == 0 or x.size == 0:
-                void.append(f"{what}: empty subset")
+                void.append((f"{what} ({kind})", "empty subset"))
                 continue
             if (n_sub is not None and n_sub == n_full) or (x.size and np.all(x == y)):
-                void.append(f"{what}: identical to the full set (n_train {n_sub} = {n_full})")
+                void.append(
+                    (f"{what} ({kind})", f"identical to the full set (n_train {n_sub} = {n_full})")
+                )
                 continue
             if x.size < 3:
-                void.append(f"{what}: only {x.size} paired queries")
+                void.append((f"{what} ({kind})", f"only {x.size} paired queries"))
                 continue
             comparisons.append(
                 {
@@ -107,7 +114,7 @@ def judge_entropy_cuts(
             # non-inferiority: powered when a shift of `margin` (true diff 0) is detected
             det = detectable_mean_shift(d, params.alpha, params.power, params.resamples)
             o = TestOutcome(
-                c["what"] + " (moderate: non-inferior)",
+                f"{c['what']} ({c['kind']})",
                 float(d.mean()),
                 ci,
                 float(ni),
@@ -121,7 +128,7 @@ def judge_entropy_cuts(
         else:
             det = detectable_mean_shift(-d, params.alpha, params.power, params.resamples)
             o = TestOutcome(
-                c["what"] + " (extreme: worse)",
+                f"{c['what']} ({c['kind']})",
                 float(d.mean()),
                 ci,
                 float(w),
@@ -139,12 +146,15 @@ def judge_entropy_cuts(
         power[c["what"]] = det
     if outcomes:
         notes.append(summarise(outcomes))
-    for v in void:
+    judged = [o.part() for o in outcomes]
+    for label, why in void:
         parts.append(Verdict.INCONCLUSIVE)
-        notes.append(f"{v} → INCONCLUSIVE (no evidence)")
+        notes.append(f"{label}: {why} → INCONCLUSIVE (no evidence)")
+        judged.append(part(label, Verdict.INCONCLUSIVE, f"{why} (no evidence)"))
     kinds = {c["kind"] for c in comparisons}
     if kinds != {"moderate", "extreme"}:
         parts.append(Verdict.INCONCLUSIVE)
         notes.append(f"only {sorted(kinds)} subsets compared")
+        judged.append(part("both kinds compared", Verdict.INCONCLUSIVE, notes[-1]))
     numbers["void_subsets"] = len(void)
-    return combine(parts), "; ".join(notes), numbers, power
+    return combine(parts), "; ".join(notes), numbers, power, judged

@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import math
 
-from locent.paper_checks import stats_tests as st
 from locent.paper_checks.items.decision import TestOutcome
 from locent.paper_checks.items.power import detectable_rate
-from locent.paper_checks.verdicts import CheckParams, Verdict, combine
+from locent.paper_checks.verdicts import CheckParams, Verdict, combine, part
 from scipy import stats
+
+from locent import stats as st
 
 #: Monte-Carlo margin (standard errors) of simulate.tabulate.MC_Z: per-run false-alarm rate
 MC_Z = 3.0
@@ -44,15 +45,17 @@ def _false_alarm_rate() -> float:
 def rademacher_fails(violations: int, runs: int, alpha: float) -> tuple[bool, float]:
     """(FAIL?, p) of the Rademacher-level test: binomial p of ``violations`` in ``runs`` against
     the Monte-Carlo false-alarm rate."""
+    if runs <= 0:
+        return False, math.nan
     p = st.binomial_exceeds_p(int(violations), int(runs), _false_alarm_rate())
-    return bool(runs > 0 and p < alpha), p
+    return bool(p < alpha), p
 
 
 def judge_rademacher_level(summary: dict, params: CheckParams = EXACT_PARAMS, source="sim"):
     """The Rademacher-level part of item 1 → (verdict, note, numbers, power)."""
     runs = int(summary.get("theorem_iii_runs", summary.get("n_runs", 0)))
     if "theorem_iii_rademacher_check_violations" not in summary or runs <= 0:
-        return Verdict.INCONCLUSIVE, "Rademacher-level evidence missing", {}, {}
+        return Verdict.INCONCLUSIVE, f"Rademacher-level evidence missing [{source}]", {}, {}
     k = int(summary["theorem_iii_rademacher_check_violations"])
     fails, p = rademacher_fails(k, runs, params.alpha)
     tight = summary.get("theorem_iii_rademacher_tightness") or {}
@@ -96,9 +99,11 @@ def judge_exact_statements(
     params: CheckParams = EXACT_PARAMS,
     regime: dict | None = None,
 ):
-    parts, notes, numbers, power = [], [], {}, {}
+    """Item 1 (module docstring) → (verdict, explanation, numbers, power, parts)."""
+    parts, notes, numbers, power, labels = [], [], {}, {}, []
     if theory_results is None:
         parts.append(Verdict.INCONCLUSIVE)
+        labels.append("theory statements PASS")
         notes.append("theory/results.json missing")
     else:
         failed = [r.get("statement", "?") for r in theory_results if r.get("result") != "PASS"]
@@ -106,15 +111,18 @@ def judge_exact_statements(
         numbers["theory_failed"] = len(failed)
         if not theory_results:
             parts.append(Verdict.INCONCLUSIVE)
+            labels.append("theory statements PASS")
             notes.append("theory/results.json is empty")
         else:
             parts.append(Verdict.FAIL if failed else Verdict.PASS)
+            labels.append("theory statements PASS")
             notes.append(
                 f"theory: {len(theory_results) - len(failed)}/{len(theory_results)} PASS"
                 + (f" (failed: {', '.join(map(str, failed[:3]))})" if failed else "")
             )
     if summary is None:
         parts.append(Verdict.INCONCLUSIVE)
+        labels.append("simulation: exact statements and (iii) rate")
         notes.append("simulation summary missing")
     else:
         exact = int(summary["exact_violations"])
@@ -122,7 +130,7 @@ def judge_exact_statements(
         rate = float(summary["theorem_iii_violation_rate"])
         delta = float(summary["delta"])
         k = int(summary.get("theorem_iii_violations", round(rate * n)))
-        p = st.binomial_exceeds_p(k, n, delta)
+        p = st.binomial_exceeds_p(k, n, delta) if n > 0 else math.nan
         lo, hi = st.clopper_pearson(k, n) if n > 0 else (math.nan, math.nan)
         numbers.update(
             exact_violations=exact,
@@ -136,6 +144,7 @@ def judge_exact_statements(
             theorem_iii_exceeds_delta_p=p,
         )
         parts.append(Verdict.PASS if exact == 0 else Verdict.FAIL)
+        labels.append("0 exact violations in the simulation")
         notes.append(f"{exact} exact violations in {int(summary['n_runs'])} runs")
         rate_test = TestOutcome(
             label=f"Thm (iii) violation rate − δ (δ = {delta:g})",
@@ -152,6 +161,7 @@ def judge_exact_statements(
             unit_name="runs",
         )
         parts.append(rate_test.verdict)
+        labels.append("(iii) violation rate ≤ δ")
         numbers.update(rate_test.numbers("theorem_iii_rate"))
         power["theorem_iii_rate"] = rate_test.detectable
         notes.append(
@@ -161,13 +171,16 @@ def judge_exact_statements(
     teeth = regime if regime is not None else summary
     if teeth is None:
         parts.append(Verdict.INCONCLUSIVE)
+        labels.append("Rademacher level")
         notes.append("no simulation for the Rademacher-level check")
     else:
         v, note, nums, pw = judge_rademacher_level(
             teeth, params, "regime" if regime is not None else "sim"
         )
         parts.append(v)
+        labels.append("Rademacher level (complexity term ≥ measured complexity)")
         notes.append(note)
         numbers.update(nums)
         power.update(pw)
-    return combine(parts), "; ".join(notes), numbers, power
+    judged = [part(lab, v, note) for lab, v, note in zip(labels, parts, notes)]
+    return combine(parts), "; ".join(notes), numbers, power, judged

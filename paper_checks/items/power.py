@@ -4,19 +4,17 @@ Every number here is found **by simulation from the observed variance** (or exac
 binomial), so a verdict can say whether "no significant effect" means "no effect" or "too few
 units". The three tests the checks use:
 
-- :func:`detectable_mean_shift` — one-sided one-sample (paired) t-test on ``d`` of shape ``(n,)``.
-  The observed differences are centred and resampled B times (seeded); a shifted sample
-  δ + d*_b is significant iff δ > t_{1−α, n−1}·s_b/√n − m_b (m_b, s_b: mean and sd of the
-  centred resample), so the smallest δ significant in a fraction ``power`` of the resamples is
-  the ``power``-quantile of t_crit·s_b/√n − m_b. No grid search, no normality assumption.
+- :func:`detectable_mean_shift` — one-sided paired t-test on ``d`` of shape ``(n,)``:
+  ``locent.stats.detectable_effect`` (normal noise with the observed sd, common random numbers,
+  bisection).
 - :func:`detectable_correlation` — one-sided Spearman test over ``n`` independent units: the
   smallest |ρ| (bivariate normal, Pearson ρ) whose rank test rejects at α in ``power`` of B
   simulated samples (one seeded noise draw reused for every ρ on the grid, so power is monotone).
 - :func:`detectable_rate` — exact one-sided binomial test of H1: rate > p0 with ``n`` trials: the
   smallest rate detected with the given power (exact, by bisection on the binomial tail).
 
-``locent.stats.detectable_effect`` (the shared statistics module) is to replace these once it is
-merged; the checks call them only through this module.
+The correlation and binomial forms are not in ``locent.stats``; the checks call all three only
+through this module.
 """
 
 from __future__ import annotations
@@ -26,6 +24,8 @@ import math
 import numpy as np
 from scipy import stats
 
+from locent import stats as st
+
 #: the power every check states its detectable effect at
 POWER = 0.8
 
@@ -33,21 +33,17 @@ POWER = 0.8
 def detectable_mean_shift(
     d, alpha: float = 0.05, power: float = POWER, resamples: int = 2000, seed: int = 0
 ) -> float:
-    """Smallest mean shift δ > 0 a one-sided t-test on ``d`` (n,) detects with ``power``.
-
-    NaN when fewer than 3 values or all equal (no variance to simulate from).
-    """
+    """Smallest mean shift δ ≥ 0 a one-sided paired t-test on ``d`` (n,) detects with ``power``
+    (``locent.stats.detectable_effect``: normal noise with the observed sd, ``resamples``
+    simulations). 0 when every difference is equal (every shift is detected); NaN when fewer
+    than 2 finite values."""
     d = np.asarray(d, dtype=float)
     d = d[np.isfinite(d)]
-    n = d.size
-    if n < 3 or np.allclose(d, d[0]):
+    if d.size < 2:
         return math.nan
-    centred = d - d.mean()
-    rng = np.random.default_rng(seed)
-    draws = centred[rng.integers(0, n, size=(resamples, n))]
-    m, s = draws.mean(axis=1), draws.std(axis=1, ddof=1)
-    t_crit = stats.t.ppf(1.0 - alpha, n - 1)
-    return float(max(np.quantile(t_crit * s / math.sqrt(n) - m, power), 0.0))
+    return float(
+        st.detectable_effect(d, alpha=alpha, power=power, n_sim=resamples, seed=seed).effect
+    )
 
 
 def _rank(x: np.ndarray) -> np.ndarray:

@@ -20,14 +20,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from locent.figures.tables import DISTILLATION_LOSSES
-from locent.paper_checks import stats_tests as st
 from locent.paper_checks.items.common import full_subset, keys_label, pair
 from locent.paper_checks.items.decision import TestOutcome, summarise
 from locent.paper_checks.items.power import detectable_mean_shift
-from locent.paper_checks.verdicts import CheckParams, MissingEvidence, Verdict, combine
+from locent.paper_checks.verdicts import CheckParams, MissingEvidence, Verdict, combine, part
 from scipy import stats
 
 from locent import results as R
+from locent import stats as st
 
 ELABORATE = ("teacher", "ensemble")
 BASELINES = ("bm25", "random")
@@ -38,10 +38,10 @@ LCE_POSITIVES = {"msmarco": "teacher_top", "vaswani": "label", "cranfield": "lab
 
 def _part_a(wide, fields, params):
     comparisons = []
-    for keys, part in fields.groupby([R.STUDENT, R.ARCH, R.LOSS]):
+    for keys, rows in fields.groupby([R.STUDENT, R.ARCH, R.LOSS]):
         if keys[-1] not in DISTILLATION_LOSSES:
             continue
-        by_sampler = dict(zip(part[R.SAMPLER], part["condition"]))
+        by_sampler = dict(zip(rows[R.SAMPLER], rows["condition"]))
         for e in ELABORATE:
             for b in BASELINES:
                 if e in by_sampler and b in by_sampler:
@@ -94,9 +94,9 @@ def _spread(values: np.ndarray) -> np.ndarray:
 def _part_b(wide, fields, params):
     outcomes = []
     rng = np.random.default_rng(params.seed)
-    for keys, part in fields.groupby([R.STUDENT, R.ARCH]):
+    for keys, rows in fields.groupby([R.STUDENT, R.ARCH]):
         by_loss = {
-            loss: dict(zip(p[R.SAMPLER], p["condition"])) for loss, p in part.groupby(R.LOSS)
+            loss: dict(zip(p[R.SAMPLER], p["condition"])) for loss, p in rows.groupby(R.LOSS)
         }
         if "lce" not in by_loss:
             continue
@@ -153,5 +153,11 @@ def judge_sampler_gain(wide: pd.DataFrame, params: CheckParams = SAMPLER_GAIN_PA
         if b
         else "(b): no (student, arch) with LCE and a distillation loss on ≥ 2 shared samplers"
     )
-    text = f"(a) {summarise(a)}; (b) {note_b}"
-    return combine([part_a, part_b]), text, numbers, power
+    gains = [o for o in a if o.p_against < o.alpha]
+    note_a = f"significant gain: {gains[0].text()}" if gains else summarise(a)
+    text = f"(a) {note_a}; (b) {note_b}"
+    parts = [
+        part("(a) no significant gain of an elaborate sampler", part_a, note_a),
+        part("(b) the sampler matters more under LCE", part_b, note_b),
+    ]
+    return combine([part_a, part_b]), text, numbers, power, parts

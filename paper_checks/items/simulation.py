@@ -24,13 +24,13 @@ import math
 import numpy as np
 import pandas as pd
 from locent.figures.tables import training_rows
-from locent.paper_checks import stats_tests as st
 from locent.paper_checks.items.decision import TestOutcome
 from locent.paper_checks.items.power import detectable_correlation, detectable_rate
-from locent.paper_checks.verdicts import CheckParams, MissingEvidence, Verdict, combine
+from locent.paper_checks.verdicts import CheckParams, MissingEvidence, Verdict, combine, part
 from scipy import stats
 
 from locent import results as R
+from locent import stats as st
 
 #: defaults: a standardised effect of 0.3 (a "medium" correlation) is what items 2–3 predict
 SIMULATION_PARAMS = CheckParams(alpha=0.05, resamples=1000, seed=0, min_effect=0.3)
@@ -100,13 +100,15 @@ def regression_outcome(reg: dict, label: str, params: CheckParams) -> TestOutcom
     )
 
 
-def _judge(outcomes: dict[str, TestOutcome], source: str) -> tuple[Verdict, str, dict, dict]:
+def _judge(outcomes: dict[str, TestOutcome], source: str):
+    """(verdict, explanation, numbers, power, parts) of the outcomes (keyed for numbers)."""
     numbers, power = {"source": source}, {}
     for key, o in outcomes.items():
         numbers.update(o.numbers(key))
         power[key] = o.detectable
     text = f"[{source}] " + "; ".join(o.text() for o in outcomes.values())
-    return combine([o.verdict for o in outcomes.values()]), text, numbers, power
+    parts = [o.part(f"[{source}] {o.label}") for o in outcomes.values()]
+    return combine([o.verdict for o in outcomes.values()]), text, numbers, power, parts
 
 
 def judge_gap_and_floor(summary: dict, params: CheckParams = SIMULATION_PARAMS, source="sim"):
@@ -172,11 +174,12 @@ def judge_coupling(
             for r in rows.itertuples():
                 extra[f"diameter_Q_99[{r.sampler}]"] = float(r.diameter_Q_99)
                 extra[f"pairwise_entropy[{r.sampler}]"] = float(r.pairwise_entropy)
-    verdict, text, numbers, power = _judge(outcomes, "simulation units, MS MARCO samplers")
+    verdict, text, numbers, power, judged = _judge(outcomes, "simulation units, MS MARCO samplers")
     verdict = combine([verdict, *parts]) if outcomes else Verdict.INCONCLUSIVE
+    judged += [part(n, Verdict.INCONCLUSIVE, "no evidence") for n in notes]
     if notes:
         text = "; ".join([*notes, text]) if outcomes else "; ".join(notes)
-    return verdict, text, {**numbers, **extra}, power
+    return verdict, text, {**numbers, **extra}, power, judged
 
 
 def judge_intermediate_optimum(
@@ -216,11 +219,11 @@ def judge_intermediate_optimum(
         units=m,
         unit_name="(τ, loss, n) cells",
     )
-    verdict, text, numbers, power = _judge({"split_half_interior": outcome}, source)
+    verdict, text, numbers, power, parts = _judge({"split_half_interior": outcome}, source)
     numbers.update(cells=m, cells_significant=significant, cells_at_end=at_end)
     if "knobs" in detail:
         numbers["knobs"] = ", ".join(map(str, detail["knobs"]))
-    return verdict, text, numbers, power
+    return verdict, text, numbers, power, parts
 
 
 def spearman_rows_p(x, y, alternative: str) -> float:

@@ -17,13 +17,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from locent.figures.tables import require_columns
-from locent.paper_checks import stats_tests as st
 from locent.paper_checks.items.common import (
     Judgement,
 )
 from locent.paper_checks.items.decision import TestOutcome
 from locent.paper_checks.items.power import detectable_rate
-from locent.paper_checks.verdicts import CheckParams, MissingEvidence, Verdict, combine
+from locent.paper_checks.verdicts import CheckParams, MissingEvidence, Verdict, combine, part
 from locent.theory import (
     generalisation_bound,
     is_vacuous,
@@ -33,6 +32,7 @@ from locent.theory import (
 from scipy import stats
 
 from locent import results as R
+from locent import stats as st
 
 BERT_WEIGHTS = 1.1e8
 BERT_LAYERS = 12
@@ -178,5 +178,8 @@ def judge_vacuity_a_priori(
             f"; real-data grid (W = fitted norm, post hoc: reported, not judged): non-vacuous "
             f"in {100 * share:.1f}% of {len(grid_flags)} runs"
         )
-    parts = [Verdict.PASS if vacuous_i else Verdict.FAIL, *(o.verdict for o in outcomes)]
-    return combine(parts), text, numbers, power
+    verdict_i = Verdict.PASS if vacuous_i else Verdict.FAIL
+    note_i = f"gap bound {bound_i:.3g} at d ≈ {vc_dim:.2g}, n = {n:.0f} (from n = {n_needed:.3g})"
+    judged = [part("(i) vacuous at BERT scale", verdict_i, note_i)]
+    judged += [o.part() for o in outcomes]
+    return combine([verdict_i, *(o.verdict for o in outcomes)]), text, numbers, power, judged

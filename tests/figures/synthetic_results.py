@@ -104,6 +104,13 @@ def write_simulation(out: Path, preset: str = "smoke", contradict=(), seed: int 
         summary["spearman_entropy_vs_diameter_ci"] = [0.3, 0.7]
     if 4 in contradict:
         summary["intermediate_locality_optimum"] = False
+    significant = 1 if 4 in contradict else 3  # of 4 (τ, loss, n) cells; > half passes
+    summary["intermediate_locality_detail"] = {
+        "cells": [{"tau_unit": t} for t in (0.5, 1.0, 1.5, 2.0)],
+        "cells_interior": 4,
+        "cells_significant": significant,
+        "knobs": list(knobs),
+    }
     folder = out / "simulate" / preset
     folder.mkdir(parents=True, exist_ok=True)
     table.to_parquet(folder / "table.parquet", index=False)
@@ -239,7 +246,7 @@ def _conditions():
 def _condition(loss, sampler, subset):
     return {
         "student": "frozen",
-        "arch": "cross",
+        "arch": "bi",
         "loss": loss,
         "sampler": sampler,
         "subset": subset,
@@ -293,6 +300,7 @@ def write_grid(out: Path, preset: str = "smoke", contradict=(), seed: int = 0) -
                         "kappa_Q": 3.0,
                         "bound_iii": 0.4,
                         "bound_iii_vacuous": False,
+                        "n_train": 200 if subset == "full" else 100,
                     }
                 )
             steps = np.arange(0, 50, 5)
@@ -355,6 +363,107 @@ def write_grid(out: Path, preset: str = "smoke", contradict=(), seed: int = 0) -
     pd.DataFrame(res_rows).to_csv(folder / "results.csv", index=False)
     pd.DataFrame(log_rows).to_parquet(folder / "logs.parquet", index=False)
     pd.DataFrame(sar_rows).to_parquet(folder / "score_at_rank.parquet", index=False)
+    write_grid_report(folder, pd.DataFrame(pq_rows), pd.DataFrame(res_rows))
+    (folder / "summary.json").write_text(json.dumps({"device": "cpu", "preset": preset}))
+
+
+def write_grid_report(folder: Path, per_query: pd.DataFrame, results: pd.DataFrame) -> None:
+    """The grid report's tables (realdata/report.py layout): table1.csv (mean ± std over seeds
+    per student × loss × sampler on the full set), significance.csv (each sampler against bm25,
+    paired t over queries) and baselines.csv (untrained systems; the student initialisation's
+    misordering against the teacher, above the trained students' 0.2: they learned)."""
+    from scipy import stats
+
+    trained = per_query[per_query["system"].isna() & (per_query["subset"] == "full")]
+    wide = trained.pivot_table(
+        index=["loss", "dataset", "query_id"], columns="sampler", values="value", aggfunc="mean"
+    )
+    sig = []
+    for (loss, ds), part in wide.groupby(level=["loss", "dataset"]):
+        for sampler in (s for s in GRID_SAMPLERS if s != "bm25"):
+            d = part[sampler] - part["bm25"]
+            t = stats.ttest_rel(part[sampler], part["bm25"])
+            sig.append(
+                {
+                    "student_arch": "frozen-bi",
+                    "loss": loss,
+                    "family_sampler": "*",
+                    "dataset": ds,
+                    "measure": "nDCG@10",
+                    "system": sampler,
+                    "reference": "bm25",
+                    "mean_diff": d.mean(),
+                    "t": t.statistic,
+                    "p_t": t.pvalue,
+                    "p_t_holm": min(1.0, 3 * t.pvalue),
+                    "margin": 0.02,
+                    "n_queries": len(d),
+                    "significant": bool(3 * t.pvalue < 0.05),
+                    "equivalent": False,
+                    "kind": "sampler",
+                }
+            )
+    marks = {
+        (r["loss"], r["dataset"], r["system"]): ("▲" if r["mean_diff"] > 0 else "▼")
+        for r in sig
+        if r["significant"]
+    }
+    full = results[results["subset"] == "full"]
+    rows = []
+    for (loss, sampler), part in full.groupby(["loss", "sampler"]):
+        row = {"student_arch": "frozen-bi", "loss": loss, "sampler": sampler}
+        for ds in DATASETS:
+            v = part.loc[part["dataset"] == ds, "nDCG@10"]
+            row.update({f"{ds} nDCG@10 mean": v.mean(), f"{ds} nDCG@10 std": v.std(ddof=1)})
+            row[f"{ds} nDCG@10 mark"] = marks.get((loss, ds, sampler), "")
+        rows.append({**row, "n_seeds": part["seed"].nunique()})
+    pd.DataFrame(rows).to_csv(folder / "table1.csv", index=False)
+    cuts = results[(results["loss"] == "soft_ranknet") & (results["sampler"] == "bm25")]
+    cut_rows = []
+    for subset, part in cuts.groupby("subset"):
+        row = {"student_arch": "frozen-bi", "loss": "soft_ranknet", "sampler": "bm25"}
+        for ds in DATASETS:
+            v = part.loc[part["dataset"] == ds, "nDCG@10"]
+            row.update({f"{ds} nDCG@10 mean": v.mean(), f"{ds} nDCG@10 std": v.std(ddof=1)})
+            row[f"{ds} nDCG@10 mark"] = ""
+        cut_rows.append({**row, "subset": subset, "n_seeds": part["seed"].nunique()})
+        if subset == "full":
+            continue
+        for ds in DATASETS:
+            pair = per_query[
+                per_query["system"].isna()
+                & (per_query["loss"] == "soft_ranknet")
+                & (per_query["sampler"] == "bm25")
+                & (per_query["dataset"] == ds)
+            ].pivot_table(index="query_id", columns="subset", values="value", aggfunc="mean")
+            t = stats.ttest_rel(pair[subset], pair["full"])
+            sig.append(
+                {
+                    "student_arch": "frozen-bi",
+                    "loss": "soft_ranknet",
+                    "family_sampler": "bm25",
+                    "dataset": ds,
+                    "measure": "nDCG@10",
+                    "system": subset,
+                    "reference": "full",
+                    "mean_diff": (pair[subset] - pair["full"]).mean(),
+                    "t": t.statistic,
+                    "n_queries": len(pair),
+                    "kind": "entropy_cut",
+                }
+            )
+    pd.DataFrame(cut_rows).to_csv(folder / "entropy_cuts.csv", index=False)
+    pd.DataFrame(sig).to_csv(folder / "significance.csv", index=False)
+    base = [
+        {"system": s, "dataset": ds, "nDCG@10": v + 0.01 * i}
+        for i, ds in enumerate(DATASETS)
+        for s, v in (("bm25", 0.4), ("run:bm25", 0.4), ("teacher", 0.65), ("encoder_cosine", 0.5))
+    ]
+    base += [
+        {"system": "encoder_cosine:misordering_vs_teacher", "dataset": ds, "misordering": 0.3}
+        for ds in DATASETS
+    ]
+    pd.DataFrame(base).to_csv(folder / "baselines.csv", index=False)
 
 
 def write_all(out: Path, contradict=(), seed: int = 0) -> Path:

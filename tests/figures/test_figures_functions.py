@@ -98,6 +98,24 @@ def test_fig3(paths):
     assert len(right.get_lines()) == 4
 
 
+def test_log_axis_under_a_decade_has_tick_labels():
+    """Fig. 3's loss axis (1.2 … 2.3) spans no power of ten: it still gets labelled ticks."""
+    from locent.figures.style import log_axes, new_figure
+
+    fig, ax = new_figure(3, 2)
+    ax.plot([1, 2, 3], [1.2, 2.3, 1.7])
+    log_axes(ax, x=False)
+    fig.canvas.draw()
+    lo, hi = ax.get_ylim()
+    labels = [t.get_text() for t in ax.get_yticklabels() if lo <= t.get_position()[1] <= hi]
+    assert ax.get_yscale() == "log" and len([t for t in labels if t]) >= 3
+    assert labels == sorted(labels, key=float)
+    fig, ax = new_figure(3, 2)
+    ax.plot([1, 2, 3], [1e-3, 1.0, 10.0])
+    log_axes(ax, x=False)
+    assert ax.yaxis.get_major_formatter().__class__.__name__ != "FuncFormatter"
+
+
 def test_fig4(paths):
     fig, laws = fig4_score_at_rank_grid(read_table(paths.score_at_rank))
     assert len(fig.axes) == 3 * 4  # 3 losses × 4 samplers
@@ -112,9 +130,31 @@ def test_simulation_figures(paths):
     assert len(fig.axes) == 2
     assert soundness == {"iii": 1.0, "ii": 1.0}
     assert all(ax.get_xscale() == "log" for ax in fig.axes)
+    # the sampler legend sits outside the panels, where it covers no point
+    assert all(ax.get_legend() is None for ax in fig.axes)
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["ball", "knn", "random", "softmax"]
     fig, grid = misordering_heatmap(table, bins=4)
     assert grid.shape == (4, 4)
     assert fig.axes[0].get_xlabel().startswith("essential diameter")
+
+
+def test_misordering_heatmap_marks_empty_bins(paths):
+    """Bins without runs are hatched and counted, not left as blank holes."""
+    table = read_table(paths.sim_table)
+    # two clusters: low Δ̂_Q with low H and high Δ̂_Q with high H, so off-diagonal bins are empty
+    low = table["knob"] <= 0.5
+    table.loc[low, "pairwise_entropy"] = 0.1 + 0.01 * table.loc[low, "knob"]
+    table.loc[~low, "pairwise_entropy"] = 0.6 + 0.01 * table.loc[~low, "knob"]
+    fig, grid = misordering_heatmap(table, bins=4)
+    ax = fig.axes[0]
+    empty = int(np.isnan(grid).sum())
+    assert empty > 0
+    hatched = [p for p in ax.patches if p.get_hatch() == "///"]
+    assert len(hatched) == empty
+    assert f"({empty} of {grid.size};" in ax.get_title()
+    full, full_grid = misordering_heatmap(read_table(paths.sim_table), bins=1)
+    assert not np.isnan(full_grid).any() and "hatched" not in full.axes[0].get_title()
     fig = locality_entropy_coupling(table, read_table(paths.measure_per_query))
     floors = [line for line in fig.axes[0].get_lines() if "Lemma B" in line.get_label()]
     assert len(floors) == 2  # one per (L_g, τ)
@@ -128,6 +168,17 @@ def test_sampler_violins_counts_infinite_kappa(paths):
     assert len(fig.axes) == 3
     expected = per_query.groupby("sampler")["kappa"].apply(lambda k: int(np.isinf(k).sum()))
     assert infinite == expected.to_dict()
+    # the κ panel says each sampler's finite share; a sampler with none is marked, not blank
+    per_query.loc[per_query["sampler"] == "dense", "kappa"] = np.inf
+    fig, infinite = sampler_violins(per_query)
+    kappa = fig.axes[2]
+    n = per_query.groupby("sampler").size()
+    labels = [t.get_text() for t in kappa.get_xticklabels()]
+    assert labels == [f"{s}\n{n[s] - infinite[s]}/{n[s]} finite" for s in sorted(n.index)]
+    assert any(t.get_text() == f"κ_q = ∞ for all {n['dense']}" for t in kappa.texts)
+    assert len([p for p in kappa.patches if p.get_hatch() == "///"]) == 1
+    finite = int(np.isfinite(per_query["kappa"]).sum())
+    assert kappa.get_title().endswith(f"κ_q finite for {finite} of {len(per_query)}")
     with pytest.raises(ValueError, match="no rows for dataset"):
         sampler_violins(per_query, dataset_prefix="cranfield")
 
@@ -146,9 +197,45 @@ def test_table1_with_confidence_intervals(paths):
     assert set(baselines["system"]) == {"bm25", "teacher"}
     fig = table1_effectiveness(table, baselines=baselines)
     assert [ax.get_title() for ax in fig.axes] == ["DL19", "DL20"]
-    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert len(legend) == 2 and legend[0].startswith("bm25 (")
     assert "95% CI" in fig.axes[0].get_ylabel()
+    # no legend inside the panels (it covered the bars): one for samplers, one for baselines
+    assert all(ax.get_legend() is None for ax in fig.axes)
+    samplers, lines = ([t.get_text() for t in leg.get_texts()] for leg in fig.legends)
+    assert samplers == ["bm25", "ensemble", "random", "teacher"]
+    means = baselines.set_index(["system", "dataset"])["mean"]
+    assert lines == [
+        f"teacher (DL19 {means['teacher', 'DL19']:.3f}, DL20 {means['teacher', 'DL20']:.3f})",
+        f"bm25 (DL19 {means['bm25', 'DL19']:.3f}, DL20 {means['bm25', 'DL20']:.3f})",
+    ]
+    # each baseline system is drawn in every panel with its own colour and dash pattern
+    for ax in fig.axes:
+        drawn = [(ln.get_color(), str(ln.get_linestyle())) for ln in _labelled_lines(ax)]
+        assert len(drawn) == 2 and len(set(drawn)) == 2
+
+
+def test_table1_baselines_with_equal_values_share_one_line():
+    table = pd.DataFrame(
+        {"dataset": "DL19", "loss": "lce", "sampler": ["bm25", "random"], "mean": [0.6, 0.61]}
+    ).assign(lo=lambda t: t["mean"] - 0.01, hi=lambda t: t["mean"] + 0.01, unit="queries")
+    baselines = pd.DataFrame(
+        {
+            "dataset": "DL19",
+            "system": ["bm25", "run:bm25", "teacher", "run:a", "run:b", "run:c", "run:d"],
+            "mean": [0.506, 0.506, 0.675, 0.70, 0.71, 0.72, 0.73],
+        }
+    )
+    fig = table1_effectiveness(table, baselines=baselines)
+    (ax,) = fig.axes
+    lines = [t.get_text() for t in fig.legends[1].get_texts()]
+    assert "bm25 = run:bm25 (0.506)" in lines and len(lines) == 6
+    drawn = _labelled_lines(ax)
+    looks = {(line.get_color(), str(line.get_linestyle())) for line in drawn}
+    assert len(drawn) == 6 and len(looks) == 6
+
+
+def _labelled_lines(ax):
+    """The labelled lines of ``ax`` (the baselines; error-bar caps are unlabelled)."""
+    return [line for line in ax.get_lines() if not line.get_label().startswith("_")]
 
 
 def test_conditions_are_read_from_their_columns_and_baselines_left_out(paths):

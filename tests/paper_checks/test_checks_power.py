@@ -60,7 +60,7 @@ def test_item2_without_power_is_inconclusive_with_power_it_fails(synthetic_out, 
     s.pop("gap_vs_diameter_regression")  # the unit-level Spearman form
     s.update(spearman_gap_vs_diameter=0.05, spearman_gap_vs_diameter_p=0.4)
     s.update(spearman_gap_vs_diameter_n=units, spearman_gap_vs_diameter_ci=[-0.3, 0.4])
-    v, text, numbers, power = judge_gap_and_floor(s)
+    v, text, numbers, power, _ = judge_gap_and_floor(s)
     assert v is verdict, text
     assert power["gap_vs_diameter"] == numbers["detectable_effect_80[gap_vs_diameter]"]
     assert "80% power" in text and "p = 0.4" in text
@@ -86,7 +86,8 @@ def test_detectable_mean_shift_has_the_stated_power():
     crit = stats.t.ppf(0.95, n - 1)
     power = stats.nct.sf(crit, n - 1, delta / (sd / math.sqrt(n)))
     assert power == pytest.approx(0.8, abs=0.06)
-    assert math.isnan(detectable_mean_shift([1.0, 1.0, 1.0]))
+    assert detectable_mean_shift([1.0, 1.0, 1.0]) == 0.0  # no noise: every shift is detected
+    assert math.isnan(detectable_mean_shift([1.0]))
 
 
 def test_detectable_correlation_matches_fisher_z():
@@ -137,6 +138,16 @@ def test_results_carry_parameters_and_power(synthetic_out):
         assert "power" in r.explanation, r.name
 
 
+@pytest.mark.parametrize("contradict", [(), (1, 3, 5, 7), (2, 4, 6, 8)])
+def test_recorded_parts_combine_to_the_verdict(make_results, contradict):
+    from locent.paper_checks.verdicts import combine
+
+    for r in run_checks(make_results(contradict=contradict)):
+        assert r.parts, r.name
+        assert combine([Verdict(p["verdict"]) for p in r.parts]) is r.verdict, r.name
+        assert all(p["label"] and p["note"] for p in r.parts), r.name
+
+
 # ---------------------------------------------------------------------------------------------
 # item 1: halved constants must FAIL the Rademacher-level check
 
@@ -155,7 +166,7 @@ def _halved(summary: dict, symbol: str) -> dict:
 def test_halved_constant_fails_item1(synthetic_out, symbol):
     s = _summary(synthetic_out)
     assert judge_exact_statements(THEORY_OK, s)[0] is Verdict.PASS
-    v, text, numbers, _ = judge_exact_statements(THEORY_OK, _halved(s, symbol))
+    v, text, numbers, _, _ = judge_exact_statements(THEORY_OK, _halved(s, symbol))
     assert v is Verdict.FAIL, text
     assert "Rademacher level" in text
 
@@ -163,14 +174,14 @@ def test_halved_constant_fails_item1(synthetic_out, symbol):
 def test_item1_without_teeth_is_inconclusive(synthetic_out):
     s = _summary(synthetic_out)
     s["theorem_iii_mutations"]["W"].update(rademacher_violations=0, rademacher_violation_rate=0.0)
-    v, text, _, _ = judge_exact_statements(THEORY_OK, s)
+    v, text, _, _, _ = judge_exact_statements(THEORY_OK, s)
     assert v is Verdict.INCONCLUSIVE and "NOT caught: W" in text
 
 
 def test_item1_reads_the_regime_summary(synthetic_out):
     s = _summary(synthetic_out)
     regime = _halved(s, "Delta")
-    v, text, _, _ = judge_exact_statements(THEORY_OK, s, regime=regime)
+    v, text, _, _, _ = judge_exact_statements(THEORY_OK, s, regime=regime)
     assert v is Verdict.FAIL and "[regime]" in text
 
 
@@ -215,7 +226,7 @@ def test_item7_subset_identical_to_full_is_inconclusive_never_pass():
     rng = np.random.default_rng(2)
     values = _cut_values(rng)
     values["keep_tukey_inliers"] = values["full"].copy()  # no outliers: the same model
-    v, text, numbers, _ = judge_entropy_cuts(_wide(values))
+    v, text, numbers, _, _ = judge_entropy_cuts(_wide(values))
     assert v is Verdict.INCONCLUSIVE and "identical to the full set" in text
     # by the subset sizes, even if the values differ by noise (a retrained model)
     values = _cut_values(rng)
@@ -224,7 +235,7 @@ def test_item7_subset_identical_to_full_is_inconclusive_never_pass():
         ("frozen", "bi", "soft_ranknet", "bm25", "keep_tukey_inliers"): 50,
         ("frozen", "bi", "soft_ranknet", "bm25", "keep_tukey_outliers"): 4,
     }
-    v, text, numbers, _ = judge_entropy_cuts(_wide(values), sizes)
+    v, text, numbers, _, _ = judge_entropy_cuts(_wide(values), sizes)
     assert v is Verdict.INCONCLUSIVE and "n_train 50 = 50" in text
     assert numbers["n_train[frozen/bi/soft_ranknet/bm25: keep_tukey_outliers]"] == 4
 
@@ -233,10 +244,10 @@ def test_item7_empty_subset_is_inconclusive():
     rng = np.random.default_rng(3)
     values = _cut_values(rng)
     wide = _wide(values, subsets=("full", "keep_tukey_inliers"))  # outliers empty: not trained
-    v, text, _, _ = judge_entropy_cuts(wide)
-    assert v is Verdict.INCONCLUSIVE and "keep_tukey_outliers not trained" in text
+    v, text, _, _, _ = judge_entropy_cuts(wide)
+    assert v is Verdict.INCONCLUSIVE and "keep_tukey_outliers (extreme): not trained" in text
     sizes = {("frozen", "bi", "soft_ranknet", "bm25", "keep_tukey_outliers"): 0}
-    v, text, _, _ = judge_entropy_cuts(_wide(values), sizes)
+    v, text, _, _, _ = judge_entropy_cuts(_wide(values), sizes)
     assert v is Verdict.INCONCLUSIVE and "empty subset" in text
 
 
@@ -245,7 +256,7 @@ def test_item7_few_queries_no_power_is_inconclusive():
     values = _cut_values(rng, n=80)
     values["keep_tukey_outliers"] = values["full"] + 0.05 * rng.standard_normal(80)
     values = {k: v[:6] for k, v in values.items()}
-    v, text, _, _ = judge_entropy_cuts(_wide(values))
+    v, text, _, _, _ = judge_entropy_cuts(_wide(values))
     assert v is Verdict.INCONCLUSIVE, text
 
 
@@ -292,7 +303,7 @@ def _measure(shift, n=60, seed=0, noise=0.01):
 
 
 def test_item6_either_way_and_reports_the_099_quantile_apart():
-    v, text, numbers, power = judge_diameter_comparable(_measure(-0.01))
+    v, text, numbers, power, _ = judge_diameter_comparable(_measure(-0.01))
     assert v is Verdict.PASS, text
     assert "mean Δ̂_q" in text and "median Δ̂_q" in text and "m-out-of-n" in text
     assert "diameter_Q_99_diff_ci_low_m_of_n[teacher]" in numbers
@@ -301,7 +312,7 @@ def test_item6_either_way_and_reports_the_099_quantile_apart():
     small = _measure(0.0, n=4, noise=0.0)
     teacher = small[R.SAMPLER] == "teacher"
     small.loc[teacher, R.DIAMETER_99] += [-0.2, 0.15, -0.1, 0.05]
-    v, text, _, _ = judge_diameter_comparable(small)
+    v, text, _, _, _ = judge_diameter_comparable(small)
     assert v is Verdict.INCONCLUSIVE, text
 
 
@@ -330,12 +341,12 @@ def _grid_wide(lce_spread, n=80, seed=0):
 
 
 def test_item5_interaction_test_either_way():
-    v, text, numbers, power = judge_sampler_gain(_grid_wide(0.1))
+    v, text, numbers, power, _ = judge_sampler_gain(_grid_wide(0.1))
     assert v is Verdict.PASS, text
     assert "teacher-top positives" in text and numbers["lce_positives"] == "teacher_top"
     assert any("sampler spread under LCE" in k for k in power)
     # LCE spread no larger than under distillation, with many queries: powered → FAIL
-    v, text, _, _ = judge_sampler_gain(_grid_wide(0.0, n=400))
+    v, text, _, _, _ = judge_sampler_gain(_grid_wide(0.0, n=400))
     assert v is Verdict.FAIL, text
 
 
@@ -357,12 +368,12 @@ def _by_loss(frac, runs):
 
 
 def test_item8_a_priori_either_way_and_smallest_n():
-    v, text, numbers, _ = judge_vacuity_a_priori(_by_loss(0.95, 40))
+    v, text, numbers, _, _ = judge_vacuity_a_priori(_by_loss(0.95, 40))
     assert v is Verdict.PASS, text
     assert "n = 64" in text and "12" in text
     assert judge_vacuity_a_priori(_by_loss(0.1, 40))[0] is Verdict.FAIL
     # 2 of 3 runs: even a share of 1 would not be significant with 3 runs → INCONCLUSIVE
-    v, text, _, power = judge_vacuity_a_priori(_by_loss(2 / 3, 3))
+    v, text, _, power, _ = judge_vacuity_a_priori(_by_loss(2 / 3, 3))
     assert v is Verdict.INCONCLUSIVE, text
     # 3 of 5: a share of 1 would be detected with 80% power (0.8^(1/5) < 1), so it FAILs
     assert judge_vacuity_a_priori(_by_loss(0.6, 5))[0] is Verdict.FAIL

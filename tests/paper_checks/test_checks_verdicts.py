@@ -8,10 +8,11 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from locent.paper_checks import stats_tests as st
 from locent.paper_checks.checks import CHECKS, judge_vacuity, run_checks
 from locent.paper_checks.verdicts import Verdict, combine
 from scipy import stats
+
+from locent import stats as st
 
 
 def test_all_checks_pass_on_supporting_evidence(synthetic_out):
