@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 from locent.paper_checks.verdicts import Verdict, part
 
 
@@ -105,6 +106,14 @@ class TestOutcome:
 
 def _finite(x) -> bool:
     return x is not None and math.isfinite(float(x))
+
+
+def bootstrap_p(replicates, threshold: float, side: str) -> float:
+    """One-sided bootstrap p of H1 "the statistic is above (``side="above"``) / below
+    ``threshold``": (1 + #replicates on the null side) / (1 + B), never 0."""
+    r = np.asarray(replicates, dtype=float)
+    hits = np.sum(r <= threshold) if side == "above" else np.sum(r >= threshold)
+    return float((1 + hits) / (1 + r.size))
 
 
 def summarise(outcomes: list[TestOutcome], show: int = 2) -> str:

@@ -3,9 +3,10 @@
 The statistics are ones the bootstrap handles: the **mean** and the **median** over MS MARCO
 training queries of the per-query diameter Δ̂_q (``diameter_99``), paired over queries
 (miner − bm25), percentile bootstrap over queries (``resamples``, ``seed``). Non-inferiority with
-``margin``: PASS when P*(diff ≤ −margin) < α, FAIL when P*(diff ≥ −margin) < α (significantly
-more compact by more than the margin) or when the test was powered (the bootstrap SE gives a
-detectable shift ≤ margin) and did not show non-inferiority. The 0.99 quantile Δ̂_Q(0.99) — a
+``margin``: PASS when the bootstrap p (1 + #{diff* ≤ −margin})/(1 + B) < α, FAIL when the same p
+of diff* ≥ −margin is < α (significantly more compact by more than the margin) or when the test
+was powered (the bootstrap SE gives a detectable shift ≤ margin) and did not show
+non-inferiority. The 0.99 quantile Δ̂_Q(0.99) — a
 near-maximum, where the n-out-of-n bootstrap is inconsistent — is reported with an m-out-of-n
 bootstrap (m = ⌈n^{2/3}⌉) and not judged.
 """
@@ -17,7 +18,7 @@ import math
 import numpy as np
 import pandas as pd
 from locent.figures.tables import training_rows
-from locent.paper_checks.items.decision import TestOutcome, summarise
+from locent.paper_checks.items.decision import TestOutcome, bootstrap_p, summarise
 from locent.paper_checks.verdicts import CheckParams, MissingEvidence, combine
 from locent.theory import aggregate_diameter
 from scipy import stats
@@ -36,8 +37,8 @@ def _outcome(label, point, boots, params: CheckParams, n: int) -> TestOutcome:
         label=label,
         effect=float(point),
         ci=(float(lo), float(hi)),
-        p_support=float(np.mean(boots <= -params.margin)),
-        p_against=float(np.mean(boots >= -params.margin)),
+        p_support=bootstrap_p(boots, -params.margin, "above"),
+        p_against=bootstrap_p(boots, -params.margin, "below"),
         detectable=float(detectable),
         needed=float(params.margin),
         alpha=params.alpha,

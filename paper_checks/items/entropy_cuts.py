@@ -8,7 +8,7 @@ power of each comparison is simulated from its per-query differences (:mod:`.pow
 
 A subset **identical to the full set** (same training-query count ``n_train`` as the full set, or
 per-query values exactly equal: the same model was trained) or **empty** (``n_train`` = 0, or
-``keep_tukey_outliers`` missing where its complement ``keep_tukey_inliers`` was trained) carries
+``keep_tukey_outliers`` missing where ``keep_tukey_inliers`` has the full set's ``n_train``) carries
 no evidence: that sub-check is INCONCLUSIVE, never PASS. Subset sizes are reported.
 """
 
@@ -64,11 +64,13 @@ def judge_entropy_cuts(
             continue
         label = keys_label(key)
         n_full = sizes.get((*map(str, key), R.FULL_SUBSET))
-        if "keep_tukey_inliers" in by_subset and "keep_tukey_outliers" not in by_subset:
+        n_inliers = sizes.get((*map(str, key), "keep_tukey_inliers"))
+        if "keep_tukey_outliers" not in by_subset and n_inliers is not None and n_inliers == n_full:
+            # no Tukey outliers: the extreme subset is empty (and the inliers are the full set)
             void.append(
                 (
                     f"{label}: keep_tukey_outliers (extreme)",
-                    "not trained (empty: no Tukey outliers)",
+                    f"empty (no Tukey outliers in {n_full})",
                 )
             )
         for subset, condition in by_subset.items():

@@ -9,7 +9,7 @@ non-superiority test detects with 80% power, simulated from the per-query differ
 (b) A paired interaction test over queries: the spread of sampler means (max − min over the
 samplers both losses share) under LCE minus the same spread under a distillation loss, per
 (student, arch), with a paired percentile bootstrap over queries (``resamples``, ``seed``): CI,
-one-sided p = P*(difference ≤ 0), power from the bootstrap SE against ``min_effect``.
+one-sided p = (1 + #{replicates ≤ 0})/(1 + B), power from the bootstrap SE against ``min_effect``.
 On MS MARCO training, LCE's positive is the teacher's top item (no relevance label), so those
 runs are labelled ``lce_positives = teacher_top``; LCE trained with real-label positives
 (Vaswani, Cranfield) would be judged apart.
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from locent.figures.tables import DISTILLATION_LOSSES
 from locent.paper_checks.items.common import full_subset, keys_label, pair
-from locent.paper_checks.items.decision import TestOutcome, summarise
+from locent.paper_checks.items.decision import TestOutcome, bootstrap_p, summarise
 from locent.paper_checks.items.power import detectable_mean_shift
 from locent.paper_checks.verdicts import CheckParams, MissingEvidence, Verdict, combine, part
 from scipy import stats
@@ -124,8 +124,8 @@ def _part_b(wide, fields, params):
                     f"under {loss} over {', '.join(shared)}",
                     point,
                     (float(lo), float(hi)),
-                    float(np.mean(boots <= 0)),
-                    float(np.mean(boots >= 0)),
+                    bootstrap_p(boots, 0.0, "above"),
+                    bootstrap_p(boots, 0.0, "below"),
                     float(detectable),
                     float(params.min_effect),
                     params.alpha,

@@ -106,8 +106,9 @@ def _judge(outcomes: dict[str, TestOutcome], source: str):
     for key, o in outcomes.items():
         numbers.update(o.numbers(key))
         power[key] = o.detectable
-    text = f"[{source}] " + "; ".join(o.text() for o in outcomes.values())
-    parts = [o.part(f"[{source}] {o.label}") for o in outcomes.values()]
+    prefix = f"[{source}] " if source else ""
+    text = prefix + "; ".join(o.text() for o in outcomes.values())
+    parts = [o.part(prefix + o.label) for o in outcomes.values()]
     return combine([o.verdict for o in outcomes.values()]), text, numbers, power, parts
 
 
@@ -174,7 +175,7 @@ def judge_coupling(
             for r in rows.itertuples():
                 extra[f"diameter_Q_99[{r.sampler}]"] = float(r.diameter_Q_99)
                 extra[f"pairwise_entropy[{r.sampler}]"] = float(r.pairwise_entropy)
-    verdict, text, numbers, power, judged = _judge(outcomes, "simulation units, MS MARCO samplers")
+    verdict, text, numbers, power, judged = _judge(outcomes, "")
     verdict = combine([verdict, *parts]) if outcomes else Verdict.INCONCLUSIVE
     judged += [part(n, Verdict.INCONCLUSIVE, "no evidence") for n in notes]
     if notes:

@@ -244,8 +244,14 @@ def test_item7_empty_subset_is_inconclusive():
     rng = np.random.default_rng(3)
     values = _cut_values(rng)
     wide = _wide(values, subsets=("full", "keep_tukey_inliers"))  # outliers empty: not trained
-    v, text, _, _, _ = judge_entropy_cuts(wide)
-    assert v is Verdict.INCONCLUSIVE and "keep_tukey_outliers (extreme): not trained" in text
+    key = ("frozen", "bi", "soft_ranknet", "bm25")
+    sizes = {(*key, "full"): 30, (*key, "keep_tukey_inliers"): 30}
+    v, text, _, _, _ = judge_entropy_cuts(wide, sizes)
+    assert v is Verdict.INCONCLUSIVE and "keep_tukey_outliers (extreme): empty" in text
+    # one outlier that this grid did not train: not called empty
+    sizes[(*key, "keep_tukey_inliers")] = 29
+    _, text, _, _, _ = judge_entropy_cuts(wide, sizes)
+    assert "keep_tukey_outliers" not in text
     sizes = {("frozen", "bi", "soft_ranknet", "bm25", "keep_tukey_outliers"): 0}
     v, text, _, _, _ = judge_entropy_cuts(_wide(values), sizes)
     assert v is Verdict.INCONCLUSIVE and "empty subset" in text
@@ -406,3 +412,14 @@ def test_items_read_the_regime_summary_when_present(synthetic_out, tmp_path):
     (r2,) = run_checks(out, only=[2])
     assert r2.verdict is Verdict.FAIL and "[regime]" in r2.explanation
     assert any(e.path.endswith("regime/summary.json") for e in r2.evidence)
+
+
+def test_a_failed_regime_stage_downgrades_the_items_that_read_it(synthetic_out):
+    from locent.paper_checks.stage_failures import downgrade_for_failed_stages
+
+    from locent.pipeline import STAGE_RESULTS
+
+    results = run_checks(synthetic_out)
+    failed = {"simulate_regime": ("boom", STAGE_RESULTS["simulate_regime"])}
+    after = {r.item: r.verdict for r in downgrade_for_failed_stages(results, failed)}
+    assert {i for i, v in after.items() if v is Verdict.INCONCLUSIVE} == {1, 2, 4, 8}
