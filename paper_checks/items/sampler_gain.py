@@ -138,15 +138,22 @@ def _part_b(wide, fields, params):
 
 def judge_sampler_gain(wide: pd.DataFrame, params: CheckParams = SAMPLER_GAIN_PARAMS):
     fields = full_subset(wide.attrs["fields"])
-    a = _part_a(wide, fields, params)
+    try:
+        a, missing_a = _part_a(wide, fields, params), ""
+    except MissingEvidence as err:  # (b) may still be judged
+        a, missing_a = [], str(err)
     b = _part_b(wide, fields, params)
+    if not a and not b:
+        raise MissingEvidence(
+            f"{missing_a}; and no (student, arch) with LCE and a distillation loss on ≥ 2 samplers"
+        )
     numbers = {"margin_nDCG@10": params.margin, "comparisons": len(a)}
     numbers["lce_positives"] = LCE_POSITIVES["msmarco"]
     power = {}
     for o in [*a, *b]:
         numbers.update(o.numbers(o.label))
         power[o.label] = o.detectable
-    part_a = combine([o.verdict for o in a])
+    part_a = combine([o.verdict for o in a])  # INCONCLUSIVE when (a) has no comparison
     part_b = combine([o.verdict for o in b]) if b else Verdict.INCONCLUSIVE
     note_b = (
         summarise(b)
@@ -154,7 +161,13 @@ def judge_sampler_gain(wide: pd.DataFrame, params: CheckParams = SAMPLER_GAIN_PA
         else "(b): no (student, arch) with LCE and a distillation loss on ≥ 2 shared samplers"
     )
     gains = [o for o in a if o.p_against < o.alpha]
-    note_a = f"significant gain: {gains[0].text()}" if gains else summarise(a)
+    note_a = (
+        f"significant gain: {gains[0].text()}"
+        if gains
+        else summarise(a)
+        if a
+        else f"no evidence: {missing_a}"
+    )
     text = f"(a) {note_a}; (b) {note_b}"
     parts = [
         part("(a) no significant gain of an elaborate sampler", part_a, note_a),

@@ -423,3 +423,14 @@ def test_a_failed_regime_stage_downgrades_the_items_that_read_it(synthetic_out):
     failed = {"simulate_regime": ("boom", STAGE_RESULTS["simulate_regime"])}
     after = {r.item: r.verdict for r in downgrade_for_failed_stages(results, failed)}
     assert {i for i, v in after.items() if v is Verdict.INCONCLUSIVE} == {1, 2, 4, 8}
+
+
+def test_item5_b_is_judged_without_elaborate_samplers():
+    wide = _grid_wide(0.1)
+    fields = wide.attrs["fields"]
+    keep = fields[fields[R.SAMPLER] != "teacher"]
+    small = wide[list(keep["condition"])]
+    small.attrs["fields"] = keep
+    v, text, _, _, parts = judge_sampler_gain(small)
+    assert [p["verdict"] for p in parts] == ["INCONCLUSIVE", "PASS"], text
+    assert v is Verdict.INCONCLUSIVE and "no evidence" in parts[0]["note"]
