@@ -46,7 +46,6 @@ from locent.paper_checks.items.vacuity import (
     VACUITY_PARAMS,
     form_iii_flags_grid,
     judge_vacuity,
-    judge_vacuity_a_priori,
 )
 from locent.paper_checks.verdicts import (
     CheckParams,
@@ -200,7 +199,7 @@ def _vacuity(p: ResultPaths, params: CheckParams) -> Judgement:
         )
     grid = maybe(load_table, p.grid_results)
     flags = form_iii_flags_grid(grid) if grid is not None and "bound_iii_vacuous" in grid else None
-    return judge_vacuity_a_priori(by_loss, flags, params, source="simulation")
+    return judge_vacuity(by_loss, flags, params, source="simulation")
 
 
 _POWER = "FAIL needs a significant effect against the prediction, or {power:.0%} power for"

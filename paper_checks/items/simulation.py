@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 from locent.figures.tables import training_rows
 from locent.paper_checks.items.decision import TestOutcome
@@ -130,7 +129,20 @@ def judge_gap_and_floor(summary: dict, params: CheckParams = SIMULATION_PARAMS, 
         params,
         within=True,
     )
-    return _judge({"gap_vs_diameter": gap, "floor_vs_entropy": floor}, source)
+    verdict, text, numbers, power, parts = _judge(
+        {"gap_vs_diameter": gap, "floor_vs_entropy": floor}, source
+    )
+    # context, reported: the slope per n, and whether the gap stands above the risk noise
+    for n, r in sorted((summary.get("gap_vs_diameter_regression_by_n") or {}).items(), key=_n):
+        numbers[f"gap_slope_std[n={n}]"] = r.get("slope_std")
+        numbers[f"gap_slope_p[n={n}]"] = r.get("p")
+    for n, r in sorted((summary.get("estimation_gap_signal_to_noise") or {}).items(), key=_n):
+        numbers[f"gap_over_risk_se_median[n={n}]"] = r.get("gap_over_se_median")
+    return verdict, text, numbers, power, parts
+
+
+def _n(item) -> int:
+    return int(item[0])
 
 
 def judge_coupling(
@@ -225,8 +237,3 @@ def judge_intermediate_optimum(
     if "knobs" in detail:
         numbers["knobs"] = ", ".join(map(str, detail["knobs"]))
     return verdict, text, numbers, power, parts
-
-
-def spearman_rows_p(x, y, alternative: str) -> float:
-    """Plain Spearman p (used by tests to show duplicated rows change row-level p)."""
-    return float(stats.spearmanr(np.asarray(x), np.asarray(y), alternative=alternative).pvalue)

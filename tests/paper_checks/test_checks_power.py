@@ -23,7 +23,7 @@ from locent.paper_checks.items.power import (
 )
 from locent.paper_checks.items.sampler_gain import judge_sampler_gain
 from locent.paper_checks.items.simulation import judge_gap_and_floor
-from locent.paper_checks.items.vacuity import judge_vacuity_a_priori
+from locent.paper_checks.items.vacuity import judge_vacuity
 from locent.paper_checks.verdicts import CheckParams, Verdict
 from scipy import stats
 
@@ -374,15 +374,15 @@ def _by_loss(frac, runs):
 
 
 def test_item8_a_priori_either_way_and_smallest_n():
-    v, text, numbers, _, _ = judge_vacuity_a_priori(_by_loss(0.95, 40))
+    v, text, numbers, _, _ = judge_vacuity(_by_loss(0.95, 40))
     assert v is Verdict.PASS, text
     assert "n = 64" in text and "12" in text
-    assert judge_vacuity_a_priori(_by_loss(0.1, 40))[0] is Verdict.FAIL
+    assert judge_vacuity(_by_loss(0.1, 40))[0] is Verdict.FAIL
     # 2 of 3 runs: even a share of 1 would not be significant with 3 runs → INCONCLUSIVE
-    v, text, _, power, _ = judge_vacuity_a_priori(_by_loss(2 / 3, 3))
+    v, text, _, power, _ = judge_vacuity(_by_loss(2 / 3, 3))
     assert v is Verdict.INCONCLUSIVE, text
     # 3 of 5: a share of 1 would be detected with 80% power (0.8^(1/5) < 1), so it FAILs
-    assert judge_vacuity_a_priori(_by_loss(0.6, 5))[0] is Verdict.FAIL
+    assert judge_vacuity(_by_loss(0.6, 5))[0] is Verdict.FAIL
 
 
 # ---------------------------------------------------------------------------------------------
