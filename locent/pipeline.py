@@ -1,7 +1,8 @@
 """``locent run``: the main job as a sequence of stages with a resumable state file.
 
-Stages: theory → simulate → realdata prepare → measure → grid → Table 1 → figures → checks →
-report. Each stage calls the same typed stage function as its own sub-command (``run_theory``,
+Stages: theory → simulate → simulate_regime (the ``regime`` preset; full run only, not
+``--quick``) → realdata prepare → measure → grid → Table 1 → figures → checks → report. Each
+stage calls the same typed stage function as its own sub-command (``run_theory``,
 ``run_preset``, ``prepare_stage`` ..., ``build_figures``, ``run_checks``, ``build_report``); no
 argv is built and no parser is consulted. :mod:`locent.stage_runner` runs them: a record per stage
 in ``<out>/run_state.json`` with the sha256 of what it read and wrote; ``resume=True`` skips a
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from locent.errors import UserError
 from locent.figures.build import FigureRecord, build_figures
-from locent.paper_checks.checks import run_checks
+from locent.paper_checks.checks import REGIME_PRESET, run_checks
 from locent.paper_checks.report import build_report
 from locent.paper_checks.stage_failures import (
     downgrade_for_failed_stages,
@@ -130,6 +131,8 @@ def figures_step(sim_preset: str, grid_preset: str) -> Callable[[Path], str]:
 STAGE_RESULTS: dict[str, tuple[str, ...]] = {
     "theory": ("theory_results",),
     "simulate": ("sim_summary", "sim_table"),
+    # the regime preset's summary (``paper_checks.checks.REGIME_SUMMARY``, read by items 1, 2, 4, 8)
+    "simulate_regime": ("regime_summary",),
     "realdata_measure": ("samplers", "measure_per_query"),
     "realdata_grid": ("grid_results", "grid_per_query", "grid_logs", "score_at_rank"),
 }
@@ -180,22 +183,29 @@ def main_job(seed: int = 0, device: str = "auto", quick: bool = False) -> list[S
     prepare = {**common, **quick_data}
     measure = {**common, **measure_data}
     grid_params = {"preset": grid, **common, **quick_tests}
-    results = ("theory", "simulate", "realdata_measure", "realdata_grid")
+    # the full run also simulates the regime preset (n axis 8–256: items 1, 2, 4 read it)
+    regime = () if quick else ("simulate_regime",)
+    results = ("theory", "simulate", *regime, "realdata_measure", "realdata_grid")
     presets = {"sim": sim, "grid": grid}
     paths = ResultPaths(Path("."), sim, grid)  # relative outputs under --out
+    regime_paths = ResultPaths(Path("."), REGIME_PRESET, grid)
 
     def rel(*names: str) -> tuple[str, ...]:
         return tuple(str(p) for p in paths.files(names))
 
+    def simulation(name: str, p: ResultPaths) -> Stage:
+        return Stage(
+            name,
+            {"preset": p.sim_preset, "seed": seed},
+            simulate_step(p.sim_preset, seed),
+            # the chunk files too: the simulation reuses them, so a corrupt one must be caught
+            outputs=(str(p.sim_summary), str(p.sim_table), str(p.sim_table.parent / "chunks")),
+        )
+
     return [
         Stage("theory", {}, theory_step, outputs=rel(*STAGE_RESULTS["theory"])),
-        Stage(
-            "simulate",
-            {"preset": sim, "seed": seed},
-            simulate_step(sim, seed),
-            # the chunk files too: the simulation reuses them, so a corrupt one must be caught
-            outputs=(*rel(*STAGE_RESULTS["simulate"]), str(paths.sim_table.parent / "chunks")),
-        ),
+        simulation("simulate", paths),
+        *(simulation(name, regime_paths) for name in regime),
         Stage(
             "realdata_prepare",
             prepare,

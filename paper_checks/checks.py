@@ -1,16 +1,24 @@
 """The predictions of THEORY.md §7 (items 1–8) as checks with computed verdicts.
 
-Each check has a loader (result files under ``--out`` → plain data; a missing file raises
-:class:`MissingEvidence`) and a pure ``judge`` function (data → verdict, explanation, numbers) in
-:mod:`locent.paper_checks.items`, so the verdict is always computed from evidence and tests can
-feed contradicting evidence directly. No verdict is typed in by hand. :func:`run_checks` is the
+Each check is a small object with **declared parameters** (:class:`CheckParams`: α, margin,
+resamples, seed, minimal effect of interest, power), ir_measures style: its ``criterion`` text is
+rendered from those parameters and the same parameters are passed to its pure ``judge`` function
+(:mod:`locent.paper_checks.items`), so text and decision rule cannot disagree;
+``repr(check)`` reads ``diameter_comparable(α=0.05, margin=0.05, resamples=2000, seed=0, ...)``.
+A loader turns result files under ``--out`` into plain data (a missing file raises
+:class:`MissingEvidence` → INCONCLUSIVE); tests feed contradicting evidence directly.
+
+Items 1, 2 and 4 read the ``regime`` simulation (n axis 8–256, ``simulate_regime`` stage of the
+full run) when it is present and the main simulation otherwise. :func:`run_checks` is the
 ``checks`` stage of ``locent checks`` and ``locent run``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 from locent.paper_checks.items.common import (
@@ -20,27 +28,40 @@ from locent.paper_checks.items.common import (
     maybe,
     per_query_effectiveness,
 )
-from locent.paper_checks.items.diameter import judge_diameter_comparable
-from locent.paper_checks.items.entropy_cuts import judge_entropy_cuts
-from locent.paper_checks.items.sampler_gain import judge_sampler_gain
+from locent.paper_checks.items.diameter import DIAMETER_PARAMS, judge_diameter_comparable
+from locent.paper_checks.items.entropy_cuts import (
+    ENTROPY_CUT_PARAMS,
+    judge_entropy_cuts,
+    subset_sizes,
+)
+from locent.paper_checks.items.exact import EXACT_PARAMS, judge_exact_statements
+from locent.paper_checks.items.sampler_gain import SAMPLER_GAIN_PARAMS, judge_sampler_gain
 from locent.paper_checks.items.simulation import (
+    SIMULATION_PARAMS,
     judge_coupling,
-    judge_exact_statements,
     judge_gap_and_floor,
     judge_intermediate_optimum,
 )
 from locent.paper_checks.items.vacuity import (
+    VACUITY_PARAMS,
     form_iii_flags_grid,
-    form_iii_flags_simulation,
     judge_vacuity,
 )
-from locent.paper_checks.verdicts import CheckResult, Evidence, MissingEvidence, Verdict
+from locent.paper_checks.verdicts import (
+    CheckParams,
+    CheckResult,
+    Evidence,
+    MissingEvidence,
+    Verdict,
+)
 
-from locent.results import ResultPaths, read_table
+from locent.results import ResultPaths
 
 __all__ = [
     "CHECKS",
+    "REGIME_PRESET",
     "Check",
+    "CheckParams",
     "judge_coupling",
     "judge_diameter_comparable",
     "judge_entropy_cuts",
@@ -52,25 +73,58 @@ __all__ = [
     "run_checks",
 ]
 
+#: the simulation preset built to show items 1, 2 and 4 (small n, an n axis)
+REGIME_PRESET = "regime"
+#: evidence name of the regime summary (not a ResultPaths property: see :func:`evidence_path`)
+REGIME_SUMMARY = "regime_summary"
+
+
+def evidence_path(paths: ResultPaths, name: str) -> Path:
+    """The file of evidence ``name``: a ResultPaths property, or the regime summary."""
+    if name == REGIME_SUMMARY:
+        return dataclasses.replace(paths, sim_preset=REGIME_PRESET).sim_summary
+    return getattr(paths, name)
+
 
 @dataclass(frozen=True)
 class Check:
+    """One prediction: its statement, declared parameters, criterion (rendered from them), the
+    evidence it reads (``files``: ResultPaths names) and its judge ``run(paths, params)``."""
+
     item: int
     name: str
     statement: str
-    criterion: str
-    files: tuple[str, ...]  # the ResultPaths properties read as evidence
-    run: Callable[[ResultPaths], Judgement]
+    criterion_template: str
+    files: tuple[str, ...]
+    run: Callable[[ResultPaths, CheckParams], Judgement]
     figures: tuple[str, ...] = ()
+    params: CheckParams = CheckParams()
+
+    @property
+    def criterion(self) -> str:
+        """The decision rule in words, with the declared parameter values filled in."""
+        return self.criterion_template.format(**dataclasses.asdict(self.params))
+
+    def __repr__(self) -> str:
+        return f"{self.name}({self.params!r})"
+
+    def with_params(self, **changes) -> Check:
+        """The same check with some declared parameters changed (``alpha=0.01``)."""
+        return dataclasses.replace(self, params=dataclasses.replace(self.params, **changes))
 
     def evaluate(self, paths: ResultPaths) -> CheckResult:
+        power, parts = {}, []
         try:
-            verdict, explanation, numbers = self.run(paths)
+            verdict, explanation, numbers, *rest = self.run(paths, self.params)
+            power = rest[0] if rest else {}
+            parts = rest[1] if len(rest) > 1 else []
         except MissingEvidence as err:
             verdict, explanation, numbers = Verdict.INCONCLUSIVE, f"no evidence: {err}", {}
         except (ValueError, KeyError) as err:
             verdict = Verdict.INCONCLUSIVE
             explanation, numbers = f"evidence unreadable: {type(err).__name__}: {err}", {}
+        files = [evidence_path(paths, f) for f in self.files]
+        files = [f for n, f in zip(self.files, files) if n != REGIME_SUMMARY or f.is_file()]
         return CheckResult(
             self.item,
             self.name,
@@ -79,32 +133,76 @@ class Check:
             verdict,
             explanation,
             numbers,
-            [Evidence.of(f) for f in paths.files(self.files)],
+            [Evidence.of(f) for f in files],
             list(self.figures),
+            parameters=dataclasses.asdict(self.params),
+            power=power,
+            parts=parts,
         )
 
 
-def _exact(p: ResultPaths) -> Judgement:
+# --------------------------------------------------------------------------------------------
+# loaders: result files → the judges' inputs
+
+
+def _regime_or_main(p: ResultPaths) -> tuple[dict, str]:
+    """The regime summary when it is present, else the main simulation's."""
+    regime = maybe(load_json, evidence_path(p, REGIME_SUMMARY))
+    if regime is not None:
+        return regime, REGIME_PRESET
+    return load_json(p.sim_summary), p.sim_preset
+
+
+def _exact(p: ResultPaths, params: CheckParams) -> Judgement:
     return judge_exact_statements(
-        maybe(load_json, p.theory_results), maybe(load_json, p.sim_summary)
+        maybe(load_json, p.theory_results),
+        maybe(load_json, p.sim_summary),
+        params,
+        regime=maybe(load_json, evidence_path(p, REGIME_SUMMARY)),
     )
 
 
-def _summary(p: ResultPaths) -> dict:
-    return load_json(p.sim_summary)
+def _gap_and_floor(p: ResultPaths, params: CheckParams) -> Judgement:
+    summary, source = _regime_or_main(p)
+    return judge_gap_and_floor(summary, params, source=source)
+
+
+def _optimum(p: ResultPaths, params: CheckParams) -> Judgement:
+    summary, source = _regime_or_main(p)
+    return judge_intermediate_optimum(summary, params, source=source)
 
 
 def _wide(p: ResultPaths) -> pd.DataFrame:
     return per_query_effectiveness(load_table(p.grid_per_query))
 
 
-def _vacuity(p: ResultPaths) -> Judgement:
-    """(iii) on the simulation's linear students; on the real-data grid when no simulation ran."""
-    if p.sim_table.is_file():
-        flags = form_iii_flags_simulation(read_table(p.sim_table))
-        return judge_vacuity(flags, source="simulation")
-    return judge_vacuity(form_iii_flags_grid(load_table(p.grid_results)), source="real-data")
+def _entropy_cuts(p: ResultPaths, params: CheckParams) -> Judgement:
+    return judge_entropy_cuts(_wide(p), subset_sizes(maybe(load_table, p.grid_results)), params)
 
+
+def _vacuity(p: ResultPaths, params: CheckParams) -> Judgement:
+    """(iii) with a-priori constants on the simulation (main, and regime when present); the
+    real-data grid's post-hoc bound is reported only."""
+    summary = load_json(p.sim_summary)
+    by_loss = {}
+    for source, s in (
+        (p.sim_preset, summary),
+        (REGIME_PRESET, maybe(load_json, evidence_path(p, REGIME_SUMMARY))),
+    ):
+        if s and s.get("theorem_iii_vacuity_by_loss"):
+            by_loss.update(
+                {f"{source}/{k}": v for k, v in s["theorem_iii_vacuity_by_loss"].items()}
+            )
+    if not by_loss:
+        raise MissingEvidence(
+            f"{p.sim_summary} has no 'theorem_iii_vacuity_by_loss' (a-priori (iii) evidence)"
+        )
+    grid = maybe(load_table, p.grid_results)
+    flags = form_iii_flags_grid(grid) if grid is not None and "bound_iii_vacuous" in grid else None
+    return judge_vacuity(by_loss, flags, params, source="simulation")
+
+
+_POWER = "FAIL needs a significant effect against the prediction, or {power:.0%} power for"
 
 CHECKS: tuple[Check, ...] = (
     Check(
@@ -113,88 +211,123 @@ CHECKS: tuple[Check, ...] = (
         "Lemmas A, B, C and Corollary 2.1 hold exactly on every sample; Theorem 2.1 (iii) is "
         "violated in at most a δ fraction of seeds.",
         "all theory checks PASS and 0 exact violations in the simulation; (iii) violation rate "
-        "≤ δ (FAIL if an exact binomial test shows rate > δ at 0.05).",
-        ("theory_results", "sim_summary"),
+        "≤ δ (FAIL if an exact binomial test shows rate > δ at α = {alpha:g}); Rademacher level "
+        "(regime simulation when present): the complexity term is never below the Monte-Carlo "
+        "Rademacher complexity of the class (FAIL if a binomial test at α = {alpha:g} shows "
+        "more violations than the Monte-Carlo false-alarm rate), judged only when ρ, W, Λ and Δ "
+        "each halved would FAIL it; power at {power:.0%} stated for both rates.",
+        ("theory_results", "sim_summary", REGIME_SUMMARY),
         _exact,
         ("bound_vs_risk",),
+        EXACT_PARAMS,
     ),
     Check(
         2,
         "gap_and_floor",
         "At a fixed teacher the estimation gap grows with Δ_Q; at a fixed sampler the "
         "misordering floor grows with H(g).",
-        "both Spearman ρ > 0 with one-sided p < 0.05 (simulation sweep).",
-        ("sim_summary",),
-        lambda p: judge_gap_and_floor(_summary(p)),
+        "over (sampler, seed) units (regime simulation when present): the standardised slope "
+        "of the estimation gap on Δ̂_Q at fixed (n, τ, loss) and the within-unit ρ(H, floor) "
+        "both > 0 with one-sided p < {alpha:g}; "
+        + _POWER
+        + " an effect of {min_effect:g} ({resamples} simulations, seed {seed}).",
+        ("sim_summary", REGIME_SUMMARY),
+        _gap_and_floor,
         ("misordering_heatmap",),
+        SIMULATION_PARAMS,
     ),
     Check(
         3,
         "locality_entropy_coupling",
         "More local samplers have higher teacher entropy (simulation and MS MARCO).",
-        "Spearman ρ(Δ̂_Q, H) < 0 with one-sided p < 0.05 in the simulation and across MS MARCO "
-        "samplers (exact permutation test).",
+        "Spearman ρ(Δ̂_Q, H) < 0 with one-sided p < {alpha:g} over simulation (sampler, seed) "
+        "units and across MS MARCO samplers (exact permutation test); "
+        + _POWER
+        + " |ρ| = {min_effect:g} ({resamples} simulations, seed {seed}).",
         ("sim_summary", "samplers"),
-        lambda p: judge_coupling(maybe(load_json, p.sim_summary), maybe(load_table, p.samplers)),
+        lambda p, params: judge_coupling(
+            maybe(load_json, p.sim_summary), maybe(load_table, p.samplers), params
+        ),
         ("locality_entropy_coupling", "sampler_violins"),
+        SIMULATION_PARAMS,
     ),
     Check(
         4,
         "intermediate_locality_optimum",
         "Total misordering risk is minimised at an intermediate locality.",
-        "in more than half of the simulation's (τ, loss, n) cells, the test misordering under μ "
-        "(mean over seeds) is minimal at an interior value of the locality knob and below both "
-        "the most local and the least local setting (random sampling as the least local end; "
-        "paired one-sided t-tests over seeds, p < 0.05 each).",
-        ("sim_summary",),
-        lambda p: judge_intermediate_optimum(_summary(p)),
+        "split-half (regime simulation when present): in each (τ, loss, n) cell the optimum is "
+        "chosen on half the seeds and tested on the others by paired one-sided t-tests over "
+        "seeds against both ends of the locality range; more than half of the cells "
+        "significantly interior, "
+        "binomial over cells at α = {alpha:g}; FAIL if significantly more than half of the "
+        "cells have their optimum at an end of the locality range, or with {power:.0%} power "
+        "for an all-cells effect.",
+        ("sim_summary", REGIME_SUMMARY),
+        _optimum,
         ("misordering_heatmap",),
+        SIMULATION_PARAMS,
     ),
     Check(
         5,
         "no_sampler_gain_under_distillation",
         "Under distillation losses, elaborate samplers give no significant gain over BM25 or "
         "random negatives; under LCE the sampler matters more.",
-        "paired one-sided t-tests over DL19+DL20 queries (nDCG@10, mean over seeds), Holm: "
-        "(a) no significant gain of teacher/ensemble over bm25/random, and every gain shown "
-        "< 0.03 (non-superiority test; FAIL: a significant gain); (b) the spread of sampler "
-        "means (max − min) is larger under LCE than under distillation losses (FAIL otherwise).",
+        "(a) paired over DL19+DL20 queries (nDCG@10, mean over seeds), Holm: every gain < "
+        "{margin:g} (non-superiority, α = {alpha:g}); FAIL on a significant gain or with "
+        "{power:.0%} power for a gain of 0; (b) paired bootstrap over queries ({resamples} "
+        "resamples, seed {seed}) of the sampler spread under LCE (teacher-top positives on MS "
+        "MARCO) minus under each distillation loss: > 0 with one-sided p < {alpha:g}; "
+        + _POWER
+        + " {min_effect:g} nDCG@10.",
         ("grid_per_query",),
-        lambda p: judge_sampler_gain(_wide(p)),
+        lambda p, params: judge_sampler_gain(_wide(p), params),
         ("table1_effectiveness",),
+        SAMPLER_GAIN_PARAMS,
     ),
     Check(
         6,
         "diameter_comparable",
         "Elaborate miners do not make candidate sets more compact than BM25 (Δ̂_Q comparable).",
-        "paired bootstrap (2000, seed 0) over MS MARCO queries of Δ̂_Q(miner) − Δ̂_Q(bm25): "
-        "95% lower bound ≥ −0.05 (FAIL if the upper bound < −0.05).",
+        "paired bootstrap ({resamples}, seed {seed}) over MS MARCO queries of the mean and the "
+        "median of Δ̂_q(miner) − Δ̂_q(bm25): non-inferior within {margin:g} at α = {alpha:g} "
+        "(FAIL if significantly below −{margin:g}, or with {power:.0%} power for a difference "
+        "of 0); Δ̂_Q(0.99) reported with an m-out-of-n bootstrap, not judged.",
         ("measure_per_query",),
-        lambda p: judge_diameter_comparable(load_table(p.measure_per_query)),
+        lambda p, params: judge_diameter_comparable(load_table(p.measure_per_query), params),
         ("sampler_violins",),
+        DIAMETER_PARAMS,
     ),
     Check(
         7,
         "entropy_cuts",
         "Moderate-entropy training subsets match or beat the full set; extreme-entropy subsets "
         "hurt.",
-        "paired over queries vs the full set, Holm: moderate subsets non-inferior (margin 0.02 "
-        "nDCG@10; FAIL if significantly worse); extreme subsets (one half at the median, Tukey "
-        "outliers) significantly worse (FAIL if shown non-inferior); both kinds must be present.",
-        ("grid_per_query",),
-        lambda p: judge_entropy_cuts(_wide(p)),
+        "paired over queries vs the full set, Holm at α = {alpha:g}: moderate subsets "
+        "non-inferior (margin {margin:g} nDCG@10); extreme subsets (one half at the median, "
+        "Tukey outliers) significantly worse (FAIL if shown non-inferior); "
+        + _POWER
+        + " {min_effect:g} nDCG@10 ({resamples} "
+        "simulations, seed {seed}). A subset identical to the full set or empty is "
+        "INCONCLUSIVE; sizes (n_train) reported.",
+        ("grid_per_query", "grid_results"),
+        _entropy_cuts,
         ("table1_effectiveness",),
+        ENTROPY_CUT_PARAMS,
     ),
     Check(
         8,
         "vacuity",
         "Form (i) is vacuous at BERT scale; form (iii) is not, for linear students.",
         "(i) with d = W·layers·ln W (W = 1.1e8, 12 layers), n = 5e5, δ = 0.05 exceeds the "
-        "[0, 1] range; (iii) is below the loss range in more than half of the linear-student "
-        "runs.",
-        ("sim_table", "grid_results"),
+        "[0, 1] range; (iii) with an a-priori class radius and stated Lipschitz bounds is below "
+        "the loss range in more than half of the runs at the n used, per loss (binomial over "
+        "runs at α = {alpha:g}; FAIL if significantly fewer, or with {power:.0%} power for a "
+        "share of 1); smallest non-vacuous n reported; the real-data post-hoc bound reported "
+        "only.",
+        ("sim_summary", REGIME_SUMMARY, "grid_results"),
         _vacuity,
         ("bound_vs_risk",),
+        VACUITY_PARAMS,
     ),
 )
 

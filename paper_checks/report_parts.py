@@ -265,7 +265,12 @@ def parts_of(result: CheckResult) -> list[Part] | None:
     back consistently (they do not combine to the check's verdict)."""
     if result.explanation.startswith(NO_EVIDENCE):
         return [Part("evidence", Verdict.INCONCLUSIVE, result.explanation)]
-    reader = READERS.get(result.item)
+    recorded = getattr(result, "parts", None)  # the check's own sub-criteria (issue 12)
+    reader = (
+        (lambda r: [Part(p["label"], Verdict(p["verdict"]), p["note"]) for p in recorded])
+        if recorded
+        else READERS.get(result.item)
+    )
     if reader is None:
         return None
     try:

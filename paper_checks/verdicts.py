@@ -17,6 +17,11 @@ class Verdict(str, enum.Enum):
         return self.value
 
 
+def part(label: str, verdict: Verdict, note: str) -> dict:
+    """One sub-criterion of a check as :attr:`CheckResult.parts` stores it."""
+    return {"label": label, "verdict": str(verdict), "note": note}
+
+
 def combine(parts: list[Verdict]) -> Verdict:
     """Verdict of a prediction made of several parts: any FAIL fails it; all PASS passes it;
     otherwise (a part without evidence or undecided) it is INCONCLUSIVE."""
@@ -57,11 +62,48 @@ class CheckResult:
     numbers: dict = field(default_factory=dict)
     evidence: list[Evidence] = field(default_factory=list)
     figures: list[str] = field(default_factory=list)
+    #: the check's declared parameters (:class:`CheckParams` as a dict; added for issue 12)
+    parameters: dict = field(default_factory=dict)
+    #: per sub-check, the smallest effect its test detects with 80% power at α (issue 12)
+    power: dict = field(default_factory=dict)
+    #: the sub-criteria as the check decided them: ``{"label", "verdict", "note"}`` each; the
+    #: verdict is :func:`combine` of theirs (issue 12; empty when the check found no evidence)
+    parts: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["verdict"] = str(self.verdict)
         return d
+
+
+@dataclass(frozen=True)
+class CheckParams:
+    """The declared parameters of a check (ir_measures style: ``exact_statements(α=0.05, ...)``).
+
+    ``alpha``: level of every test; ``margin``: non-inferiority / equivalence margin in the units
+    of the effect; ``resamples`` and ``seed``: bootstrap, permutation and power simulations;
+    ``min_effect``: the minimal effect of interest, i.e. the effect the prediction implies (a
+    test powered for it and still not significant FAILs the prediction); ``power``: the power at
+    which the detectable effect is stated. The criterion text is rendered from these values.
+    """
+
+    alpha: float = 0.05
+    margin: float | None = None
+    resamples: int = 2000
+    seed: int = 0
+    min_effect: float | None = None
+    power: float = 0.8
+
+    def __repr__(self) -> str:
+        parts = [f"α={self.alpha:g}"]
+        if self.margin is not None:
+            parts.append(f"margin={self.margin:g}")
+        parts.append(f"resamples={self.resamples}")
+        parts.append(f"seed={self.seed}")
+        if self.min_effect is not None:
+            parts.append(f"min_effect={self.min_effect:g}")
+        parts.append(f"power={self.power:g}")
+        return ", ".join(parts)
 
 
 class MissingEvidence(Exception):

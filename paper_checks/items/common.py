@@ -53,38 +53,6 @@ def maybe(loader, path):
 
 
 # --------------------------------------------------------------------------------------------
-# helpers on the simulation summary
-
-
-def summary_spearman(summary: dict, key: str, direction: str) -> tuple[float, float]:
-    """(ρ, one-sided p in ``direction``) of the summary's Spearman ``key``.
-
-    The simulation summary stores ρ under ``key`` and the p-value of ``scipy.stats.spearmanr``
-    **one-sided in the predicted direction** under ``key_p`` (simulate/analysis.py).
-    """
-    value = summary.get(key)
-    p = summary.get(f"{key}_p")
-    if value is None or p is None:
-        raise MissingEvidence(f"simulation summary has no {key!r} with {key + '_p'!r}")
-    rho, p = float(value), float(p)
-    if not (np.isfinite(rho) and np.isfinite(p)):
-        raise MissingEvidence(f"simulation summary has no finite ρ and p for {key!r}")
-    return rho, p
-
-
-def spearman_part(summary, key, direction, label) -> tuple[Verdict, str, dict]:
-    rho, p = summary_spearman(summary, key, direction)
-    sign = ">" if direction == "greater" else "<"
-    ok = (rho > 0 if direction == "greater" else rho < 0) and p < ALPHA
-    verdict = Verdict.PASS if ok else Verdict.FAIL
-    numbers = {key: rho, f"{key}_p_one_sided": p}
-    ci = summary.get(f"{key}_ci")
-    if isinstance(ci, (list, tuple)) and len(ci) == 2:
-        numbers[f"{key}_ci_low"], numbers[f"{key}_ci_high"] = map(float, ci)
-    return verdict, f"{label}: ρ = {rho:.3f} (predicted {sign} 0), one-sided p = {p:.3g}", numbers
-
-
-# --------------------------------------------------------------------------------------------
 # real-data effectiveness (items 5 and 7)
 
 

@@ -93,12 +93,15 @@ def write_simulation(out: Path, preset: str = "smoke", contradict=(), seed: int 
         "intermediate_locality_optimum": True,
         "table": "table.parquet",
     }
+    summary.update(_issue12_evidence(len(table), contradict))
     if 1 in contradict:
         summary["theorem_iii_violation_rate"] = 0.5
     if 2 in contradict:
         summary["spearman_gap_vs_diameter"] = -0.4
+        summary["gap_vs_diameter_regression"].update(slope_std=-0.4, ci=[-0.6, -0.2], p=0.999)
     if 3 in contradict:
-        summary["spearman_entropy_vs_diameter"] = 0.5
+        summary.update(spearman_entropy_vs_diameter=0.5, spearman_entropy_vs_diameter_p=0.999)
+        summary["spearman_entropy_vs_diameter_ci"] = [0.3, 0.7]
     if 4 in contradict:
         summary["intermediate_locality_optimum"] = False
     significant = 1 if 4 in contradict else 3  # of 4 (τ, loss, n) cells; > half passes
@@ -112,6 +115,70 @@ def write_simulation(out: Path, preset: str = "smoke", contradict=(), seed: int 
     folder.mkdir(parents=True, exist_ok=True)
     table.to_parquet(folder / "table.parquet", index=False)
     (folder / "summary.json").write_text(json.dumps(summary))
+
+
+def _issue12_evidence(runs: int, contradict=()) -> dict:
+    """The unit-level, split-half, Rademacher and a-priori vacuity keys of summary.json
+    (simulate/analysis.py), supporting items 1, 2, 4 and 8 unless contradicted."""
+    mutation = {
+        "factor": 0.5,
+        "runs": runs,
+        "gap_violations": 0,
+        "gap_violation_rate": 0.0,
+        "rademacher_violations": runs // 3,
+        "rademacher_violation_rate": (runs // 3) / runs,
+    }
+    cells = [
+        {
+            "tau_unit": tau,
+            "loss": "soft_ranknet",
+            "n": n,
+            "argmin_knob": 0.5 if 4 not in contradict else 1.5,
+            "interior": 4 not in contradict,
+            "significant_intermediate": 4 not in contradict,
+        }
+        for tau in (0.5, 1.0)
+        for n in (16, 64, 256)
+    ]
+    return {
+        "spearman_gap_vs_diameter_n": 48,
+        "spearman_gap_vs_diameter_ci": [0.4, 0.8],
+        "spearman_floor_vs_entropy_n": 48,
+        "spearman_floor_vs_entropy_ci": [0.5, 0.85],
+        "spearman_entropy_vs_diameter_n": 48,
+        "spearman_entropy_vs_diameter_ci": [-0.9, -0.7],
+        "gap_vs_diameter_regression": {
+            "slope_std": 0.45,
+            "ci": [0.25, 0.65],
+            "p": 0.001,
+            "n": 48,
+            "strata": 6,
+        },
+        "theorem_iii_rademacher_check_violations": 0,
+        "theorem_iii_rademacher_tightness": {"runs": runs, "median": 2.5, "max": 4.0},
+        "theorem_iii_mutations": {s: dict(mutation) for s in ("rho", "W", "Lambda", "Delta")},
+        "intermediate_locality_split_optimum": 4 not in contradict,
+        "intermediate_locality_split_detail": {
+            "verdict": 4 not in contradict,
+            "cells": cells,
+            "knobs": [0.2, 0.5, 1.0, 1.5],
+            "select_seeds": [0],
+            "test_seeds": [1, 2],
+        },
+        "theorem_iii_vacuity_by_loss": {
+            "soft_ranknet": {
+                "n_used": [256],
+                "smallest_non_vacuous_n_a_priori_max": 40.0,
+                "by_n": {
+                    "256": {
+                        "runs": runs,
+                        "non_vacuous_fraction": 0.0 if 8 in contradict else 0.9,
+                        "bound_over_range_median": 1.5 if 8 in contradict else 0.4,
+                    }
+                },
+            }
+        },
+    }
 
 
 def write_measure(out: Path, contradict=(), seed: int = 0, n_queries: int = 60) -> None:

@@ -71,12 +71,21 @@ def test_theorem_iii_rate_above_delta_but_not_significantly_is_inconclusive(
 
 
 def test_vacuity_flips_with_scale():
-    verdict, text, numbers = judge_vacuity([False, False, True])
+    by_loss = {
+        "soft_ranknet": {
+            "smallest_non_vacuous_n_a_priori_max": 40.0,
+            "by_n": {
+                "64": {"runs": 40, "non_vacuous_fraction": 1.0, "bound_over_range_median": 0.3}
+            },
+        }
+    }
+    verdict, text, numbers, _, _ = judge_vacuity(by_loss)
     assert verdict is Verdict.PASS and numbers["bound_i_vacuous"]
     # a tiny network on many queries makes form (i) non-vacuous: the prediction fails
-    verdict, _, numbers = judge_vacuity([False], weights=100, layers=2, n=1e9)
+    verdict, _, numbers, _, _ = judge_vacuity(by_loss, weights=100, layers=2, n=1e9)
     assert verdict is Verdict.FAIL and not numbers["bound_i_vacuous"]
-    verdict, _, _ = judge_vacuity([True, True, False])
+    by_loss["soft_ranknet"]["by_n"]["64"]["non_vacuous_fraction"] = 0.1
+    verdict, _, _, _, _ = judge_vacuity(by_loss)
     assert verdict is Verdict.FAIL
 
 
