@@ -29,6 +29,8 @@ from __future__ import annotations
 import torch
 from locent.theory import population_pairwise_risk, transfer_bound
 
+from .tolerance import leq
+
 #: losses whose per-query risk is the mean over all pairs i<j of one pair function (e = 2);
 #: every other loss is a group loss (e = k)
 ALL_PAIRS_LOSSES = frozenset({"soft_ranknet"})
@@ -126,8 +128,6 @@ def corollary_trained_loss(
     exact form here (MarginMSE, soft RankNet), else 0. A check is R^μ_q ≤ κ_q^e · R^ν_q
     (``transfer_bound`` with e = :func:`transfer_exponent`), up to float rounding.
     """
-    from .verify import leq  # verify imports this module; the comparison lives there
-
     S, A, c, _ = student.shape
     checks = torch.zeros((S, A), dtype=torch.int64, device=student.device)
     bad = torch.zeros_like(checks)

@@ -38,18 +38,12 @@ from locent.theory import (
 from .configurations import Configurations
 from .draw import ChunkDraws, Sample
 from .students import student_scores
+from .tolerance import leq
 from .training import per_query_losses
 from .transfer import corollary_trained_loss
 
-#: relative float64 rounding allowance of an exact check
-RTOL = 1e-12
 #: the fixed η grid of Lemma A checks (plus the optimal η of each query)
 ETA_GRID = (0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.45, 0.49)
-
-
-def leq(lhs: torch.Tensor, rhs: torch.Tensor) -> torch.Tensor:
-    """``lhs ≤ rhs`` up to float rounding (``rhs = inf`` always holds)."""
-    return lhs <= rhs + RTOL * (1.0 + rhs.abs().nan_to_num(posinf=0.0))
 
 
 class SampleMeasures(NamedTuple):
