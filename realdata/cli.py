@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from locent.realdata import stages
+from locent.realdata import diagnose_cli, stages
 from locent.realdata.encoders import PRECISIONS
 from locent.realdata.grid.presets import PRESETS, Preset
 from locent.realdata.grid.run import run_grid
@@ -77,6 +77,7 @@ def register(subparsers) -> None:
     _declare_grid(sub)
     _declare_report(sub)
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
+    diagnose_cli.register(subparsers)  # ``locent diagnose``: a top-level command of this part
 
 
 def _selection(parser) -> None:
@@ -157,8 +158,42 @@ def _declare_prepare(sub) -> None:
     )
     p.add_argument("--margin", type=float, default=d("margin"), help="ensemble de-noising margin")
     p.add_argument("--teacher", default=d("teacher"), help="teacher model or run file")
+    p.add_argument(
+        "--teacher-mode",
+        default=d("teacher_mode"),
+        choices=("score", "rank"),
+        help="a teacher file's score column, or g = -rank (a listwise re-ranker's permutation)",
+    )
     p.add_argument("--encoder", default=d("encoder"), help="locality encoder")
+    _any_collection(p)
     p.set_defaults(func=_prepare)
+
+
+def _any_collection(p) -> None:
+    """``--train ID --test ID[,ID] --collection FOLDER``: a plan for any collection."""
+    p.add_argument(
+        "--train",
+        default=None,
+        metavar="ID",
+        help="training dataset: any ir_datasets ID, or local/<name> of a --collection; replaces "
+        "--datasets by one plan named after the ID (measure it with --datasets ID)",
+    )
+    p.add_argument(
+        "--test",
+        dest="tests",
+        default="",
+        metavar="ID[,ID]",
+        help="test datasets of the --train plan (default: the training dataset itself)",
+    )
+    p.add_argument(
+        "--collection",
+        dest="collections",
+        action="append",
+        default=[],
+        metavar="FOLDER",
+        help="a local collection (docs/queries/qrels files, or .ALL/.QRY/.REL) registered as "
+        "local/<folder name>; repeatable",
+    )
 
 
 def _declare_measure(sub) -> None:
@@ -266,7 +301,12 @@ def _tuple_or_none(values):
 def prepare_params(args) -> stages.PrepareParams:
     """The parameters of ``locent realdata prepare`` from its parsed options."""
     return _params(
-        stages.PrepareParams, args, datasets=_split(args.datasets), samplers=_split(args.samplers)
+        stages.PrepareParams,
+        args,
+        datasets=_split(args.datasets),
+        samplers=_split(args.samplers),
+        tests=_split(args.tests),
+        collections=tuple(args.collections),
     )
 
 

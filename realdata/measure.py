@@ -37,7 +37,7 @@ from locent.realdata.encoders import (
     load_encoder,
     slug,
 )
-from locent.realdata.prepare import PLANS
+from locent.realdata.prepare import resolve_plan
 from locent.realdata.samplers import SAMPLERS
 from locent.realdata.store import read_groups
 from locent.realdata.universe import target_support
@@ -160,7 +160,7 @@ def measure(
     _table = EmbeddingTables(enc, out / "cache")  # one look-up per corpus for the whole call
     encoder = enc.name
     for plan_name in plans:
-        plan = PLANS[plan_name]
+        plan = resolve_plan(plan_name, out)
         folder = plan.groups_dir(out)
         table = _table(plan.train)
         for sampler in samplers:
@@ -316,9 +316,9 @@ def _measure_run_sources(out: Path, plans, embed):
 
     ``embed(dataset_id, doc_ids)``: the caller's embedding look-up."""
     frames = [
-        measure_run_sources(PLANS[p].groups_dir(out), embed)
+        measure_run_sources(resolve_plan(p, out).groups_dir(out), embed)
         for p in plans
-        if (PLANS[p].groups_dir(out) / "runs").is_dir()
+        if (resolve_plan(p, out).groups_dir(out) / "runs").is_dir()
     ]
     frames = [f for f in frames if len(f)]
     return pd.concat(frames, ignore_index=True) if frames else None

@@ -16,13 +16,21 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from locent.realdata import datasets
 from locent.realdata.encoders import DEFAULT_ENCODER
 from locent.realdata.grid.inputs import TEST_SETS, load_real_inputs
 from locent.realdata.grid.presets import PRESETS, Preset
 from locent.realdata.grid.run import run_grid
 from locent.realdata.grid.synthetic import synthetic_inputs
 from locent.realdata.measure import measure
-from locent.realdata.prepare import DEFAULT_TEST_QUERIES, DEFAULT_TRAIN_QUERIES, PLANS, prepare
+from locent.realdata.prepare import (
+    DEFAULT_TEST_QUERIES,
+    DEFAULT_TRAIN_QUERIES,
+    PLANS,
+    custom_plan,
+    prepare,
+    write_plan_record,
+)
 from locent.realdata.report import write_report
 from locent.realdata.run_sources import DEFAULT_RUN_QUERIES
 from locent.realdata.samplers import SAMPLERS, SamplerConfig
@@ -58,6 +66,12 @@ class PrepareParams:
     margin: float = _SAMPLER_DEFAULTS.margin
     teacher: str = DEFAULT_TEACHER
     encoder: str = DEFAULT_ENCODER
+    #: any collection: ``train`` an ir_datasets ID (or ``local/<name>``) replaces ``datasets``
+    #: by one custom plan tested on ``tests`` (default ``train``); ``collections``: local folders
+    train: str | None = None
+    tests: tuple[str, ...] = ()
+    collections: tuple[str, ...] = ()
+    teacher_mode: str = "score"
 
 
 @dataclass(frozen=True)
@@ -119,9 +133,17 @@ def prepare_stage(p: PrepareParams) -> str:
         seed=p.seed,
     )
     start = time.perf_counter()
+    plans = tuple(p.datasets)
+    if p.train is not None:
+        datasets.ensure_irds_home(p.out)  # local collections store their docs in this home
+        plan = custom_plan(p.train, p.tests, p.collections)
+        write_plan_record(plan, p.out, p.collections)
+        plans = (plan,)
+    elif p.tests or p.collections:
+        raise ValueError("--test and --collection go with --train (the training dataset ID)")
     summary = prepare(
         p.out,
-        plans=tuple(p.datasets),
+        plans=plans,
         samplers=tuple(p.samplers),
         cfg=cfg,
         n_queries=p.queries or None,
@@ -131,6 +153,7 @@ def prepare_stage(p: PrepareParams) -> str:
         encoder=p.encoder,
         device=str(resolve_device(p.device)),
         precision=p.precision,
+        teacher_mode=p.teacher_mode,
     )
     parts = []
     for plan, s in summary.items():
