@@ -183,7 +183,9 @@ def measure_one(item: DiagnoseInput, target, student, tau: float) -> tuple[dict,
 
         m[results.PAIRWISE_ENTROPY] = pairwise_entropy(g.teacher_scores, tau=tau)
         m[results.LISTWISE_ENTROPY] = listwise_entropy(g.teacher_scores, tau=tau)
-    d99, d100 = np.asarray(m[results.DIAMETER_99]), np.asarray(m[results.DIAMETER_100])
+    # float64 before any aggregate, as measure does (essential_diameter keeps float32 input)
+    d99 = np.asarray(m[results.DIAMETER_99], dtype=np.float64)
+    d100 = np.asarray(m[results.DIAMETER_100], dtype=np.float64)
     unit = emb / np.linalg.norm(emb, axis=-1, keepdims=True)  # chordal, as essential_diameter
     lip, n_zero = empirical_teacher_lipschitz(np.asarray(g.teacher_scores, np.float64), unit)
     floor = np.asarray(entropy_floor(lip, d100, tau)) if np.isfinite(lip) else np.full(g.n, np.nan)

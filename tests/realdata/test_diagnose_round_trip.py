@@ -62,7 +62,9 @@ def test_bm25_groups_round_trip_through_the_authors_layout(irds, tmp_path, capsy
         results.PAIRWISE_ENTROPY,
         results.LISTWISE_ENTROPY,
     ):
-        assert diag[col] == pytest.approx(row[col], rel=1e-12, abs=1e-12), col
+        # measure averages the float32 per-query diameters in float32, diagnose in float64:
+        # equal to float32 rounding (the per-query values below are identical)
+        assert diag[col] == pytest.approx(row[col], rel=1e-6, abs=1e-9), col
     per_m = pd.read_parquet(out / "realdata" / "measure" / "per_query.parquet")
     per_m = per_m[per_m["role"] == "train"].set_index("query_id")
     per_d = pd.read_csv(out / "diagnose" / "per_query.csv", dtype={"query_id": str})
