@@ -238,6 +238,13 @@ def _grid_options(p) -> None:
         f"{' '.join(stages.DEFAULT_TEACHER_SETS)}; costly on CPU for the others)",
     )
     p.add_argument("--synthetic", action="store_true", help="use the synthetic world (offline)")
+    p.add_argument(
+        "--train",
+        default=None,
+        metavar="ID",
+        help="the plan written by `prepare --train ID` (its groups; its test datasets as the "
+        "default test sets)",
+    )
 
 
 def _declare_train(sub) -> None:

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from locent.realdata import datasets
-from locent.realdata.encoders import DEFAULT_ENCODER
-from locent.realdata.grid.inputs import TEST_SETS, load_real_inputs
+from locent.realdata.encoders import DEFAULT_ENCODER, slug
+from locent.realdata.grid.inputs import TEST_SETS, load_real_inputs, register_test_set
 from locent.realdata.grid.presets import PRESETS, Preset
 from locent.realdata.grid.run import run_grid
 from locent.realdata.grid.synthetic import synthetic_inputs
@@ -29,6 +29,7 @@ from locent.realdata.prepare import (
     PLANS,
     custom_plan,
     prepare,
+    resolve_plan,
     write_plan_record,
 )
 from locent.realdata.report import write_report
@@ -105,6 +106,8 @@ class GridParams:
     threads: int = 1
     teacher_sets: tuple[str, ...] | None = None
     synthetic: bool = False
+    #: a ``prepare --train`` plan (its name or train ID): its groups, its tests as test sets
+    train: str | None = None
 
 
 @dataclass(frozen=True)
@@ -205,13 +208,21 @@ def grid_inputs(p, samplers, students):
     if p.synthetic:
         kw = {"test_sets": tuple(p.test_sets)} if p.test_sets else {}
         return synthetic_inputs(seed=p.seed, samplers=samplers, **kw)
+    group_dir, test_sets = None, tuple(p.test_sets or TEST_SETS)
+    if getattr(p, "train", None):
+        plan = resolve_plan(p.train, p.out)
+        for test in plan.tests:
+            register_test_set(slug(test), test)
+        group_dir = plan.groups_dir(p.out)
+        test_sets = tuple(p.test_sets or (slug(t) for t in plan.tests))
     return load_real_inputs(
         p.out,
         samplers,
         students,
-        tuple(p.test_sets or TEST_SETS),
+        test_sets,
         device="cuda" if p.device == "cuda" else "cpu",
         teacher_sets=tuple(p.teacher_sets or DEFAULT_TEACHER_SETS),
+        group_dir=group_dir,
     )
 
 

@@ -1,7 +1,7 @@
 """A local classic collection (.ALL/.QRY/.REL, a tiny fixture) through the real-data steps with
 nothing but command-line options: ``prepare --train local/<name> --collection FOLDER``, then
-``measure --datasets local/<name>`` in what could be another process (the plan record
-re-registers the collection)."""
+``measure --datasets local/<name>``, ``grid --preset smoke --train local/<name>`` and ``report``,
+each of which could be another process (the plan record re-registers the collection)."""
 
 from __future__ import annotations
 
@@ -14,24 +14,25 @@ import pytest
 TOPICS = ("river water flow", "metal alloy strength", "wing lift drag", "heat transfer plate")
 
 
-def _classic(folder, n_docs=36):
-    """``<name>.ALL`` with ``n_docs`` documents over four topics, 4 queries, their judgements."""
+def _classic(folder, n_docs=36, n_queries=10):
+    """``<name>.ALL`` with ``n_docs`` documents over four topics, ``n_queries`` queries (topics in
+    turn), each judging the documents of its topic among the first 12."""
     folder.mkdir(parents=True)
-    docs, rel = [], []
+    docs, rel, queries = [], [], []
     for i in range(1, n_docs + 1):
         topic = TOPICS[i % 4]
         docs.append(f".I {i}\n.T\nstudy {i} of {topic}\n.W\n{topic} measured in case {i}\n")
-        if i <= 12:
-            rel.append(f"{i % 4 + 1} {i} 0 0.0\n")
-    queries = "".join(f".I {q}\n.W\nwhat about {t}?\n" for q, t in enumerate(TOPICS, 1))
+    for q in range(1, n_queries + 1):
+        queries.append(f".I {q}\n.W\nwhat about {TOPICS[q % 4]} in setting {q}?\n")
+        rel += [f"{q} {i} 0 0.0\n" for i in range(1, 13) if i % 4 == q % 4]
     (folder / "TINY.ALL").write_text("".join(docs))
-    (folder / "TINY.QRY").write_text(queries)
-    (folder / "TINY.REL").write_text("".join(sorted(rel)))
+    (folder / "TINY.QRY").write_text("".join(queries))
+    (folder / "TINY.REL").write_text("".join(rel))
     return folder
 
 
 @pytest.mark.slow
-def test_local_classic_collection_prepare_and_measure(irds, tmp_path, capsys):
+def test_local_classic_collection_prepare_measure_grid_report(irds, tmp_path, capsys):
     from locent.cli import main
 
     name = f"tiny-{uuid.uuid4().hex[:6]}"
@@ -49,7 +50,7 @@ def test_local_classic_collection_prepare_and_measure(irds, tmp_path, capsys):
                 "--collection",
                 str(folder),
                 "--queries",
-                "3",
+                "8",
                 "--test-queries",
                 "2",
                 "--run-queries",
@@ -80,6 +81,12 @@ def test_local_classic_collection_prepare_and_measure(irds, tmp_path, capsys):
     table = pd.read_csv(out / "realdata" / "measure" / "samplers.csv")
     assert set(table["dataset"]) == {f"local/{name}"}
     assert table["diameter_Q_99"].notna().all() and table["kappa_Q"].notna().all()
+    assert main(["realdata", "grid", *common, "--preset", "smoke", "--train", f"local/{name}"]) == 0
+    grid = out / "realdata" / "grid" / "smoke"
+    res = pd.read_csv(grid / "results.csv")
+    assert set(res["dataset"]) == {f"local_{name}"} and res["nDCG@10"].notna().all()
+    assert main(["realdata", "report", *common, "--preset", "smoke"]) == 0
+    assert f"local_{name}" in (grid / "table1.md").read_text()
 
 
 def test_unknown_plan_names_the_fix(tmp_path):
