@@ -345,9 +345,11 @@ def write_diagnosis(table: pd.DataFrame, folder: Path) -> dict[str, Path]:
             {"rows": _records(plain), "provenance": provenance_record(**prov)},
         ),
         "per_query": write_with_provenance(per_query, folder / "per_query.csv", **prov),
-        "html": atomic_write_text(folder / "diagnose.html", html_page(plain, per_query, prov)),
+        "html": atomic_write_text(
+            folder / "diagnose.html", html_page(side_by_side(plain), per_query, prov)
+        ),
     }
-    return {k: Path(v) if v is not None else folder for k, v in paths.items()}
+    return paths
 
 
 def _plain(value):

@@ -123,10 +123,9 @@ def coupling(per_query: pd.DataFrame) -> str:
     return _svg(parts)
 
 
-def html_page(table: pd.DataFrame, per_query: pd.DataFrame, provenance: dict) -> str:
-    """The whole page: the side-by-side table, the two violins, the coupling plot, provenance."""
-    from locent.realdata.diagnose import side_by_side
-
+def html_page(table_text: str, per_query: pd.DataFrame, provenance: dict) -> str:
+    """The whole page: the side-by-side table (``table_text``, as printed), the two violins, the
+    coupling plot, provenance."""
     prov = {k: v for k, v in provenance.items() if k != "file_provenance"}
     rows = "".join(
         f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
@@ -137,7 +136,7 @@ def html_page(table: pd.DataFrame, per_query: pd.DataFrame, provenance: dict) ->
         "<style>body{font-family:sans-serif;margin:2em}pre{background:#f4f4f4;padding:1em}"
         "td,th{text-align:left;padding:2px 8px;vertical-align:top}</style></head><body>"
         "<h1>locent diagnose</h1>"
-        f"<pre>{html.escape(side_by_side(table))}</pre>"
+        f"<pre>{html.escape(table_text)}</pre>"
         f"<h2>Locality</h2>{violins(per_query, results.DIAMETER_99, 'Δ̂_q(0.99) per query')}"
         f"<h2>Entropy</h2>{violins(per_query, results.PAIRWISE_ENTROPY, 'H_q(g) per query')}"
         f"<h2>Coupling</h2>{coupling(per_query)}"
