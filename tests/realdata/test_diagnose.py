@@ -354,3 +354,36 @@ def test_cli_writes_table_and_page(tmp_path, capsys, collection):
     assert "diameter_Q_99" in printed and "mined" in printed
     assert "smallest_non_vacuous_n_iii" in printed
     assert (out / "diagnose" / "diagnose.html").exists()
+
+
+@pytest.mark.slow
+def test_reference_samplers_on_the_same_queries(tmp_path, collection):
+    """With the collection known and a teacher model: bm25, random and dense groups of locent's
+    samplers on the file's queries, side by side with the file (κ from their own pools)."""
+    from locent.realdata.diagnose import diagnose
+
+    dataset, _ = collection
+    jsonl, _ = _authors(tmp_path, GROUPS)
+    target = _run(tmp_path / "first_stage.txt", {"q1": ["d1", "d0"], "q2": ["d5", "d6"]})
+    table = diagnose(
+        jsonl,
+        dataset=dataset,
+        teacher="rasyosef/splade-tiny",
+        encoder=HashEncoder(),
+        references=("bm25", "random", "dense"),
+        target=target,
+        target_k=2,
+        out=tmp_path / "out",
+    )
+    assert list(table["source"]) == ["mined", "bm25", "random", "dense"]
+    assert list(table["kind"]) == ["file", "reference", "reference", "reference"]
+    assert (table["n_queries"] == 2).all() and (table["k"] == 4).all()
+    for col in (results.DIAMETER_Q_99, results.PAIRWISE_ENTROPY, "entropy_floor", "coverage"):
+        assert table[col].notna().all(), col
+    ref = table.set_index("source")
+    # random draws from the whole corpus of 12 docs: every μ_q item has ν_q = 1/12 or so
+    assert ref.loc["random", "coverage"] == 1.0 and np.isfinite(ref.loc["random", "kappa_Q"])
+    pq = table.attrs["per_query"]
+    assert set(pq["source"]) == {"mined", "bm25", "random", "dense"}
+    assert (pq[results.PAIRWISE_ENTROPY] >= pq["entropy_floor"] - 1e-12).all()
+    assert table.attrs["provenance"]["reference_config"]["universe"] == 12
