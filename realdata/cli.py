@@ -24,9 +24,10 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from locent.realdata import stages
+from locent.realdata import diagnose_cli, stages
 from locent.realdata.cli_checks import (
     learning_rate,
+    plan_list,
     require_grid_results,
     require_groups_of,
     teacher_source,
@@ -85,12 +86,13 @@ def register(subparsers) -> None:
     _declare_grid(sub)
     _declare_report(sub)
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
+    diagnose_cli.register(subparsers)  # ``locent diagnose``: a top-level command of this part
 
 
 def _selection(parser) -> None:
     parser.add_argument(
         "--datasets",
-        type=comma_choices(PLANS, "dataset"),
+        type=plan_list(PLANS),
         default=",".join(PLANS),
         help=f"comma-separated plans among {','.join(PLANS)} (default all)",
     )
@@ -180,8 +182,42 @@ def _declare_prepare(sub) -> None:
         help="teacher: a model name or folder, a TREC run (.run/.trec) or a score file "
         "(.json[.gz])",
     )
+    p.add_argument(
+        "--teacher-mode",
+        default=d("teacher_mode"),
+        choices=("score", "rank"),
+        help="a teacher file's score column, or g = -rank (a listwise re-ranker's permutation)",
+    )
     p.add_argument("--encoder", default=d("encoder"), help="locality encoder")
+    _any_collection(p)
     p.set_defaults(func=_prepare)
+
+
+def _any_collection(p) -> None:
+    """``--train ID --test ID[,ID] --collection FOLDER``: a plan for any collection."""
+    p.add_argument(
+        "--train",
+        default=None,
+        metavar="ID",
+        help="training dataset: any ir_datasets ID, or local/<name> of a --collection; replaces "
+        "--datasets by one plan named after the ID (measure it with --datasets ID)",
+    )
+    p.add_argument(
+        "--test",
+        dest="tests",
+        default="",
+        metavar="ID[,ID]",
+        help="test datasets of the --train plan (default: the training dataset itself)",
+    )
+    p.add_argument(
+        "--collection",
+        dest="collections",
+        action="append",
+        default=[],
+        metavar="FOLDER",
+        help="a local collection (docs/queries/qrels files, or .ALL/.QRY/.REL) registered as "
+        "local/<folder name>; repeatable",
+    )
 
 
 def _declare_measure(sub) -> None:
@@ -236,6 +272,13 @@ def _grid_options(p) -> None:
         f"{' '.join(stages.DEFAULT_TEACHER_SETS)}; costly on CPU for the others)",
     )
     p.add_argument("--synthetic", action="store_true", help="use the synthetic world (offline)")
+    p.add_argument(
+        "--train",
+        default=None,
+        metavar="ID",
+        help="the plan written by `prepare --train ID` (its groups; its test datasets as the "
+        "default test sets)",
+    )
 
 
 def _declare_train(sub) -> None:
@@ -293,6 +336,10 @@ def _declare_report(sub) -> None:
 # ---------------------------------------------------------------------------------- handlers
 
 
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
 def _params(cls, args, **converted):
     """``cls`` from the parsed ``args`` (same names), ``converted`` values replacing raw ones."""
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)}
@@ -306,7 +353,12 @@ def _tuple_or_none(values):
 
 def prepare_params(args) -> stages.PrepareParams:
     """The parameters of ``locent realdata prepare`` from its parsed options."""
-    return _params(stages.PrepareParams, args)
+    return _params(
+        stages.PrepareParams,
+        args,
+        tests=_split(args.tests),
+        collections=tuple(args.collections),
+    )
 
 
 def measure_params(args) -> stages.MeasureParams:

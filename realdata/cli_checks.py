@@ -135,3 +135,31 @@ def require_grid_results(grid_dir: Path) -> None:
             f"no grid results at {path}; run `locent realdata grid` first (with the same --out "
             "and --preset)"
         )
+
+
+def plan_list(builtin) -> callable:
+    """``--datasets``: comma-separated plan names. A built-in plan (``builtin``) is checked here;
+    a custom plan written by ``prepare --train ID`` is named by its ir_datasets ID (it contains a
+    ``/``, e.g. ``local/cisi`` or ``beir/scifact``) and is resolved before any work by
+    :func:`locent.realdata.prepare.resolve_plan`, which needs ``--out`` (not known while parsing).
+    Returns the names as a tuple."""
+
+    def parse(text: str) -> tuple[str, ...]:
+        known = tuple(builtin)
+        names = tuple(v.strip() for v in text.split(",") if v.strip())
+        if not names:
+            raise argparse.ArgumentTypeError(
+                f"expected a comma-separated list of plans among {', '.join(known)} "
+                "(or ir_datasets IDs written by `prepare --train`)"
+            )
+        unknown = [n for n in names if n not in known and "/" not in n]
+        if unknown:
+            plural = "s" if len(unknown) > 1 else ""
+            raise argparse.ArgumentTypeError(
+                f"unknown dataset{plural} {', '.join(map(repr, unknown))}; known: "
+                f"{', '.join(known)}, or the ir_datasets ID of a `prepare --train` plan"
+            )
+        return names
+
+    parse.__name__ = "dataset list"
+    return parse

@@ -37,7 +37,7 @@ from locent.realdata.encoders import (
     load_encoder,
     slug,
 )
-from locent.realdata.prepare import PLANS
+from locent.realdata.prepare import resolve_plan
 from locent.realdata.samplers import SAMPLERS
 from locent.realdata.store import read_groups
 from locent.realdata.universe import target_support
@@ -147,7 +147,7 @@ def require_groups(out, plans, samplers) -> list[Path]:
     """The group files ``<groups>/<sampler>.parquet`` of ``plans`` × ``samplers`` that exist under
     ``out``; :class:`MissingResults` naming the folder and ``locent realdata prepare`` when there is
     none. Checked before the encoder loads (seconds), so an empty ``--out`` stops at once."""
-    paths = [PLANS[p].groups_dir(out) / f"{s}.parquet" for p in plans for s in samplers]
+    paths = [resolve_plan(p, out).groups_dir(out) / f"{s}.parquet" for p in plans for s in samplers]
     present = [path for path in paths if path.exists()]
     if not present:
         raise MissingResults(
@@ -176,7 +176,7 @@ def measure(
     _table = EmbeddingTables(enc, out / "cache")  # one look-up per corpus for the whole call
     encoder = enc.name
     for plan_name in plans:
-        plan = PLANS[plan_name]
+        plan = resolve_plan(plan_name, out)
         folder = plan.groups_dir(out)
         table = _table(plan.train)
         for sampler in samplers:
@@ -332,9 +332,9 @@ def _measure_run_sources(out: Path, plans, embed):
 
     ``embed(dataset_id, doc_ids)``: the caller's embedding look-up."""
     frames = [
-        measure_run_sources(PLANS[p].groups_dir(out), embed)
+        measure_run_sources(resolve_plan(p, out).groups_dir(out), embed)
         for p in plans
-        if (PLANS[p].groups_dir(out) / "runs").is_dir()
+        if (resolve_plan(p, out).groups_dir(out) / "runs").is_dir()
     ]
     frames = [f for f in frames if len(f)]
     return pd.concat(frames, ignore_index=True) if frames else None

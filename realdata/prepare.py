@@ -27,6 +27,7 @@ unreadable file is named on stderr and rebuilt), so a re-run reuses them.
 from __future__ import annotations
 
 import hashlib
+import json
 import sys
 import time
 from dataclasses import dataclass
@@ -83,6 +84,67 @@ PLANS = {
     "vaswani": Plan("vaswani", "vaswani", ("vaswani",), "vaswani"),
     "cranfield": Plan("cranfield", "cranfield", ("cranfield",), "cranfield"),
 }
+#: the record a custom plan leaves in its folder, so later steps (measure) find it by name
+PLAN_RECORD = "plan.json"
+
+
+def custom_plan(train: str, tests=(), collections=()) -> Plan:
+    """A plan for any ir_datasets IDs (``local/<name>`` included): train on ``train``, test on
+    ``tests`` (default: ``train`` itself, its first test queries, as for Vaswani/Cranfield).
+
+    Its name and folder are the slug of the train ID (``local/cisi`` → ``local_cisi``, files in
+    ``realdata/groups/local_cisi/``). ``collections``: local collection folders registered first
+    (their ``local/<name>`` IDs may then be used as train or test IDs)."""
+    register_collections(collections)
+    for dataset_id in (train, *tests):
+        datasets.load(dataset_id)  # an unknown ID fails here, before any work
+    name = slug(train)
+    if name in PLANS:
+        raise ValueError(
+            f"--train {train!r}: its plan name {name!r} is a built-in plan; use --datasets {name}"
+        )
+    return Plan(name, train, tuple(tests) or (train,), name)
+
+
+def register_collections(collections) -> dict[str, str]:
+    """Register local collection folders; ``{local/<name>: folder}``."""
+    from locent.realdata.formats import register_local_collection
+
+    return {
+        register_local_collection(Path(f)).dataset_id: str(Path(f).resolve()) for f in collections
+    }
+
+
+def write_plan_record(plan: Plan, out, collections=()) -> None:
+    """``<groups>/<plan>/plan.json``: the plan and the local collection folders it needs."""
+    atomic_write_json(
+        plan.groups_dir(out) / PLAN_RECORD,
+        {
+            "name": plan.name,
+            "train": plan.train,
+            "tests": list(plan.tests),
+            "collections": register_collections(collections),
+        },
+    )
+
+
+def resolve_plan(name: str, out) -> Plan:
+    """A built-in plan, or a custom one written by ``prepare --train`` (name or train ID); its
+    local collections are registered again (a registration lives in one process only)."""
+    if name in PLANS:
+        return PLANS[name]
+    record = Path(out) / "realdata" / "groups" / slug(name) / PLAN_RECORD
+    if not record.exists():
+        raise ValueError(
+            f"unknown plan {name!r}: not among {tuple(PLANS)} and no {record} (write one with "
+            "`locent realdata prepare --train ID [--test ID,...] [--collection FOLDER]`)"
+        )
+    data = json.loads(record.read_text())
+    missing = [f for f in data.get("collections", {}).values() if not Path(f).is_dir()]
+    if missing:
+        raise ValueError(f"{record}: local collection folder {missing[0]} is gone")
+    register_collections(data.get("collections", {}).values())
+    return Plan(data["name"], data["train"], tuple(data["tests"]), data["name"])
 
 
 def is_reusable(path: Path, key: str) -> bool:
@@ -144,6 +206,7 @@ def prepare_plan(
         else:
             summary["samplers"][sampler] = "reused"
     if todo:
+        check_teacher_covers(res, plan.train, qids, cfg)
         uni = build_universe(plan.train, qids, cfg, res, labels=True)
         for sampler, key in progress(todo, desc=f"{plan.name} groups", unit="sampler"):
             sg = sample_groups(uni, sampler, cfg)
@@ -180,6 +243,7 @@ def prepare_plan(
         ):
             summary["tests"][test] = "reused"
             continue
+        check_teacher_covers(res, test, tq, cfg)
         uni = build_universe(test, tq, cfg, res, labels=False)
         target = target_support(test, tq, uni)
         prov = dict(inputs_key=tkey, target_measure=target.attrs["measure"], **tcommon)
@@ -202,6 +266,53 @@ def prepare_plan(
     return summary
 
 
+#: samplers whose candidates are not all in the BM25 top-u universe a teacher file must cover
+NEEDS_CORPUS = {"random": "draws negatives from the whole corpus"}
+
+
+def teacher_file(teacher, samplers, cfg: SamplerConfig, mode: str = "score"):
+    """The :class:`~locent.realdata.formats.TeacherTable` when ``teacher`` is a file (recognised
+    by content, whatever its name), else ``None``. Refuses, before any work, the samplers and
+    settings a file cannot score: ``random`` (the whole corpus) and, with
+    ``dense_source="corpus"``, ``dense``/``ensemble`` (whole-corpus neighbours)."""
+    if not Path(str(teacher)).is_file():
+        return None
+    from locent.realdata.formats import read_teacher_file
+
+    table = read_teacher_file(teacher, mode=mode)
+    need = {s: why for s, why in NEEDS_CORPUS.items() if s in samplers}
+    if cfg.dense_source == "corpus":
+        need.update(
+            {
+                s: "takes neighbours from the whole corpus (use --dense-source bm25)"
+                for s in ("dense", "ensemble")
+                if s in samplers
+            }
+        )
+    if need:
+        s, why = next(iter(need.items()))
+        raise ValueError(
+            f"teacher file {teacher} scores only the pairs it lists, but sampler {s!r} {why}; "
+            f"drop {sorted(need)} from --samplers or use a teacher model"
+        )
+    return table
+
+
+def check_teacher_covers(res, dataset_id: str, qids, cfg: SamplerConfig) -> None:
+    """With a teacher file: every (query, BM25 top-u doc) pair must be scored; checked after the
+    BM25 search and before any encoding or scoring (a ``ValueError`` naming the first pairs)."""
+    from locent.realdata.formats import TeacherTable, teacher_coverage
+
+    if not isinstance(res._teacher, TeacherTable):
+        return
+    qtext = datasets.queries(dataset_id)
+    ids, _ = res.index(dataset_id).search([qtext[q] for q in qids], cfg.universe)
+    pairs = [(q, d) for q, row in zip(qids, ids, strict=True) for d in row if d != ""]
+    report = teacher_coverage(res._teacher, pairs)
+    if not report.complete:
+        raise ValueError(f"{dataset_id} (BM25 top-{cfg.universe} universe): {report.message()}")
+
+
 def prepare(
     out,
     plans=("msmarco", "vaswani", "cranfield"),
@@ -214,15 +325,22 @@ def prepare(
     device="cpu",
     precision="auto",
     n_run_queries: int | None = DEFAULT_RUN_QUERIES,
+    teacher_mode: str = "score",
 ) -> dict:
-    """Run :func:`prepare_plan` for each plan; returns ``{plan: summary}``."""
+    """Run :func:`prepare_plan` for each plan (a name of :data:`PLANS`, or a :class:`Plan` from
+    :func:`custom_plan`); returns ``{plan name: summary}``. ``teacher``: a model name, or a
+    teacher file (TREC run, score JSON, PyTerrier table; read in ``teacher_mode``)."""
     datasets.ensure_irds_home(out)
     cfg = cfg or SamplerConfig()
     res = Resources(out, teacher, encoder, device, precision)
-    unknown = [p for p in plans if p not in PLANS]
+    table = teacher_file(teacher, samplers, cfg, teacher_mode)
+    if table is not None:  # the file, read by content, instead of load_teacher's name rules
+        res._teacher = table
+    unknown = [p for p in plans if not isinstance(p, Plan) and p not in PLANS]
     if unknown:
         raise ValueError(f"unknown plan {unknown[0]!r}; choose from {tuple(PLANS)}")
+    plans = [p if isinstance(p, Plan) else PLANS[p] for p in plans]
     return {
-        p: prepare_plan(PLANS[p], cfg, res, samplers, n_queries, n_test_queries, n_run_queries)
+        p.name: prepare_plan(p, cfg, res, samplers, n_queries, n_test_queries, n_run_queries)
         for p in plans
     }

@@ -16,13 +16,22 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from locent.realdata.encoders import DEFAULT_ENCODER
-from locent.realdata.grid.inputs import TEST_SETS, load_real_inputs
+from locent.realdata import datasets
+from locent.realdata.encoders import DEFAULT_ENCODER, slug
+from locent.realdata.grid.inputs import TEST_SETS, load_real_inputs, register_test_set
 from locent.realdata.grid.presets import PRESETS, Preset
 from locent.realdata.grid.run import run_grid
 from locent.realdata.grid.synthetic import synthetic_inputs
 from locent.realdata.measure import measure
-from locent.realdata.prepare import DEFAULT_TEST_QUERIES, DEFAULT_TRAIN_QUERIES, PLANS, prepare
+from locent.realdata.prepare import (
+    DEFAULT_TEST_QUERIES,
+    DEFAULT_TRAIN_QUERIES,
+    PLANS,
+    custom_plan,
+    prepare,
+    resolve_plan,
+    write_plan_record,
+)
 from locent.realdata.report import write_report
 from locent.realdata.run_sources import DEFAULT_RUN_QUERIES
 from locent.realdata.samplers import SAMPLERS, SamplerConfig
@@ -58,6 +67,12 @@ class PrepareParams:
     margin: float = _SAMPLER_DEFAULTS.margin
     teacher: str = DEFAULT_TEACHER
     encoder: str = DEFAULT_ENCODER
+    #: any collection: ``train`` an ir_datasets ID (or ``local/<name>``) replaces ``datasets``
+    #: by one custom plan tested on ``tests`` (default ``train``); ``collections``: local folders
+    train: str | None = None
+    tests: tuple[str, ...] = ()
+    collections: tuple[str, ...] = ()
+    teacher_mode: str = "score"
 
 
 @dataclass(frozen=True)
@@ -91,6 +106,8 @@ class GridParams:
     threads: int = 1
     teacher_sets: tuple[str, ...] | None = None
     synthetic: bool = False
+    #: a ``prepare --train`` plan (its name or train ID): its groups, its tests as test sets
+    train: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,9 +136,17 @@ def prepare_stage(p: PrepareParams) -> str:
         seed=p.seed,
     )
     start = time.perf_counter()
+    plans = tuple(p.datasets)
+    if p.train is not None:
+        datasets.ensure_irds_home(p.out)  # local collections store their docs in this home
+        plan = custom_plan(p.train, p.tests, p.collections)
+        write_plan_record(plan, p.out, p.collections)
+        plans = (plan,)
+    elif p.tests or p.collections:
+        raise ValueError("--test and --collection go with --train (the training dataset ID)")
     summary = prepare(
         p.out,
-        plans=tuple(p.datasets),
+        plans=plans,
         samplers=tuple(p.samplers),
         cfg=cfg,
         n_queries=p.queries or None,
@@ -131,6 +156,7 @@ def prepare_stage(p: PrepareParams) -> str:
         encoder=p.encoder,
         device=str(resolve_device(p.device)),
         precision=p.precision,
+        teacher_mode=p.teacher_mode,
     )
     parts = []
     for plan, s in summary.items():
@@ -182,13 +208,21 @@ def grid_inputs(p, samplers, students):
     if p.synthetic:
         kw = {"test_sets": tuple(p.test_sets)} if p.test_sets else {}
         return synthetic_inputs(seed=p.seed, samplers=samplers, **kw)
+    group_dir, test_sets = None, tuple(p.test_sets or TEST_SETS)
+    if getattr(p, "train", None):
+        plan = resolve_plan(p.train, p.out)
+        for test in plan.tests:
+            register_test_set(slug(test), test)
+        group_dir = plan.groups_dir(p.out)
+        test_sets = tuple(p.test_sets or (slug(t) for t in plan.tests))
     return load_real_inputs(
         p.out,
         samplers,
         students,
-        tuple(p.test_sets or TEST_SETS),
+        test_sets,
         device="cuda" if p.device == "cuda" else "cpu",
         teacher_sets=tuple(p.teacher_sets or DEFAULT_TEACHER_SETS),
+        group_dir=group_dir,
     )
 
 

@@ -69,6 +69,12 @@ TEST_SETS = {
 DEPTH = 100
 
 
+def register_test_set(name: str, dataset_id: str) -> None:
+    """Make ``name`` a test set for ``dataset_id`` (the tests of a ``prepare --train`` plan)."""
+    if TEST_SETS.setdefault(name, dataset_id) != dataset_id:
+        raise ValueError(f"test set {name!r} is already {TEST_SETS[name]!r}, not {dataset_id!r}")
+
+
 def read_sampler_measures(out) -> pd.DataFrame | None:
     path = Path(out) / "realdata" / "measure" / "samplers.csv"
     return pd.read_csv(path) if path.exists() else None
@@ -141,7 +147,10 @@ def frozen_features(
         qtext = datasets.queries(dataset)
         ids = list(es.candidates.query_ids)
         q_ids.append(np.array([f"{es.name}:{q}" for q in ids], dtype=object))
-        q_vecs.append(_query_embeddings(dataset, ids, [qtext[q] for q in ids], encoder_name, cache))
+        # a plan tested on its own dataset (prepare --train X): its training and test queries
+        # are cached in two files (one file per dataset would hold two id lists)
+        key = dataset if dataset != train_dataset else f"{dataset}.test"
+        q_vecs.append(_query_embeddings(key, ids, [qtext[q] for q in ids], encoder_name, cache))
         docs = sorted(set(es.candidates.fill_padding().ravel()))
         d_ids.append(np.array([f"{es.name}:{d}" for d in docs], dtype=object))
         d_vecs.append(table_of(dataset)(np.array(docs, dtype=object)))
@@ -171,6 +180,7 @@ def load_real_inputs(
     device: str = "cpu",
     depth: int = DEPTH,
     teacher_sets=("dl19", "dl20"),
+    group_dir=None,
 ) -> GridInputs:
     """Everything a real grid needs, from ``<out>`` and the shared data (ids namespaced per set).
 
@@ -178,7 +188,7 @@ def load_real_inputs(
     out-of-domain top-100s costs tens of CPU minutes; pass all sets on a GPU).
     """
     datasets.ensure_irds_home(out)
-    group_dir = Path(out) / "realdata" / "groups"
+    group_dir = Path(group_dir) if group_dir else Path(out) / "realdata" / "groups"
     groups = {s: read_groups(group_dir / f"{s}.parquet") for s in samplers}
     first = next(iter(groups.values()))
     train_dataset = train_dataset_of(first)
