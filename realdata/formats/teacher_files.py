@@ -114,7 +114,8 @@ def _score_json_table(path: Path):
             f"{path}: score of query {first.query_id!r} doc {first.doc_id!r} is not finite"
         )
     df["rank"] = df.groupby("query_id", sort=False)["score"].rank(method="min", ascending=False)
-    return df
+    # rows in rank order within each query, as a run's are (the score-order check reads them so)
+    return df.sort_values("rank", kind="stable").reset_index(drop=True)
 
 
 def read_teacher_file(source, mode: str = "score", format: str = "auto") -> TeacherTable:
