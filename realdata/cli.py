@@ -104,8 +104,8 @@ def _register_part1(sub) -> None:
         "--precision",
         choices=PRECISIONS,
         default="auto",
-        help="encoder precision: auto = bf16 autocast where the hardware does bf16 natively "
-        "(default auto)",
+        help="encoder precision: auto = fp32 on every machine; bf16 autocast is opt-in (faster "
+        "where the CPU does bf16 natively, but batch- and CPU-dependent) (default auto)",
     )
     prep.add_argument(
         "--margin", type=float, default=defaults.margin, help="ensemble de-noising margin"
