@@ -5,7 +5,10 @@ Backs two claims in ``realdata/teachers.py`` and ``realdata/encoders.py``:
 
 - SPLADE scoring restricted to the query's vocabulary support (``SpladeTeacher._score``) against
   full 30,522-dimensional vectors (``encode`` of query and passages, then a dot product);
-- MiniLM under bf16 autocast against float32, and its batch size (``ENCODE_BATCH``);
+- MiniLM's runtimes (``test_minilm_runtime``: fp32 in ONNX Runtime, fp32 in torch, bf16 autocast
+  in torch) and its batching (``test_minilm_batching``: texts per batch, padded-token budget;
+  ``ENCODE_BATCH``, ``ENCODE_TOKENS``), on the first ``N_ENCODE`` = 2,048 passages
+  (``LOCENT_BENCH_PASSAGES``), one round each, max |Δe| against fp32 torch in ``extra_info``;
 - the teacher running each distinct passage once per call (``test_splade_shared_passages_*``:
   8 queries × the same 64 passages scored in one call, against one call per query, which runs
   every passage 8 times); rate in pairs/s.
@@ -18,7 +21,9 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
+import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -60,20 +65,66 @@ def test_splade_full_vocabulary(benchmark, teacher, passages):
     _rate(benchmark, full)
 
 
-@pytest.mark.parametrize("precision", ["fp32", "bf16"])
-def test_minilm(benchmark, passages, precision):
-    from locent.realdata.encoders import load_encoder
-
-    encoder = load_encoder(precision=precision)
-    _rate(benchmark, lambda: encoder.encode(passages))
+N_ENCODE = int(os.environ.get("LOCENT_BENCH_PASSAGES", "2048"))
 
 
-@pytest.mark.parametrize("batch_size", [32, 48, 64])
-def test_minilm_batch_size(benchmark, passages, batch_size):
-    from locent.realdata.encoders import load_encoder
+@pytest.fixture(scope="module")
+def encode_passages(passages):
+    from locent.realdata import datasets
 
-    encoder = load_encoder(precision="bf16")
-    _rate(benchmark, lambda: encoder.encode(passages, batch_size=batch_size))
+    _, texts = datasets.corpus(datasets.corpus_id(datasets.DL19))
+    return list(texts[:N_ENCODE])
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    """One encoder per (backend, precision); the fp32 torch embeddings are the reference."""
+    from locent.realdata.encoders import Encoder
+
+    made, reference = {}, {}
+
+    def get(backend, precision):
+        if (backend, precision) not in made:
+            made[backend, precision] = Encoder(precision=precision, backend=backend, device="cpu")
+        return made[backend, precision]
+
+    get.reference = reference
+    return get
+
+
+def _encode_rate(benchmark, encoder, texts, minilm, **kwargs):
+    encoder.encode(texts[:64], **kwargs)  # warm-up (ONNX Runtime allocates on first run)
+    emb = benchmark.pedantic(encoder.encode, args=(texts,), kwargs=kwargs, rounds=1, iterations=1)
+    if "fp32" not in minilm.reference:
+        minilm.reference["fp32"] = minilm("torch", "fp32").encode(texts)
+    benchmark.extra_info.update(
+        passages_per_s=round(len(texts) / benchmark.stats.stats.min, 1),
+        max_abs_diff_vs_fp32_torch=float(np.abs(emb - minilm.reference["fp32"]).max()),
+        threads=torch.get_num_threads(),
+        cpu_capability=torch.backends.cpu.get_cpu_capability(),
+    )
+
+
+@pytest.mark.parametrize(
+    "backend, precision", [("onnx", "fp32"), ("torch", "fp32"), ("torch", "bf16")]
+)
+def test_minilm_runtime(benchmark, encode_passages, minilm, backend, precision):
+    if backend == "onnx":
+        pytest.importorskip("onnxruntime")
+    _encode_rate(benchmark, minilm(backend, precision), encode_passages, minilm)
+
+
+@pytest.mark.parametrize(
+    "batch_size, max_tokens", [(32, None), (16, None), (64, None), (64, 2048), (32, 2048)]
+)
+def test_minilm_batching(benchmark, encode_passages, minilm, batch_size, max_tokens):
+    """fp32 in the default runtime: texts per batch and the padded-token budget."""
+    from locent.realdata.encoders import resolve_backend
+
+    encoder = minilm(resolve_backend("auto", "cpu", "fp32"), "fp32")
+    _encode_rate(
+        benchmark, encoder, encode_passages, minilm, batch_size=batch_size, max_tokens=max_tokens
+    )
 
 
 SHARED_QUERIES = [

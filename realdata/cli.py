@@ -169,8 +169,8 @@ def _declare_prepare(sub) -> None:
         "--precision",
         choices=PRECISIONS,
         default=d("precision"),
-        help="encoder precision: auto = bf16 autocast where the hardware does bf16 "
-        "natively (default auto)",
+        help="encoder precision: auto = fp32 on every machine; bf16 autocast is opt-in (faster "
+        "where the CPU does bf16 natively, but batch- and CPU-dependent) (default auto)",
     )
     p.add_argument(
         "--margin", type=nonneg_float, default=d("margin"), help="ensemble de-noising margin"

