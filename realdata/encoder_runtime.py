@@ -102,7 +102,7 @@ class TorchForward:
         import torch
 
         autocast = (
-            torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16)
+            torch.autocast(torch.device(self.device).type, dtype=torch.bfloat16)
             if self.precision == "bf16"
             else contextlib.nullcontext()
         )
