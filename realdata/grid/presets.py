@@ -68,6 +68,9 @@ class Preset:
     cuts: tuple = ()
     #: which entropy subsets the cuts train (default: all of ``entropy_cuts.SUBSETS``)
     cut_subsets: tuple | None = None
+    #: architectures whose students train the cuts (default None: every student); by arch so
+    #: that ``--student transformer`` (which swaps the family, keeps the archs) still applies
+    cut_archs: tuple | None = None
     heldout_frac: float = 0.1
     eval_batch: int = 64
     #: ``lr="auto"``: candidates, validation fraction / seed (:mod:`.lr_selection`) and the
@@ -76,8 +79,17 @@ class Preset:
     validation_frac: float = 0.2
     validation_seed: int = 0
     lr_reference_sampler: str = "bm25"
+    #: a cell "learned" when its held-out misordering fell by at least this fraction of its
+    #: untrained value (1 − after/init ≥ ``learned_threshold``); cells that did not are flagged
+    #: and left out of the checks' inputs (a student that did not move shows no sampler effect).
+    learned_threshold: float = 0.2
 
     def __post_init__(self) -> None:
+        if not 0 < self.learned_threshold < 1:
+            raise ValueError(
+                f"preset {self.name!r}: learned_threshold must be in (0, 1); "
+                f"got {self.learned_threshold!r}"
+            )
         if self.lr != "auto" and not (isinstance(self.lr, (int, float)) and self.lr > 0):
             raise ValueError(
                 f"preset {self.name!r}: lr must be a number > 0 or 'auto'; got {self.lr!r}"
@@ -102,7 +114,11 @@ class Preset:
         unknown = sorted(set(subsets) - set(SUBSETS))
         if unknown:
             raise ValueError(f"unknown entropy subsets {unknown}; known: {SUBSETS}")
-        for s, a in self.students:
+        archs = {a for _, a in self.students} if self.cut_archs is None else set(self.cut_archs)
+        unknown = sorted(archs - {a for _, a in self.students})
+        if unknown:
+            raise ValueError(f"cut_archs {unknown}: no student of preset {self.name!r} has them")
+        for s, a in (sa for sa in self.students if sa[1] in archs):
             for loss, sampler in self.cuts:
                 out += [Condition(s, a, loss, sampler, sub) for sub in subsets if sub != "full"]
                 if Condition(s, a, loss, sampler) not in out:
@@ -145,7 +161,13 @@ PRESETS = {
         cut_subsets=("keep_below_median", "keep_tukey_inliers"),
     ),
     "default": Preset(
-        "default", steps=150, batch_size=16, lr="auto", cuts=(("soft_ranknet", "bm25"),)
+        "default",
+        students=(("frozen", "cross"), ("frozen", "bi")),
+        steps=150,
+        batch_size=16,
+        lr="auto",
+        cuts=(("soft_ranknet", "bm25"),),
+        cut_archs=("cross",),
     ),
     "paper": Preset(
         "paper",
