@@ -138,12 +138,19 @@ class Preset:
         )
 
 
-#: smoke: seconds, for tests (synthetic world). default: frozen bilinear student, 4 samplers x 4
-#: losses x 3 seeds + the entropy cuts of (soft_ranknet, bm25): 66 cells, 150 steps x 16 groups;
-#: measured 207 s wall on this 2-core CPU after a cold prepare (100 training queries, test sets
-#: dl19 dl20 cranfield vaswani, learning-rate selection included). paper: frozen bilinear + cross
-#: MLP students (2 architectures) x 4 x 4 x 3 seeds + cuts of (soft_ranknet, bm25) and
-#: (listwise_kl, teacher): 168 cells, 300 steps x 32; measured 963 s wall on the same store.
+#: smoke: seconds, for tests (synthetic world). default: the cross MLP trained from scratch on
+#: frozen features (a student that learns) and the frozen bilinear head as a control (it ended
+#: within ±0.01 nDCG@10 of its untrained start in every cell of the former default), 4 samplers x
+#: 4 losses x 3 seeds each + the entropy cuts of (soft_ranknet, bm25) on the cross student only:
+#: 114 cells, 150 steps x 16 groups. The former bilinear-only default (66 cells) took 183-207 s
+#: wall on this 2-core CPU (100 training queries, test sets dl19 dl20 cranfield vaswani, lr
+#: selection included); a cross cell costs about a bilinear cell (1.9 vs 2.0 s each, measured on
+#: the synthetic world at D = 384, k = 8), so the new default is about 1.75x that (114 cells +
+#: 40 lr-selection trainings against 66 + 20). A fine-tuned BERT-tiny student costs 1.6-2.1 s per
+#: step of 16 groups x 8 passages on one CPU thread (300 s a cell): GPU only.
+#: paper: frozen bilinear + cross MLP students (2 architectures) x 4 x 4 x 3 seeds + cuts of
+#: (soft_ranknet, bm25) and (listwise_kl, teacher): 168 cells, 300 steps x 32; measured 963 s
+#: wall on the same store.
 #: Pass ``--student transformer`` on a GPU for the paper's fine-tuned students.
 #: Learning rate: default and paper choose it (``"auto"``, per student × loss, on held-out training
 #: queries of the bm25 groups). Measured on the 96-query store, default preset, all 48 full-set

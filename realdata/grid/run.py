@@ -71,16 +71,21 @@ def _run_grid(inputs: GridInputs, preset: Preset, out_dir: Path, device, resume:
         for c, s in cells
     }
     trained = {k: d for k, d in done.items() if "skipped" not in d}
-    not_learned = sorted(k for k, d in trained.items() if not d.get(results.LEARNED, False))
+    # cells finished before the flag existed (resumed grids) are counted apart, not as failures
+    unflagged = sorted(k for k, d in trained.items() if results.LEARNED not in d)
+    not_learned = sorted(
+        k for k, d in trained.items() if results.LEARNED in d and not d[results.LEARNED]
+    )
     summary = {
         "preset": preset.name,
         "n_cells": len(cells),
         "seconds_this_call": time.perf_counter() - t0,
         "skipped_cells": {k: d["skipped"] for k, d in done.items() if "skipped" in d},
         # "did not learn" (results.LEARNED False): reported here, left out of the checks
-        "n_learned_cells": len(trained) - len(not_learned),
+        "n_learned_cells": len(trained) - len(not_learned) - len(unflagged),
         "n_not_learned_cells": len(not_learned),
         "not_learned_cells": not_learned,
+        "n_cells_without_learned_flag": len(unflagged),
         "learned_threshold": preset.learned_threshold,
         "cell_seconds_total": sum(d["seconds"] for d in done.values()),
         "device": str(device),

@@ -95,6 +95,7 @@ def test_learnable_students_move_more_than_the_threshold(learning_grid):
     assert summary["n_learned_cells"] + summary["n_not_learned_cells"] == n_cells
     assert summary["n_learned_cells"] == table.drop_duplicates("condition")[R.LEARNED].sum()
     assert summary["learned_threshold"] == preset.learned_threshold
+    assert summary["n_cells_without_learned_flag"] == 0
 
 
 def test_a_student_that_cannot_learn_is_flagged(frozen_grid):
