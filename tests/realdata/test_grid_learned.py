@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from locent.paper_checks.items.entropy_cuts import judge_entropy_cuts
 from locent.paper_checks.items.learned import (
     NOT_LEARNED_CELLS,
     drop_not_learned,
@@ -192,3 +193,29 @@ def test_default_preset_uses_students_that_learn_and_keeps_the_control():
         assert preset.learned_threshold == 0.2
     with pytest.raises(ValueError, match="learned_threshold"):
         Preset("bad", learned_threshold=0.0)
+
+
+def test_entropy_cuts_check_drops_and_counts_cells_that_did_not_learn(tmp_path):
+    torch.set_num_threads(1)
+    preset = Preset(
+        "cuts",
+        students=(("frozen", "cross"),),
+        samplers=("bm25",),
+        losses=("soft_ranknet",),
+        seeds=(0,),
+        steps=20,
+        batch_size=8,
+        lr=1e-2,
+        cuts=(("soft_ranknet", "bm25"),),
+        cut_subsets=("keep_below_median", "keep_tukey_inliers"),
+    )
+    run_grid(synthetic_inputs(**WORLD), preset, tmp_path, device="cpu")
+    per_query = pd.read_parquet(tmp_path / "per_query.parquet")
+    per_query.loc[per_query[R.STUDENT].notna(), R.LEARNED] = True
+    stuck = per_query[R.SUBSET] == "keep_below_median"
+    per_query.loc[stuck, R.LEARNED] = False
+    wide = learned_effectiveness(per_query)
+    assert "keep_below_median" not in set(wide.attrs["fields"][R.SUBSET])
+    _, text, numbers, *_ = judge_entropy_cuts(wide)
+    assert "1 cell(s) (condition × seed) did not learn and were left out" in text
+    assert numbers[NOT_LEARNED_CELLS] == 1
