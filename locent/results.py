@@ -72,6 +72,14 @@ BOUND_III = "bound_iii"
 BOUND_III_VACUOUS = "bound_iii_vacuous"
 #: teacher Lipschitz constant L_g
 TEACHER_LIPSCHITZ = "teacher_lipschitz"
+#: held-out teacher-agreement misordering of the trained student (held-out training queries)
+HELDOUT_MISORDERING = "heldout_misordering"
+#: the same for the untrained student (same initialisation seed, same held-out groups)
+HELDOUT_MISORDERING_INIT = "heldout_misordering_init"
+#: 1 − heldout_misordering / heldout_misordering_init: how far training moved the student
+LEARNED_FRACTION = "learned_fraction"
+#: whether the cell learned (learned_fraction ≥ the preset's threshold); False = "did not learn"
+LEARNED = "learned"
 #: label temperature τ
 TAU = "tau"
 

@@ -26,7 +26,6 @@ from locent.paper_checks.items.common import (
     load_json,
     load_table,
     maybe,
-    per_query_effectiveness,
 )
 from locent.paper_checks.items.diameter import DIAMETER_PARAMS, judge_diameter_comparable
 from locent.paper_checks.items.entropy_cuts import (
@@ -35,6 +34,7 @@ from locent.paper_checks.items.entropy_cuts import (
     subset_sizes,
 )
 from locent.paper_checks.items.exact import EXACT_PARAMS, judge_exact_statements
+from locent.paper_checks.items.learned import learned_effectiveness
 from locent.paper_checks.items.sampler_gain import SAMPLER_GAIN_PARAMS, judge_sampler_gain
 from locent.paper_checks.items.simulation import (
     SIMULATION_PARAMS,
@@ -173,7 +173,7 @@ def _optimum(p: ResultPaths, params: CheckParams) -> Judgement:
 
 
 def _wide(p: ResultPaths) -> pd.DataFrame:
-    return per_query_effectiveness(load_table(p.grid_per_query))
+    return learned_effectiveness(load_table(p.grid_per_query))  # "did not learn" cells dropped
 
 
 def _entropy_cuts(p: ResultPaths, params: CheckParams) -> Judgement:

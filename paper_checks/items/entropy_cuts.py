@@ -10,6 +10,7 @@ A subset **identical to the full set** (same training-query count ``n_train`` as
 per-query values exactly equal: the same model was trained) or **empty** (``n_train`` = 0, or
 ``keep_tukey_outliers`` missing where ``keep_tukey_inliers`` has the full set's ``n_train``) carries
 no evidence: that sub-check is INCONCLUSIVE, never PASS. Subset sizes are reported.
+Cells flagged "did not learn" are dropped before the tests (:mod:`.learned`) and counted.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 from locent.paper_checks.items.common import keys_label, pair
 from locent.paper_checks.items.decision import TestOutcome, summarise
+from locent.paper_checks.items.learned import NOT_LEARNED_CELLS, learned_note
 from locent.paper_checks.items.power import detectable_mean_shift
 from locent.paper_checks.verdicts import CheckParams, MissingEvidence, Verdict, combine, part
 
@@ -159,4 +161,7 @@ def judge_entropy_cuts(
         notes.append(f"only {sorted(kinds)} subsets compared")
         judged.append(part("both kinds compared", Verdict.INCONCLUSIVE, notes[-1]))
     numbers["void_subsets"] = len(void)
+    if learned_note(wide):  # cells flagged "did not learn" were dropped before the tests
+        notes.append(learned_note(wide))
+        numbers[NOT_LEARNED_CELLS] = int(wide.attrs.get(NOT_LEARNED_CELLS, 0))
     return combine(parts), "; ".join(notes), numbers, power, judged

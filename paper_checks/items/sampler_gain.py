@@ -13,6 +13,9 @@ one-sided p = (1 + #{replicates ≤ 0})/(1 + B), power from the bootstrap SE aga
 On MS MARCO training, LCE's positive is the teacher's top item (no relevance label), so those
 runs are labelled ``lce_positives = teacher_top``; LCE trained with real-label positives
 (Vaswani, Cranfield) would be judged apart.
+
+Cells flagged "did not learn" are dropped before both parts (:mod:`.learned`); the explanation
+counts them, and with no cell that learned the check is INCONCLUSIVE ("no student learned").
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import pandas as pd
 from locent.figures.tables import DISTILLATION_LOSSES
 from locent.paper_checks.items.common import full_subset, keys_label, pair
 from locent.paper_checks.items.decision import TestOutcome, bootstrap_p, summarise
+from locent.paper_checks.items.learned import NOT_LEARNED_CELLS, learned_note
 from locent.paper_checks.items.power import detectable_mean_shift
 from locent.paper_checks.verdicts import CheckParams, MissingEvidence, Verdict, combine, part
 from scipy import stats
@@ -169,6 +173,9 @@ def judge_sampler_gain(wide: pd.DataFrame, params: CheckParams = SAMPLER_GAIN_PA
         else f"no evidence: {missing_a}"
     )
     text = f"(a) {note_a}; (b) {note_b}"
+    if learned_note(wide):  # cells flagged "did not learn" were dropped before the tests
+        text += f"; {learned_note(wide)}"
+        numbers[NOT_LEARNED_CELLS] = int(wide.attrs.get(NOT_LEARNED_CELLS, 0))
     parts = [
         part("(a) no significant gain of an elaborate sampler", part_a, note_a),
         part("(b) the sampler matters more under LCE", part_b, note_b),

@@ -11,6 +11,12 @@ Risk beside locality and entropy, per cell (``results.csv``, one row per test se
   on a held-out tenth of the sampler's groups (same ν), the quantity Theorem 2.1 (iii) bounds by
   ``bound_iii`` (δ = ``BOUND_DELTA``); ``heldout_misordering``: the student's misordering rate
   against the teacher on those groups; ``loss_range_Q`` = B_φ at Δ̂_Q (Lemma C).
+- How far the cell moved: ``heldout_misordering_init`` (the untrained student, same seed, same
+  held-out groups), ``learned_fraction`` = 1 − heldout_misordering / heldout_misordering_init and
+  ``learned`` = learned_fraction ≥ ``Preset.learned_threshold`` (:func:`learned_fraction`). Only
+  held-out *training* queries and teacher scores are read, never test qrels. A cell with
+  ``learned`` False "did not learn": it is kept in the tables but left out of the checks' inputs
+  (``per_query.parquet`` carries the flag on every row of the cell).
 - On the test candidates: the ir_measures of :data:`evaluation.MEASURES`, ``misordering`` and
   ``bregman_risk`` against the teacher (NaN for an unscored set, counted in
   ``n_no_comparable``).
@@ -99,6 +105,9 @@ class ResultRow:
     train_risk: float
     heldout_risk: float
     heldout_misordering: float
+    heldout_misordering_init: float
+    learned_fraction: float
+    learned: bool
     lipschitz: float
     n_missed_queries: int
     n_no_comparable: int
@@ -123,7 +132,10 @@ class ResultRow:
             "items": self.items,
             "train_risk": self.train_risk,
             "heldout_risk": self.heldout_risk,
-            "heldout_misordering": self.heldout_misordering,
+            results.HELDOUT_MISORDERING: self.heldout_misordering,
+            results.HELDOUT_MISORDERING_INIT: self.heldout_misordering_init,
+            results.LEARNED_FRACTION: self.learned_fraction,
+            results.LEARNED: self.learned,
             results.LOSS_RANGE_Q: self.bound.loss_range_Q,
             "lipschitz": self.lipschitz,
             results.TEACHER_LIPSCHITZ: self.stats.teacher_lipschitz,
@@ -131,6 +143,17 @@ class ResultRow:
             "n_missed_queries": self.n_missed_queries,
             "n_no_comparable": self.n_no_comparable,
         }
+
+
+def learned_fraction(init: float, after: float) -> float:
+    """1 − after / init: the relative fall of the held-out misordering through training.
+
+    1 = the student now orders every held-out pair as the teacher does; 0 = it did not move;
+    < 0 = training made it worse. NaN when either value is NaN or ``init`` is 0 (nothing to fall).
+    """
+    if not (np.isfinite(init) and np.isfinite(after)) or init <= 0:
+        return float("nan")
+    return float(1.0 - after / init)
 
 
 def empirical_teacher_lipschitz(teacher, item_emb) -> tuple[float, int]:
@@ -244,12 +267,16 @@ def run_cell(
     )
     torch.manual_seed(seed)
     student = build_student(cond.student, cond.arch, dim=getattr(features, "dim", None))
+    # the untrained student's held-out misordering: the reference for "did it learn"
+    heldout_init = mean_misordering(student, heldout_data, device) if heldout_data.n else np.nan
     ckpt = out_dir / "checkpoints" / f"{cond.name}.{seed}"
     result = train(student, train_data, config, device, ckpt, desc=f"{cond.name} s{seed}")
     stats = group_statistics(train_data, preset.tau)
     train_risk = mean_loss(student, train_data, config, device)
     heldout_risk = mean_loss(student, heldout_data, config, device) if heldout_data.n else np.nan
     heldout_mis = mean_misordering(student, heldout_data, device) if heldout_data.n else np.nan
+    fraction = learned_fraction(heldout_init, heldout_mis)
+    learned = bool(fraction >= preset.learned_threshold)  # NaN → False: no evidence it moved
     bound = theorem_iii(student, cond.loss, preset.tau, train_risk, stats, train_data.n)
     lipschitz = student.lipschitz_bound()
     kappa = kappa_of(inputs.sampler_measures, cond.sampler, inputs.provenance.get("train_dataset"))
@@ -272,7 +299,9 @@ def run_cell(
             results.QUERY_ID, [results.MISORDERING, results.BREGMAN_RISK], "measure", "value"
         )
         pq = pd.concat([pq, extra.dropna(subset=["value"])], ignore_index=True)
-        per_query.append(pq.assign(condition=cond.name, dataset=es.name, **record))
+        per_query.append(
+            pq.assign(condition=cond.name, dataset=es.name, **record, **{results.LEARNED: learned})
+        )
         means = pq.groupby("measure")["value"].mean()
         row = ResultRow(
             condition=cond,
@@ -291,6 +320,9 @@ def run_cell(
             train_risk=train_risk,
             heldout_risk=heldout_risk,
             heldout_misordering=heldout_mis,
+            heldout_misordering_init=heldout_init,
+            learned_fraction=fraction,
+            learned=learned,
             lipschitz=np.nan if lipschitz is None else lipschitz,
             n_missed_queries=missed,
             n_no_comparable=int(agree[results.MISORDERING].isna().sum()),
@@ -316,6 +348,10 @@ def run_cell(
             results.DIAMETER_Q_99: stats.diameter_Q_99,
             "teacher_lipschitz": stats.teacher_lipschitz,
             "n_zero_distance_pairs": stats.n_zero_distance_pairs,
+            results.HELDOUT_MISORDERING_INIT: heldout_init,
+            results.HELDOUT_MISORDERING: heldout_mis,
+            results.LEARNED_FRACTION: fraction,
+            results.LEARNED: learned,
         },
     )
     shutil.rmtree(ckpt, ignore_errors=True)

@@ -68,6 +68,9 @@ class Preset:
     cuts: tuple = ()
     #: which entropy subsets the cuts train (default: all of ``entropy_cuts.SUBSETS``)
     cut_subsets: tuple | None = None
+    #: architectures whose students train the cuts (default None: every student); by arch so
+    #: that ``--student transformer`` (which swaps the family, keeps the archs) still applies
+    cut_archs: tuple | None = None
     heldout_frac: float = 0.1
     eval_batch: int = 64
     #: ``lr="auto"``: candidates, validation fraction / seed (:mod:`.lr_selection`) and the
@@ -76,8 +79,17 @@ class Preset:
     validation_frac: float = 0.2
     validation_seed: int = 0
     lr_reference_sampler: str = "bm25"
+    #: a cell "learned" when its held-out misordering fell by at least this fraction of its
+    #: untrained value (1 − after/init ≥ ``learned_threshold``); cells that did not are flagged
+    #: and left out of the checks' inputs (a student that did not move shows no sampler effect).
+    learned_threshold: float = 0.2
 
     def __post_init__(self) -> None:
+        if not 0 < self.learned_threshold < 1:
+            raise ValueError(
+                f"preset {self.name!r}: learned_threshold must be in (0, 1); "
+                f"got {self.learned_threshold!r}"
+            )
         if self.lr != "auto" and not (isinstance(self.lr, (int, float)) and self.lr > 0):
             raise ValueError(
                 f"preset {self.name!r}: lr must be a number > 0 or 'auto'; got {self.lr!r}"
@@ -102,7 +114,11 @@ class Preset:
         unknown = sorted(set(subsets) - set(SUBSETS))
         if unknown:
             raise ValueError(f"unknown entropy subsets {unknown}; known: {SUBSETS}")
-        for s, a in self.students:
+        archs = {a for _, a in self.students} if self.cut_archs is None else set(self.cut_archs)
+        unknown = sorted(archs - {a for _, a in self.students})
+        if unknown:
+            raise ValueError(f"cut_archs {unknown}: no student of preset {self.name!r} has them")
+        for s, a in (sa for sa in self.students if sa[1] in archs):
             for loss, sampler in self.cuts:
                 out += [Condition(s, a, loss, sampler, sub) for sub in subsets if sub != "full"]
                 if Condition(s, a, loss, sampler) not in out:
@@ -122,12 +138,19 @@ class Preset:
         )
 
 
-#: smoke: seconds, for tests (synthetic world). default: frozen bilinear student, 4 samplers x 4
-#: losses x 3 seeds + the entropy cuts of (soft_ranknet, bm25): 66 cells, 150 steps x 16 groups;
-#: measured 207 s wall on this 2-core CPU after a cold prepare (100 training queries, test sets
-#: dl19 dl20 cranfield vaswani, learning-rate selection included). paper: frozen bilinear + cross
-#: MLP students (2 architectures) x 4 x 4 x 3 seeds + cuts of (soft_ranknet, bm25) and
-#: (listwise_kl, teacher): 168 cells, 300 steps x 32; measured 963 s wall on the same store.
+#: smoke: seconds, for tests (synthetic world). default: the cross MLP trained from scratch on
+#: frozen features (a student that learns) and the frozen bilinear head as a control (it ended
+#: within ±0.01 nDCG@10 of its untrained start in every cell of the former default), 4 samplers x
+#: 4 losses x 3 seeds each + the entropy cuts of (soft_ranknet, bm25) on the cross student only:
+#: 114 cells, 150 steps x 16 groups. The former bilinear-only default (66 cells) took 183-207 s
+#: wall on this 2-core CPU (100 training queries, test sets dl19 dl20 cranfield vaswani, lr
+#: selection included); a cross cell costs about a bilinear cell (1.9 vs 2.0 s each, measured on
+#: the synthetic world at D = 384, k = 8), so the new default is about 1.75x that (114 cells +
+#: 40 lr-selection trainings against 66 + 20). A fine-tuned BERT-tiny student costs 1.6-2.1 s per
+#: step of 16 groups x 8 passages on one CPU thread (300 s a cell): GPU only.
+#: paper: frozen bilinear + cross MLP students (2 architectures) x 4 x 4 x 3 seeds + cuts of
+#: (soft_ranknet, bm25) and (listwise_kl, teacher): 168 cells, 300 steps x 32; measured 963 s
+#: wall on the same store.
 #: Pass ``--student transformer`` on a GPU for the paper's fine-tuned students.
 #: Learning rate: default and paper choose it (``"auto"``, per student × loss, on held-out training
 #: queries of the bm25 groups). Measured on the 96-query store, default preset, all 48 full-set
@@ -145,7 +168,13 @@ PRESETS = {
         cut_subsets=("keep_below_median", "keep_tukey_inliers"),
     ),
     "default": Preset(
-        "default", steps=150, batch_size=16, lr="auto", cuts=(("soft_ranknet", "bm25"),)
+        "default",
+        students=(("frozen", "cross"), ("frozen", "bi")),
+        steps=150,
+        batch_size=16,
+        lr="auto",
+        cuts=(("soft_ranknet", "bm25"),),
+        cut_archs=("cross",),
     ),
     "paper": Preset(
         "paper",

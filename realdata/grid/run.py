@@ -3,7 +3,8 @@
 ``run_grid(inputs, preset, out_dir)`` writes under ``out_dir`` (= ``<out>/realdata/grid/<preset>``)
 the tables of :mod:`.tables`, ``lr_selection.csv`` when the preset's ``lr`` is ``"auto"``
 (:mod:`.lr_selection`), ``entropy_thresholds.json``, ``runs/<condition>.<seed>.<dataset>.run``
-and ``summary.json`` (cells, skipped cells with their reason, seconds, device, learning rates).
+and ``summary.json`` (cells, skipped cells with their reason, learned cells and the names of
+those that did not learn, seconds, device, learning rates).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from locent.realdata.grid.presets import Preset
 from locent.realdata.grid.state import GridState
 from locent.realdata.grid.tables import assemble
 
+from locent import results
 from locent.progress import progress
 from locent.provenance import atomic_write_json
 from locent.resources import resolve_device
@@ -68,11 +70,23 @@ def _run_grid(inputs: GridInputs, preset: Preset, out_dir: Path, device, resume:
         f"{c.name}.{s}": json.loads((out_dir / "cells" / f"{c.name}.{s}" / "done.json").read_text())
         for c, s in cells
     }
+    trained = {k: d for k, d in done.items() if "skipped" not in d}
+    # cells finished before the flag existed (resumed grids) are counted apart, not as failures
+    unflagged = sorted(k for k, d in trained.items() if results.LEARNED not in d)
+    not_learned = sorted(
+        k for k, d in trained.items() if results.LEARNED in d and not d[results.LEARNED]
+    )
     summary = {
         "preset": preset.name,
         "n_cells": len(cells),
         "seconds_this_call": time.perf_counter() - t0,
         "skipped_cells": {k: d["skipped"] for k, d in done.items() if "skipped" in d},
+        # "did not learn" (results.LEARNED False): reported here, left out of the checks
+        "n_learned_cells": len(trained) - len(not_learned) - len(unflagged),
+        "n_not_learned_cells": len(not_learned),
+        "not_learned_cells": not_learned,
+        "n_cells_without_learned_flag": len(unflagged),
+        "learned_threshold": preset.learned_threshold,
         "cell_seconds_total": sum(d["seconds"] for d in done.values()),
         "device": str(device),
         "learning_rates": {

@@ -3,10 +3,14 @@
 - ``results.csv``: one row per condition × seed × test set; :data:`RESULT_COLUMNS` first (the
   condition record ``results.CONDITION_COLUMNS``, the test set, the measures, risk, locality,
   entropy, κ and the bound), then ``condition`` (display label), ``n_train, steps, lr, items,
-  train_risk, heldout_risk, heldout_misordering, loss_range_Q, lipschitz, teacher_lipschitz,
-  bound_iii_form, n_missed_queries, n_no_comparable`` (:class:`.cells.ResultRow`).
+  train_risk, heldout_risk, heldout_misordering, heldout_misordering_init, learned_fraction,
+  learned, loss_range_Q, lipschitz, teacher_lipschitz, bound_iii_form, n_missed_queries,
+  n_no_comparable`` (:class:`.cells.ResultRow`). ``learned`` False = the cell "did not learn"
+  (held-out misordering fell by less than ``Preset.learned_threshold`` of its untrained value):
+  kept here, left out of the checks' inputs.
 - ``per_query.parquet``: :data:`PER_QUERY_COLUMNS` (baselines: condition ``baseline:<system>``,
-  seed −1, empty record).
+  seed −1, empty record, ``learned`` empty); ``learned`` repeats the cell's flag on every row so
+  the checks drop the rows of cells that did not learn before they pivot.
 - ``logs.parquet``: :data:`LOG_COLUMNS` (the trainer's step log per cell; its ``loss`` value is
   ``step_loss``, since ``loss`` names the condition's loss).
 - ``score_at_rank.parquet``: :data:`SCORE_AT_RANK_COLUMNS` (the teacher: condition ``teacher``).
@@ -53,6 +57,7 @@ PER_QUERY_COLUMNS = [
     results.QUERY_ID,
     "measure",
     "value",
+    results.LEARNED,
 ]
 LOG_COLUMNS = [
     "condition",
@@ -90,7 +95,8 @@ def assemble(out_dir: Path, cells, base, base_pq, teacher_sar, preset: Preset, i
     atomic_write_text(paths["results"], table.to_csv(index=False))
     atomic_write_json(out_dir / "results.provenance.json", provenance_record(**prov))
     per_query = pd.concat([gather("per_query.parquet"), base_pq], ignore_index=True)
-    per_query = per_query[PER_QUERY_COLUMNS]
+    per_query = per_query.reindex(columns=PER_QUERY_COLUMNS)  # baselines: ``learned`` empty
+    per_query[results.LEARNED] = per_query[results.LEARNED].astype("boolean")  # nullable
     sar = pd.concat([teacher_sar, gather("score_at_rank.parquet")], ignore_index=True)
     if len(sar):
         sar = sar[SCORE_AT_RANK_COLUMNS]
