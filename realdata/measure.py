@@ -17,6 +17,8 @@ over the target support (DL19/DL20 shipped BM25 top-100; bm25s top-100 for Vaswa
 ν_q the sampler's recorded pool measure (the candidate measure without label exclusions: test time
 has no labels); κ_Q = max over test queries (∞ when some test candidate is outside the pool:
 domain shift). Coverage = share of μ_q's support inside supp ν_q, averaged over test queries.
+With ``knobs``, ``knobs.csv``: one row per knob level (:mod:`locent.realdata.knobs.table`).
+
 A whole-corpus pool (``random``) is represented exactly by the target items at 1/N plus one atom
 holding the rest of its mass.
 """
@@ -37,6 +39,8 @@ from locent.realdata.encoders import (
     load_encoder,
     slug,
 )
+from locent.realdata.knobs.build import KNOBS, parse_knobs
+from locent.realdata.knobs.table import knob_frame, plan_knob_rows
 from locent.realdata.prepare import PLANS
 from locent.realdata.samplers import SAMPLERS
 from locent.realdata.store import read_groups
@@ -150,8 +154,10 @@ def measure(
     device="cpu",
     print_table=True,
     precision="auto",
+    knobs=KNOBS,
 ) -> pd.DataFrame:
-    """Measure every (plan, sampler) with groups on disk; write samplers.csv|json, per_query."""
+    """Measure every (plan, sampler) with groups on disk; write samplers.csv|json, per_query;
+    with ``knobs`` also the knob table ``knobs.csv`` (:mod:`locent.realdata.knobs.table`)."""
     datasets.ensure_irds_home(out)
     t0 = time.perf_counter()
     out = Path(out)
@@ -264,6 +270,19 @@ def measure(
         write_with_provenance(runs_df, mdir / "first_stage_runs.csv", **prov)
         text += "\n\nShipped first-stage runs as samplers on DL queries:\n" + runs_df.to_string(
             index=False, float_format=lambda v: f"{v:.4g}"
+        )
+    if parse_knobs(knobs):
+        knob_rows = [
+            row
+            for p in plans
+            for row in plan_knob_rows(
+                PLANS[p], PLANS[p].groups_dir(out), _table(PLANS[p].train), missing
+            )
+        ]
+        knobs_df = knob_frame(knob_rows)
+        write_with_provenance(knobs_df, mdir / "knobs.csv", **{**prov, "missing": missing})
+        text += "\n\nKnobs (locality: sampler level; entropy: teacher variant):\n" + (
+            knobs_df.to_string(index=False, float_format=lambda v: f"{v:.4g}")
         )
     atomic_write_text(mdir / "samplers.txt", text + "\n")
     if print_table:

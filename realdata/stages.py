@@ -21,6 +21,7 @@ from locent.realdata.grid.inputs import TEST_SETS, load_real_inputs
 from locent.realdata.grid.presets import PRESETS, Preset
 from locent.realdata.grid.run import run_grid
 from locent.realdata.grid.synthetic import synthetic_inputs
+from locent.realdata.knobs.build import KNOBS
 from locent.realdata.measure import measure
 from locent.realdata.prepare import DEFAULT_TEST_QUERIES, DEFAULT_TRAIN_QUERIES, PLANS, prepare
 from locent.realdata.report import write_report
@@ -58,6 +59,7 @@ class PrepareParams:
     margin: float = _SAMPLER_DEFAULTS.margin
     teacher: str = DEFAULT_TEACHER
     encoder: str = DEFAULT_ENCODER
+    knobs: tuple[str, ...] = KNOBS
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class MeasureParams:
     samplers: tuple[str, ...] = SAMPLERS
     encoder: str = DEFAULT_ENCODER
     precision: str = "auto"
+    knobs: tuple[str, ...] = KNOBS
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,7 @@ def prepare_stage(p: PrepareParams) -> str:
         encoder=p.encoder,
         device=str(resolve_device(p.device)),
         precision=p.precision,
+        knobs=tuple(p.knobs),
     )
     parts = []
     for plan, s in summary.items():
@@ -152,6 +156,7 @@ def measure_stage(p: MeasureParams) -> str:
         device=str(resolve_device(p.device)),
         precision=p.precision,
         print_table=False,
+        knobs=tuple(p.knobs),
     )
     return (
         f"measure: {len(table)} sampler rows over {table['dataset'].nunique()} datasets; "
