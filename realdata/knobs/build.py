@@ -10,15 +10,17 @@ name later):
 - entropy: ``entropy/<base>+<variant>.parquet``: the groups of :data:`ENTROPY_BASE` re-scored by
   every teacher variant of :data:`ENTROPY_VARIANTS` (same doc ids and inclusion probabilities).
 
-Cost: nothing new is encoded from the corpus (with ``dense_source="bm25"`` and no cached corpus
-embeddings the knobs are skipped, and the summary says so). The cosine of every (query, corpus item) comes from
-the corpus embeddings prepare already computed for the ``dense`` sampler; BM25 ranks the whole
-corpus once per query set; the teacher scores only the k items of each new group.
+Cost: nothing new is encoded from the corpus. The cosine of every (query, corpus item) comes
+from the corpus embeddings prepare already computed for the ``dense`` sampler (with
+``dense_source="bm25"`` and no cached corpus embeddings the knobs are skipped, and the summary
+says so); BM25 ranks the whole corpus once per query set; the teacher scores only the k items
+of each new group.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 
 import numpy as np
 from locent.realdata import datasets
@@ -131,6 +133,7 @@ def prepare_knobs(
     strictly: a level that does not fit the corpus or k is an error, not a skip). Files already
     current (same ``inputs_key``) are reused."""
     knobs = parse_knobs(knobs)
+    t0 = time.perf_counter()
     summary: dict = {"written": [], "reused": [], "skipped_levels": []}
     if not knobs and not extra_levels:
         return summary
@@ -188,11 +191,12 @@ def prepare_knobs(
             for v in vtodo:
                 tv = parse_variant(v)
                 scores = variant_scores(tv, base.teacher_scores, cosine, bm25, seed=cfg.seed)
-                prov = provenance_record(
-                    **{k: x for k, x in base.provenance.items() if k not in ("versions",)},
+                fields = {k: x for k, x in base.provenance.items() if k != "versions"}
+                fields.update(
                     inputs_key=vkeys[v], teacher_variant=tv.name, teacher_tau=tv.tau,
                     entropy_knob=tv.knob_name, entropy_knob_value=tv.value,
                 )  # fmt: skip
+                prov = provenance_record(**fields)
                 groups = Groups(
                     sampler=ENTROPY_BASE, query_ids=base.query_ids, doc_ids=base.doc_ids,
                     teacher_scores=scores, inclusion_probs=base.inclusion_probs,
@@ -202,6 +206,7 @@ def prepare_knobs(
                 write_groups(groups, vpath[v])
                 summary["written"].append(f"entropy/{v}")
     summary["tests"] = {test: _test_pools(folder, test, levels, cfg, res) for test in plan.tests}
+    summary["wall_s"] = round(time.perf_counter() - t0, 2)
     return summary
 
 
