@@ -276,8 +276,12 @@ def measure(
             row
             for p in plans
             for row in plan_knob_rows(
-                PLANS[p], PLANS[p].groups_dir(out), _table(PLANS[p].train), missing
-            )
+                PLANS[p],
+                PLANS[p].groups_dir(out),
+                _knob_summary(_table(PLANS[p].train)),
+                kappa_coverage,
+                missing,
+            )  # fmt: skip
         ]
         knobs_df = knob_frame(knob_rows)
         write_with_provenance(knobs_df, mdir / "knobs.csv", **{**prov, "missing": missing})
@@ -341,6 +345,21 @@ def _measure_run_sources(out: Path, plans, embed):
     ]
     frames = [f for f in frames if len(f)]
     return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def _knob_summary(embed):
+    """``groups -> {Δ̂_Q(0.99), mean Δ̂_q(0.99), H(g)}`` for the knob table (``embed``: the
+    corpus's embedding look-up)."""
+
+    def summarise(groups) -> dict:
+        m = group_measures(groups, embed(groups.doc_ids))
+        return {
+            results.DIAMETER_Q_99: float(_agg(m[results.DIAMETER_99], 0.99)),
+            results.DIAMETER_MEAN_99: float(np.mean(m[results.DIAMETER_99])),
+            results.PAIRWISE_ENTROPY: float(np.mean(m[results.PAIRWISE_ENTROPY])),
+        }
+
+    return summarise
 
 
 def _agg(values, alpha):

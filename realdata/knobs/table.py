@@ -52,10 +52,8 @@ def _knob_sampler_files(folder) -> list[tuple[str, str, float]]:
     return sorted(found, key=lambda t: (t[1], t[2]))
 
 
-def _kappa(folder, tests, sampler, missing) -> tuple[float, float]:
+def _kappa(folder, tests, sampler, missing, kappa_coverage) -> tuple[float, float]:
     """κ_Q (max over test queries) and mean coverage of ``sampler``'s pools on ``tests``."""
-    from locent.realdata.measure import kappa_coverage
-
     kap, cov = [], []
     for test in tests:
         tdir = folder / "pools" / slug(test)
@@ -71,10 +69,7 @@ def _kappa(folder, tests, sampler, missing) -> tuple[float, float]:
     return float(np.max(np.concatenate(kap))), float(np.mean(np.concatenate(cov)))
 
 
-def _row(dataset, knob_name, knob_value, sampler, variant, groups, embed) -> dict:
-    from locent.realdata.measure import _agg, group_measures
-
-    m = group_measures(groups, embed(groups.doc_ids))
+def _row(dataset, knob_name, knob_value, sampler, variant, groups, summarise) -> dict:
     return {
         results.DATASET: dataset,
         results.KNOB_NAME: knob_name,
@@ -82,16 +77,16 @@ def _row(dataset, knob_name, knob_value, sampler, variant, groups, embed) -> dic
         results.SAMPLER: sampler,
         results.TEACHER_VARIANT: variant.name,
         results.TEACHER_TAU: variant.tau,
-        results.DIAMETER_Q_99: float(_agg(m[results.DIAMETER_99], 0.99)),
-        results.DIAMETER_MEAN_99: float(np.mean(m[results.DIAMETER_99])),
-        results.PAIRWISE_ENTROPY: float(np.mean(m[results.PAIRWISE_ENTROPY])),
+        **summarise(groups),
         "n_queries": groups.n,
     }
 
 
-def plan_knob_rows(plan, folder, embed, missing: list) -> list[dict]:
-    """The knob rows of one plan's groups folder (``embed(doc_ids) -> embeddings``); paths of
-    absent test pools are appended to ``missing``."""
+def plan_knob_rows(plan, folder, summarise, kappa_coverage, missing: list) -> list[dict]:
+    """The knob rows of one plan's groups folder; paths of absent test pools are appended to
+    ``missing``. The measures come from the caller (:mod:`locent.realdata.measure`, which
+    imports this module): ``summarise(groups) -> {diameter_Q_99, diameter_mean_99,
+    pairwise_entropy}`` and ``kappa_coverage(target, pool) -> (κ (n,), coverage (n,))``."""
     teacher = parse_variant("teacher")
     rows = []
     files = _knob_sampler_files(folder)
@@ -101,13 +96,13 @@ def plan_knob_rows(plan, folder, embed, missing: list) -> list[dict]:
         corpus_size = int(pool["corpus_size"].iloc[0])
     for name, family, value in files:
         row = _row(plan.train, LOCALITY_KNOB_NAMES[family], value, name, teacher,
-                   read_groups(folder / f"{name}.parquet"), embed)  # fmt: skip
-        kappa, coverage = _kappa(folder, plan.tests, name, missing)
+                   read_groups(folder / f"{name}.parquet"), summarise)  # fmt: skip
+        kappa, coverage = _kappa(folder, plan.tests, name, missing, kappa_coverage)
         rows.append({**row, results.KAPPA_Q: kappa, results.COVERAGE: coverage})
     if rows and (folder / "random.parquet").exists():
         random = read_groups(folder / "random.parquet")
-        base = _row(plan.train, "", corpus_size, "random", teacher, random, embed)
-        kappa, coverage = _kappa(folder, plan.tests, "random", missing)
+        base = _row(plan.train, "", corpus_size, "random", teacher, random, summarise)
+        kappa, coverage = _kappa(folder, plan.tests, "random", missing, kappa_coverage)
         # random = depth N = radius 2 (the whole corpus): the last level of every family
         ends = {"dense_depth": corpus_size, "bm25_depth": corpus_size, "ball_radius": 2.0}
         for knob, end in ends.items():
@@ -117,9 +112,9 @@ def plan_knob_rows(plan, folder, embed, missing: list) -> list[dict]:
     for path in sorted((folder / "entropy").glob("*+*.parquet")):
         g = read_groups(path)
         v = parse_variant(path.name[: -len(".parquet")].split("+", 1)[1])
-        kappa, coverage = _kappa(folder, plan.tests, g.sampler, missing)
+        kappa, coverage = _kappa(folder, plan.tests, g.sampler, missing, kappa_coverage)
         rows.append(
-            {**_row(plan.train, v.knob_name, v.value, g.sampler, v, g, embed),
+            {**_row(plan.train, v.knob_name, v.value, g.sampler, v, g, summarise),
              results.KAPPA_Q: kappa, results.COVERAGE: coverage}
         )  # fmt: skip
     return rows
