@@ -41,6 +41,19 @@ PAIRWISE_ENTROPY_TRAIN = "pairwise_entropy_train"
 #: listwise entropy of softmax(t/τ) over the group (nats)
 LISTWISE_ENTROPY = "listwise_entropy"
 
+# --- the knobs of real data (issue 13): one row per knob level in realdata/measure/knobs.csv --
+#: which knob a row moves (``dense_depth``, ``bm25_depth``, ``ball_radius``; ``teacher_tau``,
+#: ``score_noise``, ``mix_cosine``, ``mix_bm25``)
+KNOB_NAME = "knob_name"
+#: the knob's setting (depth d, radius r, temperature τ, noise σ, mixture weight λ)
+KNOB_VALUE = "knob_value"
+#: the teacher's variant that scored the groups (``teacher``, ``tau=2``, ``mix-bm25=0.5`` ...)
+TEACHER_VARIANT = "teacher_variant"
+#: the temperature the teacher's scores were divided by
+TEACHER_TAU = "teacher_tau"
+#: share of μ_q's support inside supp ν_q, mean over test queries
+COVERAGE = "coverage"
+
 # --- density ratio (Corollary 2.1) ---------------------------------------------------------
 #: κ_Q: sup over queries of κ_q (∞ when μ is not ≪ ν)
 KAPPA_Q = "kappa_Q"

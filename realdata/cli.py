@@ -37,6 +37,7 @@ from locent.realdata.entropy_cuts import SUBSETS
 from locent.realdata.grid.inputs import TEST_SETS
 from locent.realdata.grid.presets import PRESETS, Preset
 from locent.realdata.grid.run import run_grid
+from locent.realdata.knobs.build import parse_knobs
 from locent.realdata.measure import require_groups
 from locent.realdata.prepare import PLANS
 from locent.realdata.samplers import DENSE_SOURCES, SAMPLERS
@@ -188,6 +189,7 @@ def _declare_prepare(sub) -> None:
         choices=("score", "rank"),
         help="a teacher file's score column, or g = -rank (a listwise re-ranker's permutation)",
     )
+    _knobs_option(p, d("knobs"))
     p.add_argument("--encoder", default=d("encoder"), help="locality encoder")
     _any_collection(p)
     p.set_defaults(func=_prepare)
@@ -232,7 +234,25 @@ def _declare_measure(sub) -> None:
         default=d("precision"),
         help="encoder precision (see prepare)",
     )
+    _knobs_option(p, _default(stages.MeasureParams, "knobs"))
     p.set_defaults(func=_measure)
+
+
+def _knobs_type(value: str) -> tuple[str, ...]:
+    try:
+        return parse_knobs(value)
+    except ValueError as err:  # argparse prints the message and exits 2
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _knobs_option(p, default) -> None:
+    p.add_argument(
+        "--knobs",
+        type=_knobs_type,
+        default=default,
+        help="knobs to build/measure: locality (dense@d, bm25@d, ball@r samplers), entropy "
+        f"(teacher variants), comma-separated, or none (default {','.join(default)})",
+    )
 
 
 def _grid_options(p) -> None:

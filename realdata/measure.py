@@ -17,6 +17,8 @@ over the target support (DL19/DL20 shipped BM25 top-100; bm25s top-100 for Vaswa
 ν_q the sampler's recorded pool measure (the candidate measure without label exclusions: test time
 has no labels); κ_Q = max over test queries (∞ when some test candidate is outside the pool:
 domain shift). Coverage = share of μ_q's support inside supp ν_q, averaged over test queries.
+With ``knobs``, ``knobs.csv``: one row per knob level (:mod:`locent.realdata.knobs.table`).
+
 A whole-corpus pool (``random``) is represented exactly by the target items at 1/N plus one atom
 holding the rest of its mass.
 """
@@ -37,6 +39,8 @@ from locent.realdata.encoders import (
     load_encoder,
     slug,
 )
+from locent.realdata.knobs.build import KNOBS, parse_knobs
+from locent.realdata.knobs.table import knob_frame, plan_knob_rows
 from locent.realdata.prepare import resolve_plan
 from locent.realdata.samplers import SAMPLERS
 from locent.realdata.store import read_groups
@@ -165,8 +169,10 @@ def measure(
     device="cpu",
     print_table=True,
     precision="auto",
+    knobs=KNOBS,
 ) -> pd.DataFrame:
-    """Measure every (plan, sampler) with groups on disk; write samplers.csv|json, per_query."""
+    """Measure every (plan, sampler) with groups on disk; write samplers.csv|json, per_query;
+    with ``knobs`` also the knob table ``knobs.csv`` (:mod:`locent.realdata.knobs.table`)."""
     require_groups(out, plans, samplers)  # before anything is created or loaded
     datasets.ensure_irds_home(out)
     t0 = time.perf_counter()
@@ -281,6 +287,23 @@ def measure(
         text += "\n\nShipped first-stage runs as samplers on DL queries:\n" + runs_df.to_string(
             index=False, float_format=lambda v: f"{v:.4g}"
         )
+    if parse_knobs(knobs):
+        knob_rows = [
+            row
+            for plan in (resolve_plan(name, out) for name in plans)
+            for row in plan_knob_rows(
+                plan,
+                plan.groups_dir(out),
+                _knob_summary(_table(plan.train)),
+                kappa_coverage,
+                missing,
+            )  # fmt: skip
+        ]
+        knobs_df = knob_frame(knob_rows)
+        write_with_provenance(knobs_df, mdir / "knobs.csv", **{**prov, "missing": missing})
+        text += "\n\nKnobs (locality: sampler level; entropy: teacher variant):\n" + (
+            knobs_df.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+        )
     atomic_write_text(mdir / "samplers.txt", text + "\n")
     if print_table:
         print(text)
@@ -338,6 +361,21 @@ def _measure_run_sources(out: Path, plans, embed):
     ]
     frames = [f for f in frames if len(f)]
     return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def _knob_summary(embed):
+    """``groups -> {Δ̂_Q(0.99), mean Δ̂_q(0.99), H(g)}`` for the knob table (``embed``: the
+    corpus's embedding look-up)."""
+
+    def summarise(groups) -> dict:
+        m = group_measures(groups, embed(groups.doc_ids))
+        return {
+            results.DIAMETER_Q_99: float(_agg(m[results.DIAMETER_99], 0.99)),
+            results.DIAMETER_MEAN_99: float(np.mean(m[results.DIAMETER_99])),
+            results.PAIRWISE_ENTROPY: float(np.mean(m[results.PAIRWISE_ENTROPY])),
+        }
+
+    return summarise
 
 
 def _agg(values, alpha):

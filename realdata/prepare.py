@@ -19,6 +19,10 @@ subset, so most msmarco groups are ``teacher_top``.
 (pool without label exclusions) and the pools go to ``<groups>/pools/<test>/<sampler>.pool.parquet``
 beside ``target.parquet`` (the support of μ_q, uniform).
 
+With ``knobs`` (default ``("locality", "entropy")``) the knob samplers' groups and pools
+(``dense@d``, ``bm25@d``, ``ball@r``) and the entropy knob's re-scored groups are written too
+(:mod:`locent.realdata.knobs.build`); knob sampler names may also be listed in ``samplers``.
+
 Files are skipped when they exist with the same ``inputs_key`` (dataset hashes, parameters,
 models, query ids) in their provenance **and** still verify (:func:`is_reusable`: a truncated or
 unreadable file is named on stderr and rebuilt), so a re-run reuses them.
@@ -37,8 +41,15 @@ import pandas as pd
 from locent.realdata import datasets
 from locent.realdata.encoders import DEFAULT_ENCODER, resolve_precision, slug
 from locent.realdata.indexes import stemming
+from locent.realdata.knobs.build import KNOBS, prepare_knobs
 from locent.realdata.run_sources import DEFAULT_RUN_QUERIES, prepare_run_sources
-from locent.realdata.samplers import SAMPLERS, SamplerConfig, candidate_pools, sample_groups
+from locent.realdata.samplers import (
+    SAMPLERS,
+    SamplerConfig,
+    candidate_pools,
+    is_sampler,
+    sample_groups,
+)
 from locent.realdata.store import write_groups
 from locent.realdata.teachers import DEFAULT_TEACHER
 from locent.realdata.universe import (
@@ -169,14 +180,22 @@ def prepare_plan(
     n_queries: int | None = DEFAULT_TRAIN_QUERIES,
     n_test_queries: int | None = DEFAULT_TEST_QUERIES,
     n_run_queries: int | None = DEFAULT_RUN_QUERIES,
+    knobs=KNOBS,
 ) -> dict:
     """Build and write the groups and pools of one plan; returns a summary (counts, timings).
 
     ``n_run_queries``: test queries per DL test set on which the shipped first-stage runs are
-    turned into groups (:mod:`locent.realdata.run_sources`; ``None`` = all, 0 = none)."""
-    unknown = [s for s in samplers if s not in SAMPLERS]
+    turned into groups (:mod:`locent.realdata.run_sources`; ``None`` = all, 0 = none).
+    ``knobs``: the knob groups to build too (:mod:`locent.realdata.knobs.build`); knob sampler
+    names among ``samplers`` (``dense@64``) are built as extra locality levels."""
+    unknown = [s for s in samplers if not is_sampler(s)]
     if unknown:
-        raise ValueError(f"unknown sampler {unknown[0]!r}; choose from {SAMPLERS}")
+        raise ValueError(
+            f"unknown sampler {unknown[0]!r}; choose from {SAMPLERS} or a knob sampler "
+            "(dense@d, bm25@d, ball@r)"
+        )
+    knob_levels = tuple(s for s in samplers if s not in SAMPLERS)
+    samplers = tuple(s for s in samplers if s in SAMPLERS)
     folder = plan.groups_dir(res.out)
     summary: dict = {"plan": plan.name, "samplers": {}, "tests": {}}
     t0 = time.perf_counter()
@@ -194,6 +213,13 @@ def prepare_plan(
         query_ids_sha256=hashlib.sha256("\n".join(qids).encode()).hexdigest(),
         n_queries=len(qids),
     )
+    built: dict = {}
+
+    def universe():  # the labelled universe, built at most once and only when needed
+        if "uni" not in built:
+            built["uni"] = build_universe(plan.train, qids, cfg, res, labels=True)
+        return built["uni"]
+
     todo = []
     for sampler in samplers:
         key = inputs_key(sampler=sampler, **common)
@@ -207,7 +233,7 @@ def prepare_plan(
             summary["samplers"][sampler] = "reused"
     if todo:
         check_teacher_covers(res, plan.train, qids, cfg)
-        uni = build_universe(plan.train, qids, cfg, res, labels=True)
+        uni = universe()
         for sampler, key in progress(todo, desc=f"{plan.name} groups", unit="sampler"):
             sg = sample_groups(uni, sampler, cfg)
             groups = scored_groups(
@@ -257,6 +283,10 @@ def prepare_plan(
             frame = pool_frame(tq, pools or [None] * len(tq), len(uni.corpus_ids))
             write_with_provenance(frame, tdir / f"{sampler}.pool.parquet", sampler=sampler, **prov)
         summary["tests"][test] = {"queries": len(tq)}
+    if knobs or knob_levels:
+        summary["knobs"] = prepare_knobs(
+            plan, cfg, res, folder, common, qids, universe, knobs, knob_levels
+        )
     if n_run_queries != 0:
         summary["runs"] = prepare_run_sources(
             folder, plan.tests, cfg, res, n_run_queries or None, common
@@ -326,6 +356,7 @@ def prepare(
     precision="auto",
     n_run_queries: int | None = DEFAULT_RUN_QUERIES,
     teacher_mode: str = "score",
+    knobs=KNOBS,
 ) -> dict:
     """Run :func:`prepare_plan` for each plan (a name of :data:`PLANS`, or a :class:`Plan` from
     :func:`custom_plan`); returns ``{plan name: summary}``. ``teacher``: a model name, or a
@@ -341,6 +372,6 @@ def prepare(
         raise ValueError(f"unknown plan {unknown[0]!r}; choose from {tuple(PLANS)}")
     plans = [p if isinstance(p, Plan) else PLANS[p] for p in plans]
     return {
-        p.name: prepare_plan(p, cfg, res, samplers, n_queries, n_test_queries, n_run_queries)
+        p.name: prepare_plan(p, cfg, res, samplers, n_queries, n_test_queries, n_run_queries, knobs)
         for p in plans
     }

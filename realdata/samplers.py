@@ -40,6 +40,54 @@ import numpy as np
 SAMPLERS = ("random", "bm25", "teacher", "dense", "ensemble")
 
 
+#: parametrised locality samplers ``family@value`` (the locality knob, built by
+#: :mod:`locent.realdata.knobs`): ``dense@d`` / ``bm25@d`` draw from the d nearest non-judged items
+#: of the whole corpus by MiniLM cosine / BM25; ``ball@r`` from every item within chordal distance
+#: r of the query in the encoder space (at least its k − 1 nearest). Value: family → meaning.
+KNOB_FAMILIES = {"dense": "depth d (integer >= k - 1)", "bm25": "depth d (integer >= k - 1)",
+                 "ball": "radius r in (0, 2]"}  # fmt: skip
+
+
+def parse_knob_sampler(name: str) -> tuple[str, float]:
+    """``(family, value)`` of a knob sampler name such as ``dense@64`` or ``ball@0.9``.
+
+    Raises ``ValueError`` naming the sampler for an unknown family or a malformed value (range
+    checks that need k live in :func:`locent.realdata.knobs.locality.check_level`)."""
+    family, sep, raw = str(name).partition("@")
+    if not sep or family not in KNOB_FAMILIES:
+        raise ValueError(
+            f"knob sampler {name!r}: expected family@value with family in {tuple(KNOB_FAMILIES)}"
+        )
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"knob sampler {name!r}: value {raw!r} is not a number") from None
+    if family != "ball" and (value != int(value) or value < 1):
+        raise ValueError(f"knob sampler {name!r}: depth must be a positive integer; got {raw!r}")
+    if family == "ball" and not 0 < value <= 2:
+        raise ValueError(f"knob sampler {name!r}: radius must be in (0, 2]; got {raw!r}")
+    return family, value
+
+
+def knob_sampler_name(family: str, value: float) -> str:
+    """The registry name of a knob level (``dense@64``, ``ball@0.9``); inverse of the parser."""
+    text = str(int(value)) if family != "ball" else f"{float(value):g}"
+    name = f"{family}@{text}"
+    parse_knob_sampler(name)
+    return name
+
+
+def is_sampler(name: str) -> bool:
+    """True for a listed sampler (:data:`SAMPLERS`) or a well-formed knob sampler name."""
+    if name in SAMPLERS:
+        return True
+    try:
+        parse_knob_sampler(name)
+    except ValueError:
+        return False
+    return True
+
+
 DENSE_SOURCES = ("corpus", "bm25")
 #: ``bm25_rank`` of a universe item that is not in the BM25 top-``universe`` (a dense-only item).
 NOT_BM25 = np.iinfo(np.int64).max

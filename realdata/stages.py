@@ -22,6 +22,7 @@ from locent.realdata.grid.inputs import TEST_SETS, load_real_inputs, register_te
 from locent.realdata.grid.presets import PRESETS, Preset
 from locent.realdata.grid.run import run_grid
 from locent.realdata.grid.synthetic import synthetic_inputs
+from locent.realdata.knobs.build import KNOBS
 from locent.realdata.measure import measure
 from locent.realdata.prepare import (
     DEFAULT_TEST_QUERIES,
@@ -73,6 +74,7 @@ class PrepareParams:
     tests: tuple[str, ...] = ()
     collections: tuple[str, ...] = ()
     teacher_mode: str = "score"
+    knobs: tuple[str, ...] = KNOBS
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class MeasureParams:
     samplers: tuple[str, ...] = SAMPLERS
     encoder: str = DEFAULT_ENCODER
     precision: str = "auto"
+    knobs: tuple[str, ...] = KNOBS
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,7 @@ def prepare_stage(p: PrepareParams) -> str:
         device=str(resolve_device(p.device)),
         precision=p.precision,
         teacher_mode=p.teacher_mode,
+        knobs=tuple(p.knobs),
     )
     parts = []
     for plan, s in summary.items():
@@ -178,6 +182,7 @@ def measure_stage(p: MeasureParams) -> str:
         device=str(resolve_device(p.device)),
         precision=p.precision,
         print_table=False,
+        knobs=tuple(p.knobs),
     )
     return (
         f"measure: {len(table)} sampler rows over {table['dataset'].nunique()} datasets; "
