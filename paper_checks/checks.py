@@ -47,6 +47,7 @@ from locent.paper_checks.items.vacuity import (
     form_iii_flags_grid,
     judge_vacuity,
 )
+from locent.paper_checks.stability import STABILITY_PARAMS, StabilityParams, stability
 from locent.paper_checks.verdicts import (
     CheckParams,
     CheckResult,
@@ -55,7 +56,12 @@ from locent.paper_checks.verdicts import (
     Verdict,
 )
 
+from locent import results as R
 from locent.results import ResultPaths
+
+#: what a real-data check re-judges for its stability: ``(judge(table) -> Verdict, per-query
+#: table, query key (columns / index levels), leave-one-seed-out tables)``
+StabilityInput = tuple[Callable[[pd.DataFrame], Verdict], pd.DataFrame, tuple, list]
 
 __all__ = [
     "CHECKS",
@@ -99,6 +105,9 @@ class Check:
     run: Callable[[ResultPaths, CheckParams], Judgement]
     figures: tuple[str, ...] = ()
     params: CheckParams = CheckParams()
+    #: real-data checks: ``(paths, params re-judged with) -> StabilityInput`` (issue 12 item 9)
+    resample: Callable[[ResultPaths, CheckParams], StabilityInput] | None = None
+    stability_params: StabilityParams = STABILITY_PARAMS
 
     @property
     def criterion(self) -> str:
@@ -112,12 +121,36 @@ class Check:
         """The same check with some declared parameters changed (``alpha=0.01``)."""
         return dataclasses.replace(self, params=dataclasses.replace(self.params, **changes))
 
+    def stability_of(self, paths: ResultPaths, verdict: Verdict):
+        """:func:`.stability.stability` of ``verdict`` (None for a check without ``resample``);
+        each re-judgement runs with ``inner_resamples`` bootstrap / power simulations."""
+        if self.resample is None:
+            return None
+        inner = dataclasses.replace(
+            self.params,
+            resamples=min(self.params.resamples, self.stability_params.inner_resamples),
+        )
+        judge, table, key, loso = self.resample(paths, inner)
+        return stability(judge, table, verdict, key, self.stability_params, loso)
+
     def evaluate(self, paths: ResultPaths) -> CheckResult:
-        power, parts = {}, []
+        power, parts, stable = {}, [], None
         try:
             verdict, explanation, numbers, *rest = self.run(paths, self.params)
             power = rest[0] if rest else {}
             parts = rest[1] if len(rest) > 1 else []
+            stable = self.stability_of(paths, verdict)
+            if stable is not None:
+                numbers = {**numbers, **stable.numbers()}
+                explanation += (
+                    f"; stability {stable.fraction:.0%} of {stable.resamples} query bootstraps"
+                    + (
+                        f" + {stable.seeds_left_out} leave-one-seed-out"
+                        if stable.seeds_left_out
+                        else ""
+                    )
+                    + (" agree: FRAGILE" if stable.fragile else " agree")
+                )
         except MissingEvidence as err:
             verdict, explanation, numbers = Verdict.INCONCLUSIVE, f"no evidence: {err}", {}
         except (ValueError, KeyError) as err:
@@ -138,6 +171,8 @@ class Check:
             parameters=dataclasses.asdict(self.params),
             power=power,
             parts=parts,
+            stability=None if stable is None else stable.fraction,
+            fragile=False if stable is None else stable.fragile,
         )
 
 
@@ -200,6 +235,45 @@ def _vacuity(p: ResultPaths, params: CheckParams) -> Judgement:
     grid = maybe(load_table, p.grid_results)
     flags = form_iii_flags_grid(grid) if grid is not None and "bound_iii_vacuous" in grid else None
     return judge_vacuity(by_loss, flags, params, source="simulation")
+
+
+def _leave_one_seed_out(per_query: pd.DataFrame) -> list[pd.DataFrame]:
+    """The seed-mean effectiveness table rebuilt without each seed (none with < 2 seeds)."""
+    seeds = sorted(per_query[R.SEED].dropna().unique()) if R.SEED in per_query else []
+    if len(seeds) < 2:
+        return []
+    return [per_query_effectiveness(per_query[per_query[R.SEED] != s]) for s in seeds]
+
+
+def _resample_sampler_gain(p: ResultPaths, params: CheckParams) -> StabilityInput:
+    pq = load_table(p.grid_per_query)
+    return (
+        lambda w: judge_sampler_gain(w, params)[0],
+        per_query_effectiveness(pq),
+        ("label", R.QUERY_ID),
+        _leave_one_seed_out(pq),
+    )
+
+
+def _resample_entropy_cuts(p: ResultPaths, params: CheckParams) -> StabilityInput:
+    pq = load_table(p.grid_per_query)
+    sizes = subset_sizes(maybe(load_table, p.grid_results))
+    return (
+        lambda w: judge_entropy_cuts(w, sizes, params)[0],
+        per_query_effectiveness(pq),
+        ("label", R.QUERY_ID),
+        _leave_one_seed_out(pq),
+    )
+
+
+def _resample_diameter(p: ResultPaths, params: CheckParams) -> StabilityInput:
+    table = load_table(p.measure_per_query)
+    return (
+        lambda t: judge_diameter_comparable(t, params)[0],
+        table,
+        (R.DATASET, R.QUERY_ID),
+        [],
+    )
 
 
 _POWER = "FAIL needs a significant effect against the prediction, or {power:.0%} power for"
@@ -283,6 +357,7 @@ CHECKS: tuple[Check, ...] = (
         lambda p, params: judge_sampler_gain(_wide(p), params),
         ("table1_effectiveness",),
         SAMPLER_GAIN_PARAMS,
+        _resample_sampler_gain,
     ),
     Check(
         6,
@@ -296,6 +371,7 @@ CHECKS: tuple[Check, ...] = (
         lambda p, params: judge_diameter_comparable(load_table(p.measure_per_query), params),
         ("sampler_violins",),
         DIAMETER_PARAMS,
+        _resample_diameter,
     ),
     Check(
         7,
@@ -313,6 +389,7 @@ CHECKS: tuple[Check, ...] = (
         _entropy_cuts,
         ("table1_effectiveness",),
         ENTROPY_CUT_PARAMS,
+        _resample_entropy_cuts,
     ),
     Check(
         8,

@@ -43,11 +43,19 @@ LONG = 10
 
 
 def verdict_frame(results: Sequence[CheckResult]) -> pd.DataFrame:
-    """The verdict table: item, check, verdict, and the sub-criterion that decided it."""
+    """The verdict table: item, check, verdict, its stability (share of query-bootstrap and
+    leave-one-seed-out re-judgements that agree; "fragile" below 90%; "—" where not computed)
+    and the sub-criterion that decided it."""
     return pd.DataFrame(
-        [(r.item, r.name, str(r.verdict), decided_by(r)) for r in results],
-        columns=["item", "check", "verdict", "decided by"],
+        [(r.item, r.name, str(r.verdict), _stability(r), decided_by(r)) for r in results],
+        columns=["item", "check", "verdict", "stability", "decided by"],
     )
+
+
+def _stability(r: CheckResult) -> str:
+    if getattr(r, "stability", None) is None:
+        return "—"
+    return f"{r.stability:.0%}" + (" fragile" if r.fragile else "")
 
 
 def stage_rows(out: Path) -> pd.DataFrame | None:
@@ -131,15 +139,17 @@ def _verdicts(doc: _Doc, checks: Sequence[CheckResult]) -> None:
     summary = ", ".join(f"{counts.get(v, 0)} {v}" for v in ("PASS", "FAIL", "INCONCLUSIVE"))
     rows = "".join(
         f"<tr><td>{r.item}</td><td><a href='#check-{r.item}'>{H.esc(r.name)}</a></td>"
-        f"<td>{H.badge(r.verdict)}</td><td>{H.esc(why)}</td></tr>"
-        for r, why in zip(checks, frame["decided by"])
+        f"<td>{H.badge(r.verdict)}</td><td>{H.esc(st)}</td><td>{H.esc(why)}</td></tr>"
+        for r, st, why in zip(checks, frame["stability"], frame["decided by"])
     )
     doc.h.append(
         f"<section id='verdicts'><h2>Verdicts (THEORY.md §7): {H.esc(summary)}</h2>"
         "<div class='scroll'><table><tr><th>item</th><th>check</th><th>verdict</th>"
-        f"<th>decided by</th></tr>{rows}</table></div><p class='note'>Computed from the "
-        "evidence files under each check. A FAIL is a finding; INCONCLUSIVE: evidence missing "
-        "or undecided. “decided by” names the sub-criterion that set the verdict.</p></section>"
+        f"<th>stability</th><th>decided by</th></tr>{rows}</table></div><p class='note'>"
+        "Computed from the evidence files under each check. A FAIL is a finding; INCONCLUSIVE: "
+        "evidence missing or undecided. “stability”: share of query-bootstrap and "
+        "leave-one-seed-out re-judgements that agree (fragile below 90%). “decided by” names "
+        "the sub-criterion that set the verdict.</p></section>"
     )
     doc.md.append(f"## Verdicts (THEORY.md §7): {summary}\n")
     doc.md.append(H.md_table(frame) + "\n")

@@ -69,6 +69,12 @@ class CheckResult:
     #: the sub-criteria as the check decided them: ``{"label", "verdict", "note"}`` each; the
     #: verdict is :func:`combine` of theirs (issue 12; empty when the check found no evidence)
     parts: list[dict] = field(default_factory=list)
+    #: real-data checks: fraction of query-bootstrap / leave-one-seed-out re-judgements that
+    #: agree with the verdict (:mod:`.stability`; None where not computed: simulation checks,
+    #: no evidence, or a file written before issue 12 item 9)
+    stability: float | None = None
+    #: stability below the declared threshold (0.9): the verdict hangs on a few queries or seeds
+    fragile: bool = False
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -328,29 +328,34 @@ def write_report(
 
 
 def _lr_section(selection: pd.DataFrame) -> list[str]:
-    """Markdown lines: the learning rate chosen per student × loss and every candidate's value."""
+    """Markdown lines: the learning rate chosen per student × loss × sampler, every candidate's
+    value."""
     lines = [
         "## Learning rates (chosen on held-out training queries, never on test qrels)",
         "",
-        "| student_arch | loss | chosen lr | validation misordering per lr | untrained |",
-        "|---|---|---|---|---|",
+        "| student_arch | loss | sampler | chosen lr | validation misordering per lr | untrained |",
+        "|---|---|---|---|---|---|",
     ]
-    for (student, arch, loss), grp in selection.groupby(["student", "arch", "loss"]):
+    for (student, arch, loss, sampler), grp in selection.groupby(
+        ["student", "arch", "loss", "sampler"]
+    ):
         grp = grp.sort_values("lr")
         values = ", ".join(
             f"{lr:g}: {v:.4f}" for lr, v in zip(grp["lr"], grp["validation_misordering"])
         )
         chosen = float(grp.loc[grp["chosen"].astype(bool), "lr"].iloc[0])
         init = float(grp["validation_misordering_init"].iloc[0])
-        lines.append(f"| {student}-{arch} | {loss} | {chosen:g} | {values} | {init:.4f} |")
+        lines.append(
+            f"| {student}-{arch} | {loss} | {sampler} | {chosen:g} | {values} | {init:.4f} |"
+        )
     first = selection.iloc[0]
     lines += [
         "",
         f"Criterion: mean misordering rate against the teacher on {int(first['n_validation'])} "
-        f"validation groups (trained on {int(first['n_fit'])}) of sampler "
-        f"{first['sampler']}, seed {int(first['seed'])}; ties to the smaller "
-        "lr; the chosen lr is used for every sampler and seed of that loss. *untrained*: the "
-        "student before training.",
+        f"validation groups (trained on {int(first['n_fit'])}) of each sampler's own training "
+        f"groups, seed {int(first['seed'])}; ties to the smaller lr; the chosen lr is used for "
+        "every subset and seed of that sampler and loss. *untrained*: the student before "
+        "training.",
     ]
     return lines
 

@@ -263,7 +263,7 @@ def run_cell(
     train_data = with_features(train_data, features)
     heldout_data = with_features(heldout_data, features)
     config = preset.train_config(
-        cond.loss, seed, state.learning_rates[(cond.student, cond.arch, cond.loss)]
+        cond.loss, seed, state.learning_rates[(cond.student, cond.arch, cond.loss, cond.sampler)]
     )
     torch.manual_seed(seed)
     student = build_student(cond.student, cond.arch, dim=getattr(features, "dim", None))

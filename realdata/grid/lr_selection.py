@@ -1,9 +1,10 @@
 """Learning-rate selection on held-out *training* queries, never on test qrels.
 
-The grid trains every condition with one learning rate per (student family, architecture, loss).
-With ``lr="auto"`` that rate is chosen by the declared rule below, once, on a reference condition
-(one sampler, one seed), and then used for every sampler, subset and seed of that loss, so the
-comparisons the grid makes keep equal steps, equal groups and equal learning rates.
+The grid trains every condition with one learning rate per (student family, architecture, loss,
+sampler). With ``lr="auto"`` that rate is chosen by the declared rule below on **that sampler's
+own** training groups (first seed), and then used for every entropy subset and seed of that
+sampler and loss: each sampler is compared at a rate tuned for it, not at one tuned on a baseline
+sampler (issue 12 item 6). Equal steps and equal groups are kept across the grid.
 
 1. **Validation split** (:func:`validation_split`). The distinct training query ids are ordered by
    h(q) = CRC32(``"<seed>:<query id>"``) (ties by id); the first
@@ -49,8 +50,8 @@ from locent import results
 from locent.progress import progress
 from locent.provenance import read_provenance, to_json, write_with_provenance
 
-#: ``lr_selection.csv``: the condition record of the reference cell that chose (sampler = the
-#: reference sampler, subset ``full``, seed = the reference seed), then the criterion.
+#: ``lr_selection.csv``: the condition record of the cell that chose (its sampler, subset
+#: ``full``, seed = the preset's first seed), then the criterion.
 SELECTION_COLUMNS = (
     *results.CONDITION_COLUMNS,
     "lr",
@@ -140,37 +141,49 @@ def select_learning_rate(
 def learning_rates(
     inputs: GridInputs, preset: Preset, out_dir: Path, device, state: GridState
 ) -> dict:
-    """(student, arch, loss) → learning rate: the preset's number, or the ``"auto"`` selection.
+    """(student, arch, loss, sampler) → learning rate: the preset's number, or ``"auto"``.
 
-    ``"auto"`` (rule above): on the reference sampler's training
-    groups (the held-out tenth already removed), split by :func:`validation_split`, train each
-    candidate with the preset's budget and first seed, choose by validation misordering against
-    the teacher. Writes ``lr_selection.csv`` (+ provenance with the rule and the validation query
-    ids); a table written under the same rule is reused on resume.
+    ``"auto"`` (rule above), **per sampler**: on each sampler's own training groups (the
+    held-out tenth already removed), split by :func:`validation_split`, train each candidate with
+    the preset's budget and first seed, choose by validation misordering against the teacher.
+    Every condition of that sampler (each entropy subset, each seed) then trains with that rate,
+    so no sampler is compared at a rate tuned for another (issue 12 item 6: one rate chosen on
+    BM25 favoured BM25). Cost: #samplers × #losses × #candidates short trainings (default preset:
+    4 × 4 × 5 = 80, was 20 with one reference sampler). Writes ``lr_selection.csv`` (+ provenance
+    with the rule and the validation query ids per sampler); a table written under the same rule
+    is reused on resume.
     """
-    keys = sorted({(c.student, c.arch, c.loss) for c in preset.conditions()})
+    keys = sorted({(c.student, c.arch, c.loss, c.sampler) for c in preset.conditions()})
     if preset.lr != "auto":
         return {key: float(preset.lr) for key in keys}
-    reference = state.splits[preset.lr_reference_sampler].train
-    is_val = validation_split(reference.query_ids, preset.validation_frac, preset.validation_seed)
     seed = preset.seeds[0]
+    samplers = sorted({k[3] for k in keys})
+    is_val = {
+        s: validation_split(
+            state.splits[s].train.query_ids, preset.validation_frac, preset.validation_seed
+        )
+        for s in samplers
+    }
     rule = json.loads(
         to_json(
             {
                 "candidates": sorted(float(c) for c in preset.lr_candidates),
                 "criterion": "mean validation misordering rate vs teacher; ties -> smaller lr",
                 "split": "first max(2, round(frac*n)) query ids by CRC32('<seed>:<id>')",
+                "per": "student, arch, loss, sampler (each on its own training groups)",
                 "validation_frac": preset.validation_frac,
                 "validation_seed": preset.validation_seed,
-                "reference_sampler": preset.lr_reference_sampler,
                 "reference_seed": seed,
                 "steps": preset.steps,
                 "batch_size": preset.batch_size,
                 "tau": preset.tau,
-                "families_losses": [list(k) for k in keys],
+                "selections": [list(k) for k in keys],
                 "columns": list(SELECTION_COLUMNS),
-                "n_fit": int((~is_val).sum()),
-                "validation_query_ids": sorted(np.unique(reference.query_ids[is_val]).tolist()),
+                "n_fit": {s: int((~m).sum()) for s, m in is_val.items()},
+                "validation_query_ids": {
+                    s: sorted(np.unique(state.splits[s].train.query_ids[m]).tolist())
+                    for s, m in is_val.items()
+                },
             }
         )
     )
@@ -179,10 +192,11 @@ def learning_rates(
         table = pd.read_csv(path)
     else:
         tables = []
-        for student, arch, loss in progress(keys, desc="lr selection", unit="loss"):
+        for student, arch, loss, sampler in progress(keys, desc="lr selection", unit="loss"):
             features = inputs.features[student]
-            fit = with_features(reference.subset(np.flatnonzero(~is_val)), features)
-            validation = with_features(reference.subset(np.flatnonzero(is_val)), features)
+            groups, val = state.splits[sampler].train, is_val[sampler]
+            fit = with_features(groups.subset(np.flatnonzero(~val)), features)
+            validation = with_features(groups.subset(np.flatnonzero(val)), features)
             dim = getattr(features, "dim", None)
             table = select_learning_rate(
                 functools.partial(build_student, student, arch, dim=dim),
@@ -196,14 +210,14 @@ def learning_rates(
                 results.STUDENT: student,
                 results.ARCH: arch,
                 results.LOSS: loss,
-                results.SAMPLER: preset.lr_reference_sampler,
-                results.SUBSET: "full",
+                results.SAMPLER: sampler,
+                results.SUBSET: results.FULL_SUBSET,
                 results.SEED: seed,
+                "n_fit": int((~val).sum()),
+                "n_validation": int(val.sum()),
             }
             tables.append(table.assign(**record))
-        table = pd.concat(tables, ignore_index=True)
-        table = table.assign(n_fit=int((~is_val).sum()), n_validation=int(is_val.sum()))
-        table = table[list(SELECTION_COLUMNS)]
+        table = pd.concat(tables, ignore_index=True)[list(SELECTION_COLUMNS)]
         write_with_provenance(table, path, preset=preset.name, selection=rule, **inputs.provenance)
     chosen = table[table["chosen"].astype(bool)]
-    return {(r.student, r.arch, r.loss): float(r.lr) for r in chosen.itertuples()}
+    return {(r.student, r.arch, r.loss, r.sampler): float(r.lr) for r in chosen.itertuples()}

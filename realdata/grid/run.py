@@ -90,7 +90,8 @@ def _run_grid(inputs: GridInputs, preset: Preset, out_dir: Path, device, resume:
         "cell_seconds_total": sum(d["seconds"] for d in done.values()),
         "device": str(device),
         "learning_rates": {
-            f"{s}-{a}+{loss}": lr for (s, a, loss), lr in state.learning_rates.items()
+            f"{s}-{a}+{loss}+{sampler}": lr
+            for (s, a, loss, sampler), lr in state.learning_rates.items()
         },
         "preset_config": asdict(preset),
     }

@@ -56,8 +56,8 @@ class GridState:
     eval_data: dict[tuple[str, str], GroupData]
     #: per cut sampler: the entropy thresholds, τ, the training count and the kept counts
     thresholds: dict[str, dict]
-    #: (student, arch, loss) → learning rate (filled by :func:`.lr_selection.learning_rates`)
-    learning_rates: dict[tuple[str, str, str], float] = field(default_factory=dict)
+    #: (student, arch, loss, sampler) → learning rate (:func:`.lr_selection.learning_rates`)
+    learning_rates: dict[tuple[str, str, str, str], float] = field(default_factory=dict)
 
     @classmethod
     def build(cls, inputs: GridInputs, preset: Preset, conds: list[Condition]) -> GridState:

@@ -242,8 +242,8 @@ def test_markdown_report(report):
     header = next(i for i, line in enumerate(lines) if line.startswith("| item | check"))
     scope = next(i for i, line in enumerate(lines) if line.startswith("**Scope of this run**"))
     assert lines[0].startswith("# locent") and scope < header < 20
-    for c in checks:
-        assert f"| {c.item} | {c.name} | {c.verdict} | {decided_by(c)} |" in md
+    for c, stab in zip(checks, verdict_frame(checks)["stability"]):
+        assert f"| {c.item} | {c.name} | {c.verdict} | {stab} | {decided_by(c)} |" in md
     assert "![bound_vs_risk](../figures/bound_vs_risk.png)" in md
     assert md.count("](../figures/bound_vs_risk.png)") == 1 + sum(
         "bound_vs_risk" in c.figures for c in checks

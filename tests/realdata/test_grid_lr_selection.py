@@ -182,10 +182,12 @@ def test_auto_never_reads_qrels(monkeypatch, tmp_path):
     monkeypatch.setattr(evaluation, "evaluate_run", refuse)
     state = GridState.build(inputs, AUTO, AUTO.conditions())
     lrs = learning_rates(inputs, AUTO, tmp_path, "cpu", state)
-    assert set(lrs) == {("frozen", "bi", "soft_ranknet"), ("frozen", "bi", "lce")}
+    assert set(lrs) == {
+        ("frozen", "bi", loss, sampler)
+        for loss in ("soft_ranknet", "lce")
+        for sampler in ("random", "teacher")
+    }
     assert set(lrs.values()) <= {1e-3, 1e-1}
-    # the reference sampler (bm25) is read although no condition trains on it
-    assert "bm25" in state.splits and AUTO.needed_samplers() == ["bm25", "random", "teacher"]
 
 
 def test_grid_writes_the_selection_and_uses_it_everywhere(monkeypatch, tmp_path):
@@ -197,28 +199,33 @@ def test_grid_writes_the_selection_and_uses_it_everywhere(monkeypatch, tmp_path)
     paths = run_grid(inputs, AUTO, out, device="cpu")
     table = pd.read_csv(out / "lr_selection.csv")
     assert list(table.columns) == list(lr_selection.SELECTION_COLUMNS)
-    assert len(table) == 2 * 2  # losses x candidates (one student family)
-    assert table.groupby("loss")["chosen"].sum().eq(1).all()
-    assert table["sampler"].eq("bm25").all() and table["seed"].eq(0).all()
+    assert len(table) == 2 * 2 * 2  # losses x samplers x candidates (one student family)
+    assert table.groupby(["loss", "sampler"])["chosen"].sum().eq(1).all()
+    assert set(table["sampler"]) == {"random", "teacher"} and table["seed"].eq(0).all()
     assert table["subset"].eq("full").all()
     prov = read_provenance(out / "lr_selection.csv")
     rule = prov["selection"]
     assert rule["candidates"] == [1e-3, 1e-1] and rule["validation_frac"] == 0.2
-    # validation queries come from the training part: disjoint from the held-out tenth
-    bm25 = inputs.groups["bm25"]
-    held = set(bm25.query_ids[heldout_mask(bm25.query_ids, AUTO.heldout_frac)])
-    assert rule["validation_query_ids"] and held.isdisjoint(rule["validation_query_ids"])
-    assert len(rule["validation_query_ids"]) == table["n_validation"].iloc[0]
-    # every cell of a loss (every sampler, every seed) trained with that loss's chosen lr
-    chosen = table[table["chosen"]].set_index("loss")["lr"]
+    # validation queries come from each sampler's training part: disjoint from its held-out tenth
+    for sampler in ("random", "teacher"):
+        groups = inputs.groups[sampler]
+        held = set(groups.query_ids[heldout_mask(groups.query_ids, AUTO.heldout_frac)])
+        val = rule["validation_query_ids"][sampler]
+        assert val and held.isdisjoint(val)
+        rows = table[table["sampler"] == sampler]
+        assert len(val) == rows["n_validation"].iloc[0]
+    # every cell of a (loss, sampler) (every seed) trained with that pair's chosen lr
+    chosen = table[table["chosen"]].set_index(["loss", "sampler"])["lr"]
     results = pd.read_csv(paths["results"])
-    assert results["lr"].to_numpy() == pytest.approx(results["loss"].map(chosen).to_numpy())
+    expected = [chosen[(loss, s)] for loss, s in zip(results["loss"], results["sampler"])]
+    assert results["lr"].to_numpy() == pytest.approx(expected)
     assert set(results["sampler"]) == {"random", "teacher"} and set(results["seed"]) == {0, 1}
     # the trainer's peak (post-warmup) learning rate of every cell is that lr
     logs = pd.read_parquet(paths["logs"])
     peak = logs.groupby(["condition", "seed"])["lr"].max().reset_index()
-    loss_of = peak["condition"].str.split("+").str[1]
-    assert peak["lr"].to_numpy() == pytest.approx(loss_of.map(chosen).to_numpy())
+    name = peak["condition"].str.split("+")
+    expected = [chosen[(loss, s)] for loss, s in zip(name.str[1], name.str[2])]
+    assert peak["lr"].to_numpy() == pytest.approx(expected)
     text = write_report(out)
     assert "baseline: encoder cosine (student init)" in text
     assert "## Learning rates (chosen on held-out training queries, never on test qrels)" in text
