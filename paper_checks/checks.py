@@ -242,14 +242,14 @@ def _leave_one_seed_out(per_query: pd.DataFrame) -> list[pd.DataFrame]:
     seeds = sorted(per_query[R.SEED].dropna().unique()) if R.SEED in per_query else []
     if len(seeds) < 2:
         return []
-    return [per_query_effectiveness(per_query[per_query[R.SEED] != s]) for s in seeds]
+    return [learned_effectiveness(per_query[per_query[R.SEED] != s]) for s in seeds]
 
 
 def _resample_sampler_gain(p: ResultPaths, params: CheckParams) -> StabilityInput:
     pq = load_table(p.grid_per_query)
     return (
         lambda w: judge_sampler_gain(w, params)[0],
-        per_query_effectiveness(pq),
+        learned_effectiveness(pq),
         ("label", R.QUERY_ID),
         _leave_one_seed_out(pq),
     )
@@ -260,7 +260,7 @@ def _resample_entropy_cuts(p: ResultPaths, params: CheckParams) -> StabilityInpu
     sizes = subset_sizes(maybe(load_table, p.grid_results))
     return (
         lambda w: judge_entropy_cuts(w, sizes, params)[0],
-        per_query_effectiveness(pq),
+        learned_effectiveness(pq),
         ("label", R.QUERY_ID),
         _leave_one_seed_out(pq),
     )

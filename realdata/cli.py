@@ -13,7 +13,8 @@ grid (:func:`locent.realdata.stages.grid_inputs` + :func:`locent.realdata.grid.r
 - ``report``: Table 1 (Markdown + CSV) of a grid, printed and written beside its results.
 
 ``--lr`` (train and grid): a number, or ``auto`` (chosen per student × loss × sampler on that
-sampler's held-out training queries, :mod:`locent.realdata.grid.lr_selection`); default: the preset's.
+sampler's held-out training queries, :mod:`locent.realdata.grid.lr_selection`); default: the
+preset's.
 """
 
 from __future__ import annotations
