@@ -151,8 +151,9 @@ class Preset:
 #: Pass ``--student transformer`` on a GPU for the paper's fine-tuned students.
 #: Learning rate: default and paper choose it (``"auto"``, per student × loss × sampler, on that
 #: sampler's held-out training queries). Measured before the per-sampler rule, on the 96-query
-#: store, default preset, all 48 full-set cells: mean held-out misordering 0.325 with "auto" (1e-4, 3e-4 for soft RankNet) against 0.343
-#: with the former fixed 2e-3 (better in 34 of 48 cells). smoke keeps a fixed 2e-3 for speed.
+#: store, default preset, all 48 full-set cells: mean held-out misordering 0.325 with "auto"
+#: (1e-4, 3e-4 for soft RankNet) against 0.343 with the former fixed 2e-3 (better in 34 of 48
+#: cells). smoke keeps a fixed 2e-3 for speed.
 PRESETS = {
     "smoke": Preset(
         "smoke",
