@@ -27,7 +27,7 @@ class HashEncoder(Encoder):
 
     def __init__(self, fail: bool = False):  # no model: Encoder.__init__ not called
         self.name, self.precision, self.key, self.dim, self.fail = "hash", "fp32", "hash", DIM, fail
-        self.device = "cpu"
+        self.device, self.backend = "cpu", "hash"
 
     def encode(self, texts, batch_size: int = 1, show_progress: bool = False) -> np.ndarray:
         if self.fail:
