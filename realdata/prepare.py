@@ -51,7 +51,7 @@ from locent.realdata.samplers import (
     sample_groups,
 )
 from locent.realdata.store import write_groups
-from locent.realdata.teachers import DEFAULT_TEACHER
+from locent.realdata.teachers import DEFAULT_TEACHER, teacher_file_record
 from locent.realdata.universe import (
     Resources,
     build_universe,
@@ -213,6 +213,9 @@ def prepare_plan(
         query_ids_sha256=hashlib.sha256("\n".join(qids).encode()).hexdigest(),
         n_queries=len(qids),
     )
+    recorded = teacher_file_record(res._teacher)
+    if recorded:  # a teacher file: later steps re-read it by path + mode, its sha256 checked
+        common["teacher_file"] = recorded
     built: dict = {}
 
     def universe():  # the labelled universe, built at most once and only when needed

@@ -413,3 +413,40 @@ def load_teacher(name: str = DEFAULT_TEACHER, device: str = "cpu", cache_dir=Non
     if name.endswith((".json", ".json.gz")):
         return RunTeacher.from_score_file(name)
     return _cached_teacher(name, device, None if cache_dir is None else str(cache_dir))
+
+
+def teacher_file_record(teacher) -> dict | None:
+    """What a group file's provenance records of a teacher read from a file (a
+    :class:`~locent.realdata.formats.TeacherTable`): ``{path, format, mode, sha256}``, so a later
+    step re-reads the very same file the same way; ``None`` for a model teacher."""
+    from locent.realdata.formats import TeacherTable
+
+    if not isinstance(teacher, TeacherTable):
+        return None
+    keys = ("path", "format", "mode", "sha256")
+    return {k: teacher.provenance[k] for k in keys if k in teacher.provenance}
+
+
+def load_recorded_teacher_file(record: dict):
+    """The teacher file ``record`` (from :func:`teacher_file_record`) names, read by content in
+    its recorded mode. A missing file, or one whose sha256 differs from the recorded one (changed
+    since prepare scored the groups with it), is a :class:`~locent.errors.UserError` naming it."""
+    from locent.realdata.formats import read_teacher_file
+
+    from locent.errors import UserError
+
+    path = Path(str(record.get("path", "")))
+    if not path.is_file():
+        raise UserError(
+            f"teacher file {path} (recorded by prepare in the groups' provenance) is missing; "
+            "restore it or re-run `locent realdata prepare --teacher FILE`"
+        )
+    table = read_teacher_file(path, mode=record.get("mode", "score"))
+    want, got = record.get("sha256"), table.provenance.get("sha256")
+    if want and got != want:
+        raise UserError(
+            f"teacher file {path} changed since prepare read it (sha256 {got[:12]}…, recorded "
+            f"{want[:12]}…); the groups were scored with the old file: restore it or re-run "
+            "`locent realdata prepare --teacher FILE`"
+        )
+    return table

@@ -87,6 +87,32 @@ def first_stage(dataset: str, name: str, out, depth: int = DEPTH) -> pd.DataFram
     return indexes.bm25_candidates(dataset, depth=depth, out=out)
 
 
+def _check_teacher_file_covers(teacher, name: str, cand: Candidates) -> None:
+    """A teacher file scores only the pairs it lists: every valid test candidate of a teacher set
+    must be among them, checked before any training. An uncovered pair is a ``UserError`` (count
+    and first pairs) rather than a silently dropped measure: teacher agreement over a subset of
+    the candidates would not be the quantity the table reports."""
+    from locent.realdata.formats import TeacherTable, teacher_coverage
+
+    from locent.errors import UserError
+
+    if not isinstance(teacher, TeacherTable):
+        return
+    flat = cand.fill_padding()
+    pairs = [
+        (q, d)
+        for q, row, ok in zip(cand.query_ids, flat, cand.valid, strict=True)
+        for d, v in zip(row, ok, strict=True)
+        if v
+    ]
+    report = teacher_coverage(teacher, pairs)
+    if not report.complete:
+        raise UserError(
+            f"test set {name} (top-{cand.doc_ids.shape[1]} candidates): {report.message()}; "
+            f"add them to the teacher file or leave {name} out of --teacher-sets"
+        )
+
+
 def load_eval_set(name: str, teacher, out, depth: int = DEPTH) -> EvalSet:
     """One test set; ``teacher=None`` leaves it unscored (no teacher agreement, no teacher row)."""
     dataset = TEST_SETS[name]
@@ -99,6 +125,7 @@ def load_eval_set(name: str, teacher, out, depth: int = DEPTH) -> EvalSet:
         )
     teacher_scores = None
     if teacher is not None:
+        _check_teacher_file_covers(teacher, name, cand)
         flat = cand.fill_padding()
         unique = sorted(set(flat.ravel()))
         texts = dict(zip(unique, datasets.doc_texts(datasets.corpus_id(dataset), unique)))
@@ -194,7 +221,11 @@ def load_real_inputs(
     train_dataset = train_dataset_of(first)
     teacher_name = provenance_value(first, ("teacher", "teacher_name"), teachers.DEFAULT_TEACHER)
     encoder_name = provenance_value(first, ("encoder", "encoder_name"), encoders.DEFAULT_ENCODER)
-    teacher = teachers.load_teacher(teacher_name, device=device, cache_dir=Path(out) / "cache")
+    recorded = first.provenance.get("teacher_file")
+    if isinstance(recorded, dict):  # prepare read a teacher file: the same file, mode, sha256
+        teacher = teachers.load_recorded_teacher_file(recorded)
+    else:
+        teacher = teachers.load_teacher(teacher_name, device=device, cache_dir=Path(out) / "cache")
     raw_sets = [
         load_eval_set(name, teacher if name in teacher_sets else None, out, depth)
         for name in test_sets
