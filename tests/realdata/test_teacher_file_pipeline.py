@@ -5,6 +5,7 @@ stop the grid before training with a message naming the file and the first uncov
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 
@@ -80,13 +81,16 @@ def test_recorded_teacher_file_is_reread_in_its_mode_and_checked(tmp_path):
 
 @pytest.mark.slow
 def test_teacher_file_prepare_measure_grid(irds, tmp_path, capsys):
+    from locent.realdata import stages
+    from locent.realdata.cli import grid_params
     from locent.realdata.store import read_groups
 
-    from locent.cli import main
+    from locent.cli import build_parser, main
+    from locent.errors import UserError
 
     name = f"tiny-{uuid.uuid4().hex[:6]}"
     folder = _classic(tmp_path / name)
-    run = _teacher_run(tmp_path / "teacher.txt")
+    run = _teacher_run(tmp_path / "teacher.run")  # the CLI checks the suffix
     out = tmp_path / "out"
     common = ["--out", str(out), "--device", "cpu"]
     prepare = ["realdata", "prepare", *common, "--train", f"local/{name}"]
@@ -100,12 +104,17 @@ def test_teacher_file_prepare_measure_grid(irds, tmp_path, capsys):
     assert prov["teacher_file"]["path"] == str(run) and prov["teacher_file"]["mode"] == "score"
     assert len(prov["teacher_file"]["sha256"]) == 64
     assert main(["realdata", "measure", *common, "--datasets", f"local/{name}"]) == 0
+    # the grid stage itself (the `grid` command's group check looks under the msmarco folder)
     grid = ["realdata", "grid", *common, "--preset", "smoke", "--train", f"local/{name}"]
-    assert main([*grid, "--samplers", "bm25", "teacher"]) == 0, capsys.readouterr().err
+    args = build_parser().parse_args([*grid, "--samplers", "bm25", "teacher"])
+    # the teacher file also scores the test candidates (teacher agreement on the local test set)
+    params = dataclasses.replace(grid_params(args), teacher_sets=(f"local_{name}",))
+    stages.grid_stage(params)
     res = pd.read_csv(out / "realdata" / "grid" / "smoke" / "results.csv")
     assert set(res["dataset"]) == {f"local_{name}"} and res["nDCG@10"].notna().all()
+    assert set(res["sampler"]) == {"bm25", "teacher"}
+    assert res["misordering"].notna().all()  # against the file's scores of the test candidates
     json.dumps(prov)  # the record stays plain JSON
     run.write_text(run.read_text().replace("teach", "other"))  # the file changed after prepare
-    capsys.readouterr()
-    assert main([*grid, "--samplers", "bm25", "teacher"]) == 2
-    assert "changed since prepare" in capsys.readouterr().err
+    with pytest.raises(UserError, match=r"teacher file .*teacher\.run changed since prepare"):
+        stages.grid_stage(params)
