@@ -40,7 +40,7 @@ from locent.realdata.grid.presets import PRESETS, Preset
 from locent.realdata.grid.run import run_grid
 from locent.realdata.knobs.build import parse_knobs
 from locent.realdata.measure import require_groups
-from locent.realdata.prepare import PLANS
+from locent.realdata.prepare import PLANS, resolve_plan
 from locent.realdata.samplers import DENSE_SOURCES, SAMPLERS
 from locent.realdata.students import FAMILIES
 from locent.theory import LOSSES
@@ -421,7 +421,8 @@ def _grid(args) -> int:
     p = grid_params(args)
     if not p.synthetic:  # the groups are read first; name every missing one before any work
         needed = stages.grid_preset(p).needed_samplers()
-        require_groups_of(PLANS["msmarco"].groups_dir(p.out), needed)
+        plan = resolve_plan(p.train, p.out) if p.train else PLANS["msmarco"]
+        require_groups_of(plan.groups_dir(p.out), needed)
     print(stages.grid_stage(p))
     return 0
 

@@ -104,11 +104,12 @@ def test_teacher_file_prepare_measure_grid(irds, tmp_path, capsys):
     assert prov["teacher_file"]["path"] == str(run) and prov["teacher_file"]["mode"] == "score"
     assert len(prov["teacher_file"]["sha256"]) == 64
     assert main(["realdata", "measure", *common, "--datasets", f"local/{name}"]) == 0
-    # the grid stage itself (the `grid` command's group check looks under the msmarco folder)
     grid = ["realdata", "grid", *common, "--preset", "smoke", "--train", f"local/{name}"]
-    args = build_parser().parse_args([*grid, "--samplers", "bm25", "teacher"])
+    grid += ["--samplers", "bm25", "teacher"]
+    assert main(grid) == 0, capsys.readouterr().err
+    args = build_parser().parse_args(grid)
     # the teacher file also scores the test candidates (teacher agreement on the local test set)
-    params = dataclasses.replace(grid_params(args), teacher_sets=(f"local_{name}",))
+    params = dataclasses.replace(grid_params(args), teacher_sets=(f"local_{name}",), fresh=True)
     stages.grid_stage(params)
     res = pd.read_csv(out / "realdata" / "grid" / "smoke" / "results.csv")
     assert set(res["dataset"]) == {f"local_{name}"} and res["nDCG@10"].notna().all()
@@ -118,3 +119,6 @@ def test_teacher_file_prepare_measure_grid(irds, tmp_path, capsys):
     run.write_text(run.read_text().replace("teach", "other"))  # the file changed after prepare
     with pytest.raises(UserError, match=r"teacher file .*teacher\.run changed since prepare"):
         stages.grid_stage(params)
+    capsys.readouterr()
+    assert main(grid) == 2  # the command says so, before any training
+    assert "changed since prepare" in capsys.readouterr().err
