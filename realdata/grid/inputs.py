@@ -212,7 +212,11 @@ def load_real_inputs(
     """Everything a real grid needs, from ``<out>`` and the shared data (ids namespaced per set).
 
     The teacher scores the candidates of ``teacher_sets`` only (default DL19/DL20: SPLADE over the
-    out-of-domain top-100s costs tens of CPU minutes; pass all sets on a GPU).
+    out-of-domain top-100s costs tens of CPU minutes; pass all sets on a GPU). A teacher read
+    from a file by ``prepare --teacher FILE`` is re-read from the groups' provenance (path, mode;
+    a changed sha256 is a ``UserError``), and must score every test candidate of the teacher
+    sets: an uncovered pair is a ``UserError`` before any training (count, first pairs), never a
+    teacher agreement silently measured on a subset.
     """
     datasets.ensure_irds_home(out)
     group_dir = Path(group_dir) if group_dir else Path(out) / "realdata" / "groups"
@@ -268,6 +272,7 @@ def load_real_inputs(
         "samplers": list(samplers),
         "train_dataset": train_dataset,
         "teacher": teacher_name,
+        **({"teacher_file": recorded} if isinstance(recorded, dict) else {}),
         "encoder": encoder_name,
         "test_sets": {n: TEST_SETS[n] for n in test_sets},
         "groups_provenance": {s: g.provenance for s, g in groups.items()},
