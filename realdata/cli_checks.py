@@ -67,11 +67,11 @@ def _run_line_problem(fields: list[str]) -> str | None:
 
 
 def teacher_source(text: str) -> str:
-    """``--teacher``: a model name (or model folder), or an existing teacher file whose first lines
-    are well-formed (a TREC run ``*.run``/``*.trec``: its first :data:`CHECKED_LINES` lines have
-    6 fields with an integer rank and a finite score; a score file ``*.json[.gz]``: it opens and
-    starts with ``{``). A file-like value that does not exist is refused naming it. Returns
-    ``text`` unchanged."""
+    """``--teacher``: a model name (or model folder), or an existing teacher file recognised by
+    its CONTENT, whatever its name (a TREC run: its first :data:`CHECKED_LINES` lines have 6
+    fields with an integer rank and a finite score; a score file ``{qid: {docid: score}}``; a
+    PyTerrier table with qid, docno and score or rank). A file-like value that does not exist is
+    refused naming it. Returns ``text`` unchanged; the stage reads the whole file."""
     path = Path(text).expanduser()
     if path.is_dir():
         return text  # a local model folder
@@ -79,37 +79,39 @@ def teacher_source(text: str) -> str:
         if _looks_like_a_file(text):
             raise argparse.ArgumentTypeError(f"no such teacher file: {text}")
         return text  # a model name, resolved (and downloaded if allowed) by the stage
-    if not text.lower().endswith((*RUN_SUFFIXES, *SCORE_SUFFIXES)):
-        raise argparse.ArgumentTypeError(
-            f"teacher file {text}: unknown format; a TREC run ends in .run or .trec, a score "
-            "file ({qid: {docid: score}}) in .json or .json.gz"
-        )
-    try:
-        if text.lower().endswith(SCORE_SUFFIXES):
-            opener = gzip.open if text.lower().endswith(".gz") else open
-            with opener(path, "rt", encoding="utf-8") as handle:
-                head = handle.read(4096).lstrip()
-            if not head.startswith("{"):
-                raise argparse.ArgumentTypeError(
-                    f"teacher score file {text} is not a JSON object {{qid: {{docid: score}}}}"
-                )
-            return text
-        with path.open(encoding="utf-8") as handle:
-            checked = 0
-            for lineno, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                problem = _run_line_problem(line.split())
-                if problem:
-                    raise argparse.ArgumentTypeError(
-                        f"teacher run {text}:{lineno}: malformed line ({problem}): "
-                        f"{line.rstrip()[:120]!r}"
-                    )
-                checked += 1
-                if checked == CHECKED_LINES:
-                    break
-    except (OSError, UnicodeDecodeError) as err:
+    try:  # a cheap look at the head only: the stage reads (and fully checks) the whole file
+        with path.open("rb") as raw:
+            magic = raw.read(4)
+        if magic == b"PAR1":
+            return text  # a PyTerrier table in Parquet; its columns are checked by the stage
+        opener = gzip.open if magic[:2] == b"\x1f\x8b" else open
+        with opener(path, "rt", encoding="utf-8") as handle:
+            lines = [line for _, line in zip(range(CHECKED_LINES + 1), handle)]
+    except (OSError, UnicodeDecodeError, EOFError) as err:
         raise argparse.ArgumentTypeError(f"teacher file {text} cannot be read ({err})") from None
+    head = "".join(lines).lstrip()
+    if head.startswith("{"):
+        return text  # a score file {qid: {docid: score}}
+    if head.startswith(("[", '"')):
+        raise argparse.ArgumentTypeError(
+            f"teacher score file {text} is not a JSON object {{qid: {{docid: score}}}}"
+        )
+    first = next((line for line in lines if line.strip()), "")
+    header = {c.strip().strip('"') for c in first.replace("\t", ",").split(",")}
+    if {"qid", "docno"} <= header and ({"score", "rank"} & header):
+        return text  # a PyTerrier table as TSV/CSV
+    checked = 0
+    for lineno, line in enumerate(lines[:CHECKED_LINES], 1):
+        if not line.strip():
+            continue
+        problem = _run_line_problem(line.split())
+        if problem:
+            raise argparse.ArgumentTypeError(
+                f"teacher run {text}:{lineno}: malformed line ({problem}): {line.rstrip()[:120]!r}"
+                " (a teacher file is a TREC run, a score file {qid: {docid: score}} or a "
+                "PyTerrier table with qid, docno, score|rank)"
+            )
+        checked += 1
     if not checked:
         raise argparse.ArgumentTypeError(f"teacher run {text} is empty")
     return text

@@ -451,7 +451,11 @@ def test_realdata_teacher_accepts_model_names_folders_and_good_runs(tmp_path):
     long_run = tmp_path / "long.run"
     long_run.write_text("q1 Q0 d1 1 2.5 t\n" * 5 + "broken\n")
     assert teacher_source(str(long_run)) == str(long_run)
-    with pytest.raises(argparse.ArgumentTypeError, match="unknown format"):
+    # a file is recognised by its content, not its name (issue 14): a run called *.txt is a run
+    as_txt = tmp_path / "teacher.txt"
+    as_txt.write_text("q1 Q0 d1 1 2.5 t\n")
+    assert teacher_source(str(as_txt)) == str(as_txt)
+    with pytest.raises(argparse.ArgumentTypeError, match="malformed line.*a teacher file is"):
         other = tmp_path / "teacher.bin"
         other.write_text("x")
         teacher_source(str(other))
