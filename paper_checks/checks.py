@@ -16,6 +16,7 @@ full run) when it is present and the main simulation otherwise. :func:`run_check
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -290,12 +291,18 @@ def _resample_coupling(p: ResultPaths, params: CheckParams) -> StabilityInput | 
     """Item 3's MS MARCO part re-judged on a paired query bootstrap: the same (dataset, query)
     units drawn for every sampler, samplers.csv rebuilt from the per-query measures
     (:func:`samplers_from_per_query`), the simulation summary held fixed (it has no queries).
-    None when samplers.csv is absent (that part is INCONCLUSIVE, nothing to resample)."""
+    None (no stability, shown as "—") when samplers.csv is absent (that part is INCONCLUSIVE,
+    nothing to resample) or when the per-query file does not reproduce it (a warning names the
+    sampler: resampling other numbers than the judged ones would be meaningless; the verdict
+    itself still stands on samplers.csv)."""
     samplers = maybe(load_table, p.samplers)
     if samplers is None:
         return None
     per_query = load_table(p.measure_per_query)
-    _check_rebuild(samplers, samplers_from_per_query(per_query), p)
+    mismatch = _rebuild_mismatch(samplers, samplers_from_per_query(per_query), p)
+    if mismatch:
+        warnings.warn(f"item 3 stability not computed: {mismatch}", stacklevel=2)
+        return None
     summary = maybe(load_json, p.sim_summary)
     return (
         lambda t: judge_coupling(summary, samplers_from_per_query(t), params)[0],
@@ -305,9 +312,10 @@ def _resample_coupling(p: ResultPaths, params: CheckParams) -> StabilityInput | 
     )
 
 
-def _check_rebuild(samplers: pd.DataFrame, rebuilt: pd.DataFrame, p: ResultPaths) -> None:
+def _rebuild_mismatch(samplers: pd.DataFrame, rebuilt: pd.DataFrame, p: ResultPaths) -> str:
     """The bootstrap must resample the judged numbers: on the full sample the rebuild equals
-    samplers.csv's Δ̂_Q(0.99) and H (relative 1e-9: CSV round-trip) for every sampler."""
+    samplers.csv's Δ̂_Q(0.99) and H (relative 1e-9: CSV round-trip) for every sampler; the
+    first difference in words, or "" when there is none."""
     cols = [R.DIAMETER_Q_99, R.PAIRWISE_ENTROPY]
     judged = training_rows(samplers).dropna(subset=cols)  # the rows judge_coupling reads
     both = judged.merge(rebuilt, on=[R.DATASET, R.SAMPLER], how="left", suffixes=("", "_pq"))
@@ -316,10 +324,12 @@ def _check_rebuild(samplers: pd.DataFrame, rebuilt: pd.DataFrame, p: ResultPaths
         bad = ~((a == b) | np.isclose(a, b, rtol=1e-9, atol=0.0) | (np.isnan(a) & np.isnan(b)))
         if bad.any():
             r = both[bad].iloc[0]
-            raise ValueError(
+            return (
                 f"{p.measure_per_query} does not reproduce {p.samplers}: {c} of "
-                f"{r[R.DATASET]}/{r[R.SAMPLER]} is {r[c]!r} there, {r[f'{c}_pq']!r} rebuilt"
+                f"{r[R.DATASET]}/{r[R.SAMPLER]} is {float(r[c])!r} there, "
+                f"{float(r[f'{c}_pq'])!r} rebuilt"
             )
+    return ""
 
 
 _POWER = "FAIL needs a significant effect against the prediction, or {power:.0%} power for"

@@ -250,11 +250,13 @@ def test_item3_near_tied_samplers_are_fragile(tmp_path):
     assert result.numbers["stability_count[INCONCLUSIVE]"] > 0  # the flipped replicates
 
 
-def test_item3_per_query_that_disagrees_with_samplers_csv_is_named(tmp_path):
+def test_item3_per_query_that_disagrees_with_samplers_csv_gets_no_stability(tmp_path):
     pq = _coupling_per_query([0.2, 0.4, 0.6, 0.8], [3.0, 2.5, 2.0, 1.5])
     paths = _write_coupling(tmp_path, pq)
     pq.loc[pq[R.SAMPLER] == "s1", R.PAIRWISE_ENTROPY] += 0.1
     pq.to_parquet(paths.measure_per_query)
-    result = _item3().evaluate(paths)
-    assert result.verdict is Verdict.INCONCLUSIVE
-    assert "does not reproduce" in result.explanation and "s1" in result.explanation
+    with pytest.warns(UserWarning, match=r"does not reproduce .*samplers.*s1"):
+        result = _item3().evaluate(paths)
+    # the verdict still stands on samplers.csv; only its stability is not computed
+    assert result.verdict is Verdict.PASS
+    assert result.stability is None and "stability" not in result.numbers
