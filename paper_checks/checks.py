@@ -16,11 +16,14 @@ full run) when it is present and the main simulation otherwise. :func:`run_check
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from locent.figures.tables import training_rows
 from locent.paper_checks.items.common import (
     Judgement,
     load_json,
@@ -47,7 +50,12 @@ from locent.paper_checks.items.vacuity import (
     form_iii_flags_grid,
     judge_vacuity,
 )
-from locent.paper_checks.stability import STABILITY_PARAMS, StabilityParams, stability
+from locent.paper_checks.stability import (
+    STABILITY_PARAMS,
+    StabilityParams,
+    samplers_from_per_query,
+    stability,
+)
 from locent.paper_checks.verdicts import (
     CheckParams,
     CheckResult,
@@ -130,7 +138,10 @@ class Check:
             self.params,
             resamples=min(self.params.resamples, self.stability_params.inner_resamples),
         )
-        judge, table, key, loso = self.resample(paths, inner)
+        got = self.resample(paths, inner)
+        if got is None:  # no resamplable evidence for this verdict (item 3 without MS MARCO)
+            return None
+        judge, table, key, loso = got
         return stability(judge, table, verdict, key, self.stability_params, loso)
 
     def evaluate(self, paths: ResultPaths) -> CheckResult:
@@ -276,6 +287,51 @@ def _resample_diameter(p: ResultPaths, params: CheckParams) -> StabilityInput:
     )
 
 
+def _resample_coupling(p: ResultPaths, params: CheckParams) -> StabilityInput | None:
+    """Item 3's MS MARCO part re-judged on a paired query bootstrap: the same (dataset, query)
+    units drawn for every sampler, samplers.csv rebuilt from the per-query measures
+    (:func:`samplers_from_per_query`), the simulation summary held fixed (it has no queries).
+    None (no stability, shown as "—") when samplers.csv is absent (that part is INCONCLUSIVE,
+    nothing to resample) or when the per-query file does not reproduce it (a warning names the
+    sampler: resampling other numbers than the judged ones would be meaningless; the verdict
+    itself still stands on samplers.csv)."""
+    samplers = maybe(load_table, p.samplers)
+    if samplers is None:
+        return None
+    per_query = load_table(p.measure_per_query)
+    mismatch = _rebuild_mismatch(samplers, samplers_from_per_query(per_query), p)
+    if mismatch:
+        warnings.warn(f"item 3 stability not computed: {mismatch}", stacklevel=2)
+        return None
+    summary = maybe(load_json, p.sim_summary)
+    return (
+        lambda t: judge_coupling(summary, samplers_from_per_query(t), params)[0],
+        per_query,
+        (R.DATASET, R.QUERY_ID),
+        [],
+    )
+
+
+def _rebuild_mismatch(samplers: pd.DataFrame, rebuilt: pd.DataFrame, p: ResultPaths) -> str:
+    """The bootstrap must resample the judged numbers: on the full sample the rebuild equals
+    samplers.csv's Δ̂_Q(0.99) and H (relative 1e-9: CSV round-trip) for every sampler; the
+    first difference in words, or "" when there is none."""
+    cols = [R.DIAMETER_Q_99, R.PAIRWISE_ENTROPY]
+    judged = training_rows(samplers).dropna(subset=cols)  # the rows judge_coupling reads
+    both = judged.merge(rebuilt, on=[R.DATASET, R.SAMPLER], how="left", suffixes=("", "_pq"))
+    for c in cols:
+        a, b = both[c].to_numpy(float), both[f"{c}_pq"].to_numpy(float)
+        bad = ~((a == b) | np.isclose(a, b, rtol=1e-9, atol=0.0) | (np.isnan(a) & np.isnan(b)))
+        if bad.any():
+            r = both[bad].iloc[0]
+            return (
+                f"{p.measure_per_query} does not reproduce {p.samplers}: {c} of "
+                f"{r[R.DATASET]}/{r[R.SAMPLER]} is {float(r[c])!r} there, "
+                f"{float(r[f'{c}_pq'])!r} rebuilt"
+            )
+    return ""
+
+
 _POWER = "FAIL needs a significant effect against the prediction, or {power:.0%} power for"
 
 CHECKS: tuple[Check, ...] = (
@@ -318,12 +374,13 @@ CHECKS: tuple[Check, ...] = (
         "units and across MS MARCO samplers (exact permutation test); "
         + _POWER
         + " |ρ| = {min_effect:g} ({resamples} simulations, seed {seed}).",
-        ("sim_summary", "samplers"),
+        ("sim_summary", "samplers", "measure_per_query"),
         lambda p, params: judge_coupling(
             maybe(load_json, p.sim_summary), maybe(load_table, p.samplers), params
         ),
         ("locality_entropy_coupling", "sampler_violins"),
         SIMULATION_PARAMS,
+        _resample_coupling,
     ),
     Check(
         4,

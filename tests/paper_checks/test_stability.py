@@ -141,3 +141,122 @@ def test_check_reports_stability_and_the_report_shows_it(tmp_path):
     frame = verdict_frame([result, reloaded])
     assert frame["stability"].iloc[0] == f"{result.stability:.0%} fragile"
     assert frame["stability"].iloc[1] == "—"
+
+
+# -- item 3: the MS MARCO across-sampler Spearman on a paired query bootstrap -------------------
+
+#: a simulation part that passes, held fixed (it has no queries to resample)
+SIM_PASS = {
+    "spearman_entropy_vs_diameter": -0.9,
+    "spearman_entropy_vs_diameter_p": 1e-6,
+    "spearman_entropy_vs_diameter_n": 200,
+    "spearman_entropy_vs_diameter_ci": [-0.95, -0.85],
+}
+TRAIN = "msmarco-passage/train/judged"
+
+
+def _coupling_per_query(diameters, entropies, n=40, sd=0.05, seed=0) -> pd.DataFrame:
+    """Per-query measures of samplers ``s0, s1, ...``: Δ̂_q(0.99) around ``diameters[i]``, H_q
+    around ``entropies[i]`` (noise ``sd``) on the same ``n`` training queries, plus κ test rows
+    (NaN measures) that the rebuild must ignore."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for i, (d, h) in enumerate(zip(diameters, entropies)):
+        frames.append(
+            pd.DataFrame(
+                {
+                    R.DATASET: TRAIN,
+                    R.SAMPLER: f"s{i}",
+                    R.QUERY_ID: [f"q{j}" for j in range(n)],
+                    "role": "train",
+                    R.DIAMETER_99: d + rng.uniform(0, sd, n),
+                    R.PAIRWISE_ENTROPY: h + rng.normal(0, sd, n),
+                }
+            )
+        )
+        frames.append(
+            pd.DataFrame(
+                {
+                    R.DATASET: "msmarco-passage/trec-dl-2019/judged",
+                    R.SAMPLER: f"s{i}",
+                    R.QUERY_ID: ["t0"],
+                    "role": "test",
+                    R.KAPPA: [1.0],
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def _write_coupling(tmp_path, per_query) -> ResultPaths:
+    """samplers.csv as ``locent realdata measure`` writes it (same formulas, separate code)."""
+    import json
+
+    from locent.realdata.measure import _agg
+
+    paths = ResultPaths.locate(tmp_path)
+    paths.measure_per_query.parent.mkdir(parents=True, exist_ok=True)
+    per_query.to_parquet(paths.measure_per_query)
+    train = per_query[per_query["role"] == "train"]
+    rows = [
+        {
+            R.DATASET: ds,
+            "plan": "default",
+            R.SAMPLER: s,
+            R.DIAMETER_Q_99: float(_agg(g[R.DIAMETER_99], 0.99)),
+            R.PAIRWISE_ENTROPY: float(np.mean(g[R.PAIRWISE_ENTROPY])),
+        }
+        for (ds, s), g in train.groupby([R.DATASET, R.SAMPLER])
+    ]
+    pd.DataFrame(rows).to_csv(paths.samplers, index=False)
+    paths.sim_summary.parent.mkdir(parents=True, exist_ok=True)
+    paths.sim_summary.write_text(json.dumps(SIM_PASS))
+    return paths
+
+
+def _item3():
+    check = next(c for c in CHECKS if c.item == 3)
+    return dataclasses.replace(check, stability_params=FAST)
+
+
+def test_per_query_rebuild_reproduces_samplers_csv(tmp_path):
+    from locent.paper_checks.stability import samplers_from_per_query
+
+    pq = _coupling_per_query([0.2, 0.4, 0.6, 0.8], [3.0, 2.5, 2.0, 1.5])
+    paths = _write_coupling(tmp_path, pq)
+    written = pd.read_csv(paths.samplers).sort_values(R.SAMPLER, ignore_index=True)
+    rebuilt = samplers_from_per_query(pq)
+    for c in (R.DIAMETER_Q_99, R.PAIRWISE_ENTROPY):
+        np.testing.assert_allclose(rebuilt[c], written[c], rtol=1e-12, atol=0)
+    assert (rebuilt["n_queries"] == 40).all()
+
+
+def test_item3_clear_sampler_order_is_stable(tmp_path):
+    pq = _coupling_per_query([0.2, 0.4, 0.6, 0.8], [3.0, 2.5, 2.0, 1.5])
+    result = _item3().evaluate(_write_coupling(tmp_path, pq))
+    assert result.verdict is Verdict.PASS
+    assert result.stability == 1.0 and not result.fragile
+    assert result.numbers["stability_resamples"] == FAST.resamples
+
+
+def test_item3_near_tied_samplers_are_fragile(tmp_path):
+    # s1 and s2 differ in H by far less than the query noise: their order flips across
+    # bootstraps, ρ = −0.8 (p = 1/6 with 4 samplers) instead of −1 (p = 1/24)
+    pq = _coupling_per_query([0.2, 0.4, 0.6, 0.8], [3.0, 2.0, 1.99, 1.0], sd=0.3)
+    result = _item3().evaluate(_write_coupling(tmp_path, pq))
+    assert result.verdict is Verdict.PASS and result.numbers["msmarco_spearman"] == -1.0
+    assert result.stability is not None and result.fragile
+    assert result.stability < FAST.threshold and "FRAGILE" in result.explanation
+    assert result.numbers["stability_count[INCONCLUSIVE]"] > 0  # the flipped replicates
+
+
+def test_item3_per_query_that_disagrees_with_samplers_csv_gets_no_stability(tmp_path):
+    pq = _coupling_per_query([0.2, 0.4, 0.6, 0.8], [3.0, 2.5, 2.0, 1.5])
+    paths = _write_coupling(tmp_path, pq)
+    pq.loc[pq[R.SAMPLER] == "s1", R.PAIRWISE_ENTROPY] += 0.1
+    pq.to_parquet(paths.measure_per_query)
+    with pytest.warns(UserWarning, match=r"does not reproduce .*samplers.*s1"):
+        result = _item3().evaluate(paths)
+    # the verdict still stands on samplers.csv; only its stability is not computed
+    assert result.verdict is Verdict.PASS
+    assert result.stability is None and "stability" not in result.numbers
