@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 from locent.realdata.datasets import read_trec_run
+from locent.realdata.formats.teacher_files import ScoreLookup
 from locent.realdata.score_cache import ScoreCache, text_key
 
 from locent.progress import progress
@@ -319,7 +320,7 @@ class CrossEncoderTeacher(NeuralTeacher):
         return out
 
 
-class RunTeacher:
+class RunTeacher(ScoreLookup):
     """Teacher scores read from a file: ``{qid: {docid: score}}`` (from a run or a score file).
 
     ``use="score"`` keeps the scores; ``use="rank"`` uses g = −rank (rank 1 best), for files that
@@ -365,29 +366,6 @@ class RunTeacher:
         if not isinstance(data, dict):
             raise ValueError(f"{path}: expected a JSON object {{qid: {{docid: score}}}}")
         return cls(data, name=path.name, use=use)
-
-    def score_pairs(self, query_ids, query_texts, doc_ids, doc_texts) -> np.ndarray:
-        out = np.empty(len(doc_ids), dtype=np.float64)
-        for i, (q, d) in enumerate(zip(query_ids, doc_ids, strict=True)):
-            try:
-                out[i] = self.scores[str(q)][str(d)]
-            except KeyError:
-                raise ValueError(
-                    f"teacher {self.name!r} has no score for query {q!r}, doc {d!r}"
-                ) from None
-        return out
-
-    def score(self, query_ids, query_texts, doc_ids, doc_texts) -> np.ndarray:
-        doc_ids = np.asarray(doc_ids, dtype=object)
-        if doc_ids.ndim != 2 or doc_ids.shape[0] != len(query_ids):
-            raise ValueError(
-                f"doc_ids must have shape (n={len(query_ids)}, k); got {doc_ids.shape}"
-            )
-        n, k = doc_ids.shape
-        flat = self.score_pairs(
-            np.repeat(np.asarray(query_ids, object), k), None, doc_ids.reshape(-1), None
-        )
-        return flat.reshape(n, k)
 
 
 @lru_cache(maxsize=4)

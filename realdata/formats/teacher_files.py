@@ -42,27 +42,14 @@ _LISTING = (
 )
 
 
-@dataclass
-class TeacherTable:
-    """Teacher scores ``{query_id: {doc_id: g}}`` read from a file, with how they were made.
-
-    Works as a locent teacher: :meth:`score` ``(n, k)`` and :meth:`score_pairs` ``(m,)`` look the
-    scores up (texts ignored); an absent pair is a ``ValueError`` naming query and doc — run
-    :func:`teacher_coverage` first to list them all.
-    """
+class ScoreLookup:
+    """A teacher whose scores are a table ``self.scores`` ``{query_id: {doc_id: g}}`` (texts are
+    ignored): :meth:`score` ``(n, k)`` and :meth:`score_pairs` ``(m,)`` look them up; an absent
+    pair is a ``ValueError`` naming query and doc. Shared by :class:`TeacherTable` and
+    :class:`locent.realdata.teachers.RunTeacher`."""
 
     scores: dict[str, dict[str, float]]
-    provenance: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        return str(self.provenance.get("path", "teacher-table"))
-
-    def __repr__(self) -> str:
-        return (
-            f"TeacherTable({self.name!r}, mode={self.provenance.get('mode')!r}, "
-            f"queries={len(self.scores)})"
-        )
+    name: str
 
     def score_pairs(self, query_ids, query_texts, doc_ids, doc_texts) -> np.ndarray:
         out = np.empty(len(doc_ids), dtype=np.float64)
@@ -85,6 +72,29 @@ class TeacherTable:
         n, k = doc_ids.shape
         q = np.repeat(np.asarray(query_ids, dtype=object), k)
         return self.score_pairs(q, None, doc_ids.reshape(-1), None).reshape(n, k)
+
+
+@dataclass
+class TeacherTable(ScoreLookup):
+    """Teacher scores ``{query_id: {doc_id: g}}`` read from a file, with how they were made.
+
+    Works as a locent teacher: :meth:`score` ``(n, k)`` and :meth:`score_pairs` ``(m,)`` look the
+    scores up (texts ignored); an absent pair is a ``ValueError`` naming query and doc — run
+    :func:`teacher_coverage` first to list them all.
+    """
+
+    scores: dict[str, dict[str, float]]
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return str(self.provenance.get("path", "teacher-table"))
+
+    def __repr__(self) -> str:
+        return (
+            f"TeacherTable({self.name!r}, mode={self.provenance.get('mode')!r}, "
+            f"queries={len(self.scores)})"
+        )
 
 
 def _from_table(table, mode: str, prov: dict) -> TeacherTable:
