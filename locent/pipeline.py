@@ -1,7 +1,8 @@
 """``locent run``: the main job as a sequence of stages with a resumable state file.
 
 Stages: theory → simulate → simulate_regime (the ``regime`` preset; full run only, not
-``--quick``) → realdata prepare → measure → grid → Table 1 → figures → checks → report. Each
+``--quick``) → realdata prepare → measure → grid → dependence (the knob sweep of
+:mod:`locent.realdata.dependence`; full run only) → Table 1 → figures → checks → report. Each
 stage calls the same typed stage function as its own sub-command (``run_theory``,
 ``run_preset``, ``prepare_stage`` ..., ``build_figures``, ``run_checks``, ``build_report``); no
 argv is built and no parser is consulted. :mod:`locent.stage_runner` runs them: a record per stage
@@ -32,6 +33,7 @@ from locent.paper_checks.stage_failures import (
     write_verdicts,
 )
 from locent.paper_checks.verdicts import Verdict
+from locent.realdata.dependence.stage import DependenceParams, dependence_stage
 from locent.realdata.stages import (
     GridParams,
     MeasureParams,
@@ -135,6 +137,7 @@ STAGE_RESULTS: dict[str, tuple[str, ...]] = {
     "simulate_regime": ("regime_summary",),
     "realdata_measure": ("samplers", "measure_per_query"),
     "realdata_grid": ("grid_results", "grid_per_query", "grid_logs", "score_at_rank"),
+    "realdata_dependence": ("dependence_cells", "dependence_fit"),
 }
 
 
@@ -183,9 +186,12 @@ def main_job(seed: int = 0, device: str = "auto", quick: bool = False) -> list[S
     prepare = {**common, **quick_data}
     measure = {**common, **measure_data}
     grid_params = {"preset": grid, **common, **quick_tests}
-    # the full run also simulates the regime preset (n axis 8–256: items 1, 2, 4 read it)
+    # the full run also simulates the regime preset (n axis 8–256: items 1, 2, 4 read it) and
+    # trains the dependence sweep on the knob levels (--quick prepares no knob groups)
     regime = () if quick else ("simulate_regime",)
-    results = ("theory", "simulate", *regime, "realdata_measure", "realdata_grid")
+    dependence = () if quick else ("realdata_dependence",)
+    dependence_params = {"design": grid, **common}
+    results = ("theory", "simulate", *regime, "realdata_measure", "realdata_grid", *dependence)
     presets = {"sim": sim, "grid": grid}
     paths = ResultPaths(Path("."), sim, grid)  # relative outputs under --out
     regime_paths = ResultPaths(Path("."), REGIME_PRESET, grid)
@@ -225,6 +231,18 @@ def main_job(seed: int = 0, device: str = "auto", quick: bool = False) -> list[S
             lambda out: brief(grid_stage(GridParams(out=str(out), **grid_params))),
             requires=("realdata_prepare",),
             outputs=rel("grid_results"),
+        ),
+        *(
+            Stage(
+                name,
+                dependence_params,
+                lambda out: brief(
+                    dependence_stage(DependenceParams(out=Path(out), **dependence_params))
+                ),
+                requires=("realdata_prepare",),
+                outputs=rel(*STAGE_RESULTS[name]),
+            )
+            for name in dependence
         ),
         Stage(
             "realdata_report",

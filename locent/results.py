@@ -221,6 +221,21 @@ class ResultPaths:
         return self.grid / "score_at_rank.parquet"
 
     @property
+    def dependence(self) -> Path:
+        """the dependence sweep of the grid preset's design (``locent realdata dependence``)"""
+        return self.out / "realdata" / "dependence" / self.grid_preset
+
+    @property
+    def dependence_cells(self) -> Path:
+        """one row per knob level × subset (n axis) × seed × test set: risks, Δ̂_Q, H(g), gap"""
+        return self.dependence / "cells.csv"
+
+    @property
+    def dependence_fit(self) -> Path:
+        """one row per fitted dependence: slope, cluster CI, verdict against THEORY.md's sign"""
+        return self.dependence / "fit.csv"
+
+    @property
     def figures(self) -> Path:
         return self.out / "figures"
 

@@ -33,6 +33,7 @@ from locent.realdata.cli_checks import (
     require_groups_of,
     teacher_source,
 )
+from locent.realdata.dependence import cli as dependence_cli
 from locent.realdata.encoders import PRECISIONS
 from locent.realdata.entropy_cuts import SUBSETS
 from locent.realdata.grid.inputs import TEST_SETS
@@ -87,6 +88,7 @@ def register(subparsers) -> None:
     _declare_train(sub)
     _declare_grid(sub)
     _declare_report(sub)
+    dependence_cli.register(sub, add_common)
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
     diagnose_cli.register(subparsers)  # ``locent diagnose``: a top-level command of this part
 

@@ -111,9 +111,13 @@ def _judge(outcomes: dict[str, TestOutcome], source: str):
     return combine([o.verdict for o in outcomes.values()]), text, numbers, power, parts
 
 
-def judge_gap_and_floor(summary: dict, params: CheckParams = SIMULATION_PARAMS, source="sim"):
+def judge_gap_and_floor(
+    summary: dict, params: CheckParams = SIMULATION_PARAMS, source="sim", real=None
+):
     """Item 2: the estimation gap grows with Δ̂_Q (regression at fixed n, τ, loss); the floor
-    grows with H(g) (within-unit ρ)."""
+    grows with H(g) (within-unit ρ). ``real``: the real-data outcomes of the dependence sweep
+    (:func:`locent.paper_checks.items.dependence.fit_outcomes`), judged beside the simulation's
+    when present."""
     reg = summary.get("gap_vs_diameter_regression")
     if isinstance(reg, dict) and "slope_std" in reg:
         gap = regression_outcome(reg, "estimation gap on Δ̂_Q (standardised slope)", params)
@@ -130,8 +134,10 @@ def judge_gap_and_floor(summary: dict, params: CheckParams = SIMULATION_PARAMS, 
         within=True,
     )
     verdict, text, numbers, power, parts = _judge(
-        {"gap_vs_diameter": gap, "floor_vs_entropy": floor}, source
+        {"gap_vs_diameter": gap, "floor_vs_entropy": floor, **(real or {})}, source
     )
+    if real is None:
+        text += "; real data: no dependence sweep in this run (its fit.csv is absent)"
     # context, reported: the slope per n, and whether the gap stands above the risk noise
     for n, r in sorted((summary.get("gap_vs_diameter_regression_by_n") or {}).items(), key=_n):
         numbers[f"gap_slope_std[n={n}]"] = r.get("slope_std")

@@ -466,10 +466,53 @@ def write_grid_report(folder: Path, per_query: pd.DataFrame, results: pd.DataFra
     pd.DataFrame(base).to_csv(folder / "baselines.csv", index=False)
 
 
+def dependence_cells(contradict=(), seed: int = 0) -> pd.DataFrame:
+    """The dependence sweep's cells.csv: 8 locality levels (gap rising with Δ̂_Q/√n, or falling
+    when item 2 is contradicted) and 6 teacher variants of ``dense@64`` (floor rising with H)."""
+    rng = np.random.default_rng(seed + 5)
+    sign = -1.0 if 2 in contradict else 1.0
+    rows = []
+    common = {"student": "frozen", "arch": "cross", "loss": "margin_mse", "learned": True,
+              "bregman_risk": 0.5, "nDCG@10": 0.5, "train_risk": 1.0}  # fmt: skip
+    for i in range(8):
+        diam, level = 1.40 + 0.02 * i, ("dense@64" if i == 2 else f"bm25@{16 * 2**i}")
+        bias = rng.normal(0, 0.002)
+        for s, n in ((0, 70), (1, 70), (0, 35)):
+            gap = sign * 0.5 * diam / np.sqrt(n) + bias + rng.normal(0, 0.001)
+            rows.append({**common, "sampler": level, "knob": "locality", "knob_sampler": level,
+                         "teacher_variant": "teacher", "subset": "full" if n == 70 else f"n={n}",
+                         "seed": s, "dataset": "dl19", "n_train": n, "diameter_Q_99": diam,
+                         "pairwise_entropy": 0.3, "estimation_gap": gap,
+                         "heldout_risk": 1.0 + gap,
+                         "heldout_misordering": 0.2 + sign * 0.3 * 0.3})  # fmt: skip
+    for j, h in enumerate((0.1, 0.2, 0.4, 0.5, 0.6)):
+        bias = rng.normal(0, 0.005)
+        for s in (0, 1):
+            rows.append({**common, "sampler": f"dense@64~v{j}", "knob": "entropy",
+                         "knob_sampler": "dense@64", "teacher_variant": f"v{j}", "subset": "full",
+                         "seed": s, "dataset": "dl19", "n_train": 70, "diameter_Q_99": 1.44,
+                         "pairwise_entropy": h, "estimation_gap": 0.0, "heldout_risk": 1.0,
+                         "heldout_misordering": 0.2 + sign * 0.3 * h + bias})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def write_dependence(out: Path, preset: str = "smoke", contradict=(), seed: int = 0) -> None:
+    """``realdata/dependence/<preset>/cells.csv`` and its fit (the real fitting code)."""
+    from locent.realdata.dependence.fit import fit_dependence
+
+    folder = out / "realdata" / "dependence" / preset
+    folder.mkdir(parents=True, exist_ok=True)
+    cells = dependence_cells(contradict, seed)
+    cells.to_csv(folder / "cells.csv", index=False)
+    fit = fit_dependence(cells, "dl19", "dense@64")
+    fit.to_csv(folder / "fit.csv", index=False)  # no provenance: the tree's records are fixed
+
+
 def write_all(out: Path, contradict=(), seed: int = 0) -> Path:
     out = Path(out)
     write_theory(out, contradict)
     write_simulation(out, contradict=contradict, seed=seed)
     write_measure(out, contradict=contradict, seed=seed)
     write_grid(out, contradict=contradict, seed=seed)
+    write_dependence(out, contradict=contradict, seed=seed)
     return out
