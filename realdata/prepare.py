@@ -23,6 +23,15 @@ With ``knobs`` (default ``("locality", "entropy")``) the knob samplers' groups a
 (``dense@d``, ``bm25@d``, ``ball@r``) and the entropy knob's re-scored groups are written too
 (:mod:`locent.realdata.knobs.build`); knob sampler names may also be listed in ``samplers``.
 
+With a teacher **file** (``--teacher FILE``: a TREC run, score JSON or PyTerrier table, which
+scores only the pairs it lists), each query set's universe is the BM25 top-``universe``
+restricted to the docs the file scores, and every coverage problem of the training and test
+queries is found before anything is encoded (:mod:`locent.realdata.teacher_cover`); the
+restriction goes to ``prepare_summary.json`` (``teacher_coverage``), the groups' and pools'
+provenance and one stderr line. Samplers that draw from the whole corpus are refused before any
+work (``random``, knob samplers; ``dense``/``ensemble`` with ``dense_source="corpus"``); the
+``--knobs`` groups and the shipped first-stage runs are skipped, the reason in the summary.
+
 Files are skipped when they exist with the same ``inputs_key`` (dataset hashes, parameters,
 models, query ids) in their provenance **and** still verify (:func:`is_reusable`: a truncated or
 unreadable file is named on stderr and rebuilt), so a re-run reuses them.

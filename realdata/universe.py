@@ -3,10 +3,10 @@
 - :class:`Resources`: the teacher, the locality encoder, BM25 indexes and corpus embeddings of one
   run, loaded lazily (each at most once).
 - :func:`build_universe`: per query the BM25 top-``universe`` over the corpus (∪ the MiniLM corpus
-  top-``dense_depth`` when ``dense_source="corpus"``), every item scored by the teacher g and by
-  MiniLM cosine; :func:`labelled_universe` adds the labels (positive: the best judged passage in
-  the corpus, seeded choice among ties, else the teacher's top item; judged-relevant ∪ {positive}
-  excluded from the negatives).
+  top-``dense_depth`` when ``dense_source="corpus"``; with a teacher file, only the BM25 docs it
+  scores), every item scored by the teacher g and by MiniLM cosine; :func:`labelled_universe`
+  adds the labels (positive: the best judged passage in the corpus, seeded choice among ties,
+  else the teacher's top item; judged-relevant ∪ {positive} excluded from the negatives).
 - :func:`target_support`: the support of the test-time measure μ_q (shipped BM25 top-100
   ``scoreddocs``, else the bm25s top-100 over the whole corpus), uniform.
 - :func:`scored_groups`, :func:`pool_frame`: sampled groups with teacher scores and provenance;

@@ -15,7 +15,9 @@ goes into :attr:`TeacherTable.provenance`.
 A teacher file may cover only some candidates (a re-ranker's top-100). :func:`teacher_coverage`
 takes the teacher and the (query, doc) pairs a step is about to use and reports every uncovered
 pair, so a caller runs it **before** encoding or training and fails fast with
-:meth:`CoverageReport.raise_if_incomplete`, which names the first few pairs.
+:meth:`CoverageReport.raise_if_incomplete`, which names the first few pairs (``diagnose``, the
+grid's test sets). :func:`covered_mask` marks the scored pairs of a candidate matrix: ``prepare``
+restricts its BM25 universe with it (:mod:`locent.realdata.teacher_cover`) instead of failing.
 """
 
 from __future__ import annotations
