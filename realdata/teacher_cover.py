@@ -57,6 +57,13 @@ def teacher_file(teacher, samplers, cfg: SamplerConfig, mode: str = "score"):
     from locent.realdata.formats import read_teacher_file
 
     table = read_teacher_file(teacher, mode=mode)
+    refuse_corpus_samplers(teacher, samplers, cfg)
+    return table
+
+
+def refuse_corpus_samplers(teacher, samplers, cfg: SamplerConfig) -> None:
+    """``ValueError`` when a sampler of ``samplers`` draws from the whole corpus (see
+    :func:`teacher_file`): a teacher file ``teacher`` scores only the pairs it lists."""
     need = {s: why for s, why in NEEDS_CORPUS.items() if s in samplers}
     need.update(
         {
@@ -79,7 +86,6 @@ def teacher_file(teacher, samplers, cfg: SamplerConfig, mode: str = "score"):
             f"teacher file {teacher} scores only the pairs it lists, but sampler {s!r} {why}; "
             f"drop {sorted(need)} from --samplers or use a teacher model"
         )
-    return table
 
 
 #: queries named in an error message (then the count of the others)
@@ -199,6 +205,7 @@ def check_teacher_covers(
     table = res._teacher
     if not isinstance(table, TeacherTable):
         return None
+    refuse_corpus_samplers(table.name, samplers, cfg)  # prepare refused them already
     qids = list(qids)
     qtext = datasets.queries(dataset_id)
     index = res.index(dataset_id)

@@ -316,3 +316,23 @@ def test_knobs_are_skipped_with_a_teacher_file(tmp_path, capsys):
     assert s["written"] == [] and "knobs skipped: p:" in capsys.readouterr().err
     with pytest.raises(ValueError, match=r"knob samplers \['dense@16'\] draw from the whole"):
         prepare_knobs(plan, _cfg(), None, tmp_path, common, [], None, (), ("dense@16",))
+
+
+@pytest.mark.slow
+def test_teacher_file_universe_is_never_extended_by_corpus_neighbours(tiny, tmp_path):
+    """dense_source="corpus" adds whole-corpus MiniLM neighbours to a model teacher's universe;
+    with a teacher file the universe stays the scored BM25 docs (the samplers that would use the
+    neighbours are refused) and the corpus is never encoded."""
+    from locent.realdata.encoders import DEFAULT_ENCODER, corpus_embeddings_path, load_encoder
+    from locent.realdata.store import read_groups
+
+    plan, top, out = tiny
+    docs = _partial(top)
+    run = _write_run(tmp_path / "partial.run", docs)
+    summary = _prepare(plan, out, run, samplers=("bm25", "teacher"), dense_source="corpus")
+    assert summary["teacher_coverage"]["train"]["pairs_uncovered"] == 67
+    groups = read_groups(plan.groups_dir(out) / "teacher.parquet")
+    for q, row in zip(QIDS, groups.doc_ids, strict=True):
+        assert set(row) <= set(docs[q])
+    key = load_encoder(DEFAULT_ENCODER, "cpu", "auto").key
+    assert not corpus_embeddings_path(plan.train, key, out / "cache" / "embeddings").exists()
