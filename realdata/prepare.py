@@ -23,6 +23,15 @@ With ``knobs`` (default ``("locality", "entropy")``) the knob samplers' groups a
 (``dense@d``, ``bm25@d``, ``ball@r``) and the entropy knob's re-scored groups are written too
 (:mod:`locent.realdata.knobs.build`); knob sampler names may also be listed in ``samplers``.
 
+With a teacher **file** (``--teacher FILE``: a TREC run, score JSON or PyTerrier table, which
+scores only the pairs it lists), each query set's universe is the BM25 top-``universe``
+restricted to the docs the file scores, and every coverage problem of the training and test
+queries is found before anything is encoded (:mod:`locent.realdata.teacher_cover`); the
+restriction goes to ``prepare_summary.json`` (``teacher_coverage``), the groups' and pools'
+provenance and one stderr line. Samplers that draw from the whole corpus are refused before any
+work (``random``, knob samplers; ``dense``/``ensemble`` with ``dense_source="corpus"``); the
+``--knobs`` groups and the shipped first-stage runs are skipped, the reason in the summary.
+
 Files are skipped when they exist with the same ``inputs_key`` (dataset hashes, parameters,
 models, query ids) in their provenance **and** still verify (:func:`is_reusable`: a truncated or
 unreadable file is named on stderr and rebuilt), so a re-run reuses them.
@@ -51,6 +60,7 @@ from locent.realdata.samplers import (
     sample_groups,
 )
 from locent.realdata.store import write_groups
+from locent.realdata.teacher_cover import check_teacher_covers, teacher_file
 from locent.realdata.teachers import DEFAULT_TEACHER, teacher_file_record
 from locent.realdata.universe import (
     Resources,
@@ -172,6 +182,54 @@ def is_reusable(path: Path, key: str) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class PlanTest:
+    """One test set of a plan: its query ids and the reuse key of its pools and target."""
+
+    test: str
+    qids: list
+    common: dict
+    key: str
+
+    def folder(self, groups_dir: Path) -> Path:
+        return groups_dir / "pools" / slug(self.test)
+
+    def reusable(self, groups_dir: Path, samplers) -> bool:
+        tdir = self.folder(groups_dir)
+        names = [f"{s}.pool.parquet" for s in samplers] + ["target.parquet"]
+        return all(is_reusable(tdir / name, self.key) for name in names)
+
+
+def _test_inputs(plan: Plan, test: str, qids, n_test_queries, cfg, common, samplers) -> PlanTest:
+    if test == plan.train:  # same queries: the first test queries are training queries
+        tq = qids[: n_test_queries or len(qids)]
+    else:
+        tq = select_queries(test, n_test_queries, cfg.seed)
+    tcommon = dict(
+        common,
+        test_dataset=test,
+        test_fingerprint=datasets.dataset_fingerprint(test),
+        test_query_ids_sha256=hashlib.sha256("\n".join(tq).encode()).hexdigest(),
+    )
+    return PlanTest(test, list(tq), tcommon, inputs_key(samplers=list(samplers), **tcommon))
+
+
+def _coverage_summary(covers: dict) -> dict:
+    """``{"train": counts, "tests": {test: counts}}`` of the teacher file's covers (empty with a
+    teacher model); prints one stderr line per query set it restricts."""
+    out: dict = {}
+    for name, cover in covers.items():
+        if cover is None:
+            continue
+        if cover.line():
+            print(cover.line(), file=sys.stderr)
+        if name == "train":
+            out["train"] = cover.summary()
+        else:
+            out.setdefault("tests", {})[name] = cover.summary()
+    return out
+
+
 def prepare_plan(
     plan: Plan,
     cfg: SamplerConfig,
@@ -217,10 +275,12 @@ def prepare_plan(
     if recorded:  # a teacher file: later steps re-read it by path + mode, its sha256 checked
         common["teacher_file"] = recorded
     built: dict = {}
+    covers: dict = {}  # a teacher file's TeacherCover per query set ("train", test IDs)
 
     def universe():  # the labelled universe, built at most once and only when needed
         if "uni" not in built:
-            built["uni"] = build_universe(plan.train, qids, cfg, res, labels=True)
+            cover = covers.get("train")
+            built["uni"] = build_universe(plan.train, qids, cfg, res, labels=True, cover=cover)
         return built["uni"]
 
     todo = []
@@ -234,13 +294,23 @@ def prepare_plan(
             todo.append((sampler, key))
         else:
             summary["samplers"][sampler] = "reused"
+    tests = [_test_inputs(plan, t, qids, n_test_queries, cfg, common, samplers) for t in plan.tests]
+    # a teacher file: every coverage problem of every query set, before anything is encoded
     if todo:
-        check_teacher_covers(res, plan.train, qids, cfg)
+        covers["train"] = check_teacher_covers(res, plan.train, qids, cfg, samplers)
+    for t in tests:
+        if not t.reusable(folder, samplers):
+            covers[t.test] = check_teacher_covers(res, t.test, t.qids, cfg, role="test")
+    coverage = _coverage_summary(covers)
+    if coverage:
+        summary["teacher_coverage"] = coverage
+    if todo:
         uni = universe()
+        extra = {"teacher_coverage": coverage["train"]} if "train" in coverage else {}
         for sampler, key in progress(todo, desc=f"{plan.name} groups", unit="sampler"):
             sg = sample_groups(uni, sampler, cfg)
             groups = scored_groups(
-                plan.train, sampler, uni, sg, res, inputs_key=key, seed=cfg.seed, **common
+                plan.train, sampler, uni, sg, res, inputs_key=key, seed=cfg.seed, **extra, **common
             )
             prov = groups.provenance
             write_groups(groups, folder / f"{sampler}.parquet")
@@ -254,96 +324,45 @@ def prepare_plan(
                 "excluded": int(sg.n_excluded.sum()),
                 "positive_from_qrels": int((uni.positive_source == "qrels").sum()),
             }
-    for test in plan.tests:
-        tdir = folder / "pools" / slug(test)
-        if test == plan.train:  # same queries: the first test queries are training queries
-            tq = qids[: n_test_queries or len(qids)]
-        else:
-            tq = select_queries(test, n_test_queries, cfg.seed)
-        tcommon = dict(
-            common,
-            test_dataset=test,
-            test_fingerprint=datasets.dataset_fingerprint(test),
-            test_query_ids_sha256=hashlib.sha256("\n".join(tq).encode()).hexdigest(),
-        )
-        tkey = inputs_key(samplers=list(samplers), **tcommon)
-        if all(is_reusable(tdir / f"{s}.pool.parquet", tkey) for s in samplers) and is_reusable(
-            tdir / "target.parquet", tkey
-        ):
-            summary["tests"][test] = "reused"
+    for t in tests:
+        if t.test not in covers:
+            summary["tests"][t.test] = "reused"
             continue
-        check_teacher_covers(res, test, tq, cfg)
-        uni = build_universe(test, tq, cfg, res, labels=False)
-        target = target_support(test, tq, uni)
-        prov = dict(inputs_key=tkey, target_measure=target.attrs["measure"], **tcommon)
+        cover = covers[t.test]
+        uni = build_universe(t.test, t.qids, cfg, res, labels=False, cover=cover)
+        target = target_support(t.test, t.qids, uni, cover.bm25_ids if cover else None)
+        prov = dict(inputs_key=t.key, target_measure=target.attrs["measure"], **t.common)
+        if cover is not None:
+            prov["teacher_coverage"] = coverage["tests"][t.test]
         write_with_provenance(
-            pd.DataFrame({"query_id": tq, "doc_ids": target["doc_ids"].tolist()}),
-            tdir / "target.parquet",
+            pd.DataFrame({"query_id": t.qids, "doc_ids": target["doc_ids"].tolist()}),
+            t.folder(folder) / "target.parquet",
             **prov,
         )
         for sampler in samplers:
             pools = candidate_pools(uni, sampler, cfg)
-            frame = pool_frame(tq, pools or [None] * len(tq), len(uni.corpus_ids))
-            write_with_provenance(frame, tdir / f"{sampler}.pool.parquet", sampler=sampler, **prov)
-        summary["tests"][test] = {"queries": len(tq)}
+            frame = pool_frame(t.qids, pools or [None] * len(t.qids), len(uni.corpus_ids))
+            path = t.folder(folder) / f"{sampler}.pool.parquet"
+            write_with_provenance(frame, path, sampler=sampler, **prov)
+        summary["tests"][t.test] = {"queries": len(t.qids)}
     if knobs or knob_levels:
         summary["knobs"] = prepare_knobs(
             plan, cfg, res, folder, common, qids, universe, knobs, knob_levels
         )
-    if n_run_queries != 0:
+    if n_run_queries != 0 and recorded and any(datasets.shipped_runs(t) for t in plan.tests):
+        # the shipped runs' top-100s are candidates a teacher file was not checked against
+        why = f"teacher file {recorded['path']} scores only the pairs it lists"
+        summary["runs"] = {
+            "skipped": f"shipped first-stage runs as samplers need a teacher model ({why})"
+        }
+        print(f"prepare: {plan.name}: {summary['runs']['skipped']}", file=sys.stderr)
+    elif n_run_queries != 0:
         summary["runs"] = prepare_run_sources(
             folder, plan.tests, cfg, res, n_run_queries or None, common
         )
     summary["wall_s"] = round(time.perf_counter() - t0, 2)
     atomic_write_json(folder / "prepare_summary.json", summary)
     return summary
-
-
-#: samplers whose candidates are not all in the BM25 top-u universe a teacher file must cover
-NEEDS_CORPUS = {"random": "draws negatives from the whole corpus"}
-
-
-def teacher_file(teacher, samplers, cfg: SamplerConfig, mode: str = "score"):
-    """The :class:`~locent.realdata.formats.TeacherTable` when ``teacher`` is a file (recognised
-    by content, whatever its name), else ``None``. Refuses, before any work, the samplers and
-    settings a file cannot score: ``random`` (the whole corpus) and, with
-    ``dense_source="corpus"``, ``dense``/``ensemble`` (whole-corpus neighbours)."""
-    if not Path(str(teacher)).is_file():
-        return None
-    from locent.realdata.formats import read_teacher_file
-
-    table = read_teacher_file(teacher, mode=mode)
-    need = {s: why for s, why in NEEDS_CORPUS.items() if s in samplers}
-    if cfg.dense_source == "corpus":
-        need.update(
-            {
-                s: "takes neighbours from the whole corpus (use --dense-source bm25)"
-                for s in ("dense", "ensemble")
-                if s in samplers
-            }
-        )
-    if need:
-        s, why = next(iter(need.items()))
-        raise ValueError(
-            f"teacher file {teacher} scores only the pairs it lists, but sampler {s!r} {why}; "
-            f"drop {sorted(need)} from --samplers or use a teacher model"
-        )
-    return table
-
-
-def check_teacher_covers(res, dataset_id: str, qids, cfg: SamplerConfig) -> None:
-    """With a teacher file: every (query, BM25 top-u doc) pair must be scored; checked after the
-    BM25 search and before any encoding or scoring (a ``ValueError`` naming the first pairs)."""
-    from locent.realdata.formats import TeacherTable, teacher_coverage
-
-    if not isinstance(res._teacher, TeacherTable):
-        return
-    qtext = datasets.queries(dataset_id)
-    ids, _ = res.index(dataset_id).search([qtext[q] for q in qids], cfg.universe)
-    pairs = [(q, d) for q, row in zip(qids, ids, strict=True) for d in row if d != ""]
-    report = teacher_coverage(res._teacher, pairs)
-    if not report.complete:
-        raise ValueError(f"{dataset_id} (BM25 top-{cfg.universe} universe): {report.message()}")
 
 
 def prepare(

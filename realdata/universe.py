@@ -3,10 +3,10 @@
 - :class:`Resources`: the teacher, the locality encoder, BM25 indexes and corpus embeddings of one
   run, loaded lazily (each at most once).
 - :func:`build_universe`: per query the BM25 top-``universe`` over the corpus (∪ the MiniLM corpus
-  top-``dense_depth`` when ``dense_source="corpus"``), every item scored by the teacher g and by
-  MiniLM cosine; :func:`labelled_universe` adds the labels (positive: the best judged passage in
-  the corpus, seeded choice among ties, else the teacher's top item; judged-relevant ∪ {positive}
-  excluded from the negatives).
+  top-``dense_depth`` when ``dense_source="corpus"``; with a teacher file, only the BM25 docs it
+  scores), every item scored by the teacher g and by MiniLM cosine; :func:`labelled_universe`
+  adds the labels (positive: the best judged passage in the corpus, seeded choice among ties,
+  else the teacher's top item; judged-relevant ∪ {positive} excluded from the negatives).
 - :func:`target_support`: the support of the test-time measure μ_q (shipped BM25 top-100
   ``scoreddocs``, else the bm25s top-100 over the whole corpus), uniform.
 - :func:`scored_groups`, :func:`pool_frame`: sampled groups with teacher scores and provenance;
@@ -114,8 +114,9 @@ def select_queries(dataset_id: str, n: int | None, seed: int, need_qrels: bool =
     return sorted(rng.choice(np.array(ids, dtype=object), size=n, replace=False).tolist())
 
 
-def _labels(dataset_id: str, qids, corpus_set: set, seed: int):
-    """Judged-relevant sets and the qrels positive (None when none is in the corpus)."""
+def qrels_labels(dataset_id: str, qids, corpus_set: set, seed: int):
+    """``(judged, positive)``: per query the judged-relevant set and the qrels positive, the
+    best-graded judged passage in the corpus (seeded choice among ties; None when none is)."""
     q = datasets.qrels(dataset_id)
     q = q[q.query_id.isin(set(qids)) & (q.relevance >= 1)]
     judged = {qid: set(g) for qid, g in q.groupby("query_id")["doc_id"]}
@@ -129,14 +130,29 @@ def _labels(dataset_id: str, qids, corpus_set: set, seed: int):
 
 
 def labelled_universe(
-    dataset_id: str, qids, qtexts, ids, teacher, dense, corpus_ids, res, seed: int, **masks
+    dataset_id: str,
+    qids,
+    qtexts,
+    ids,
+    teacher,
+    dense,
+    corpus_ids,
+    res,
+    seed: int,
+    unscored_positives=frozenset(),
+    **masks,
 ) -> Universe:
     """The :class:`Universe` of ``ids`` ``(n, u)`` with teacher scores ``teacher`` and MiniLM
     scores ``dense`` (both ``-inf`` on padding) and its labels: per query the positive is the
     best judged passage in the corpus (seeded choice among ties, source ``"qrels"``), else the
     teacher's top item of ``ids`` (``"teacher_top"``); judged-relevant ∪ {positive} is excluded
-    from the negatives. ``masks``: ``bm25_rank`` and ``valid``, passed on."""
-    judged, qrels_pos = _labels(dataset_id, qids, set(corpus_ids), seed)
+    from the negatives. ``unscored_positives``: query ids whose qrels positive a teacher file
+    does not score (:class:`~locent.realdata.teacher_cover.TeacherCover`); they take the teacher's
+    top item too, their judged set still excluded. ``masks``: ``bm25_rank`` and ``valid``."""
+    judged, qrels_pos = qrels_labels(dataset_id, qids, set(corpus_ids), seed)
+    qrels_pos = [
+        None if q in unscored_positives else p for q, p in zip(qids, qrels_pos, strict=True)
+    ]
     top = ids[np.arange(len(qids)), teacher.argmax(axis=1)]
     positive = np.array(
         [p if p is not None else t for p, t in zip(qrels_pos, top, strict=True)], object
@@ -156,18 +172,33 @@ def labelled_universe(
     )
 
 
-def build_universe(dataset_id: str, qids, cfg: SamplerConfig, res: Resources, labels: bool = True):
+def build_universe(
+    dataset_id: str, qids, cfg: SamplerConfig, res: Resources, labels: bool = True, cover=None
+):
     """The :class:`Universe` of ``qids``: BM25 top-``universe`` ∪ (``dense_source="corpus"``) the
-    MiniLM corpus top-``dense_depth`` (faiss), every item scored by the teacher and by MiniLM."""
+    MiniLM corpus top-``dense_depth`` (faiss), every item scored by the teacher and by MiniLM.
+
+    ``cover``: with a teacher file, its :class:`~locent.realdata.teacher_cover.TeacherCover` of
+    ``qids`` (from :func:`~locent.realdata.teacher_cover.check_teacher_covers`): the universe is
+    then the BM25 top-``universe`` of that same search restricted to the docs the file scores
+    (BM25 order and ranks kept, ``""`` padding), never extended by whole-corpus neighbours, and
+    a qrels positive the file does not score gives way to the teacher's top item."""
     corpus = datasets.corpus_id(dataset_id)
     qtext_all = datasets.queries(dataset_id)
     qtexts = [qtext_all[q] for q in qids]
     index = res.index(dataset_id)
-    bm25_ids, _ = index.search(qtexts, cfg.universe)
-    n, u = bm25_ids.shape
+    if cover is None:
+        bm25_ids, _ = index.search(qtexts, cfg.universe)
+        n, u = bm25_ids.shape
+        ids, rank = bm25_ids, np.broadcast_to(np.arange(u, dtype=np.int64), (n, u))
+    else:  # the search the coverage check already ran, restricted to what the file scores
+        if list(cover.query_ids) != list(qids):
+            raise ValueError(f"{dataset_id}: the teacher cover was checked for other queries")
+        bm25_ids, rank = cover.universe_ids()
+        ids = bm25_ids
+        n, u = bm25_ids.shape
     q_emb = res.encoder.encode(qtexts)
-    ids, rank = bm25_ids, np.broadcast_to(np.arange(u, dtype=np.int64), (n, u))
-    if cfg.dense_source == "corpus":
+    if cfg.dense_source == "corpus" and cover is None:
         rows, _ = dense_search(q_emb, res.corpus_embeddings(dataset_id), cfg.dense_depth)
         dense_ids = np.asarray(index.doc_ids, dtype=object)[rows]
         # dense-only items go after the BM25 items; duplicates become padding ("")
@@ -194,8 +225,9 @@ def build_universe(dataset_id: str, qids, cfg: SamplerConfig, res: Resources, la
         return Universe(
             np.asarray(qids, object), ids, teacher, dense, corpus_ids, [set()] * n, **shared
         )
+    unscored = cover.unscored_positives if cover is not None else frozenset()
     return labelled_universe(
-        dataset_id, qids, qtexts, ids, teacher, dense, corpus_ids, res, cfg.seed, **shared
+        dataset_id, qids, qtexts, ids, teacher, dense, corpus_ids, res, cfg.seed, unscored, **shared
     )
 
 
@@ -226,8 +258,13 @@ def scored_groups(dataset_id: str, sampler: str, uni: Universe, sg, res, **prove
     )
 
 
-def target_support(test: str, qids, uni: Universe):
-    """Support of μ_q per test query: shipped BM25 top-100 scoreddocs, else bm25s top-100."""
+def target_support(test: str, qids, uni: Universe, bm25_ids=None):
+    """Support of μ_q per test query: shipped BM25 top-100 scoreddocs, else bm25s top-100.
+
+    ``bm25_ids (n, u)``: the BM25 search of ``qids`` when ``uni`` is restricted to what a teacher
+    file scores (:attr:`~locent.realdata.teacher_cover.TeacherCover.bm25_ids`): μ_q is where the
+    student is used at test time, whatever the teacher scores, so it stays the whole top-100 (κ
+    and coverage then show what the restricted pools cannot reach)."""
     ds = datasets.load(test)
     if ds.has_scoreddocs():
         try:
@@ -245,11 +282,12 @@ def target_support(test: str, qids, uni: Universe):
             frame = pd.DataFrame({"doc_ids": [top[q] for q in qids]}, index=list(qids))
             frame.attrs["measure"] = f"{test} scoreddocs top-100, uniform"
             return frame
-    bm25_top = (uni.bm25_rank < 100) & uni.valid  # BM25 items only, never dense-only ones
-    frame = pd.DataFrame(
-        {"doc_ids": [list(r[m]) for r, m in zip(uni.doc_ids, bm25_top, strict=True)]},
-        index=list(qids),
-    )
+    if bm25_ids is not None:
+        rows = [[d for d in row[:100] if d != ""] for row in bm25_ids]
+    else:
+        bm25_top = (uni.bm25_rank < 100) & uni.valid  # BM25 items only, never dense-only ones
+        rows = [list(r[m]) for r, m in zip(uni.doc_ids, bm25_top, strict=True)]
+    frame = pd.DataFrame({"doc_ids": rows}, index=list(qids))
     frame.attrs["measure"] = f"{test} bm25s top-100 over the whole corpus, uniform"
     return frame
 

@@ -10,7 +10,8 @@ One module per job:
   :mod:`.authors`, :mod:`.sentence_transformers`, :mod:`.tevatron`, :mod:`.ranked` (TREC runs,
   PyTerrier frames).
 - :mod:`.teacher_files`: :func:`read_teacher_file` (``mode="score"|"rank"``) and
-  :func:`teacher_coverage`, the check to run before encoding or training.
+  :func:`teacher_coverage`, the check to run before encoding or training;
+  :func:`covered_mask`, the pairs of a candidate matrix a teacher file scores.
 - :mod:`.local_collection`: :func:`register_local_collection` → ``local/<name>`` in ir_datasets,
   from :mod:`.collection_files` (TSV/JSONL + TREC qrels) or :mod:`.classic` (``.ALL/.QRY/.REL``);
   the ir_datasets handlers are in :mod:`.irds_components` (imported only at registration).
@@ -25,6 +26,7 @@ _WHERE = {
     "read_training_file": "read",
     "CoverageReport": "teacher_files",
     "TeacherTable": "teacher_files",
+    "covered_mask": "teacher_files",
     "read_teacher_file": "teacher_files",
     "teacher_coverage": "teacher_files",
     "TEXT_ID_SCHEME": "training_file",

@@ -15,7 +15,9 @@ goes into :attr:`TeacherTable.provenance`.
 A teacher file may cover only some candidates (a re-ranker's top-100). :func:`teacher_coverage`
 takes the teacher and the (query, doc) pairs a step is about to use and reports every uncovered
 pair, so a caller runs it **before** encoding or training and fails fast with
-:meth:`CoverageReport.raise_if_incomplete`, which names the first few pairs.
+:meth:`CoverageReport.raise_if_incomplete`, which names the first few pairs (``diagnose``, the
+grid's test sets). :func:`covered_mask` marks the scored pairs of a candidate matrix: ``prepare``
+restricts its BM25 universe with it (:mod:`locent.realdata.teacher_cover`) instead of failing.
 """
 
 from __future__ import annotations
@@ -265,3 +267,19 @@ def teacher_coverage(teacher_table, candidate_pairs) -> CoverageReport:
         per_query=pd.DataFrame(per_query).reset_index(drop=True),
         teacher=getattr(teacher_table, "name", "teacher"),
     )
+
+
+def covered_mask(teacher_table, query_ids, doc_ids) -> np.ndarray:
+    """``(n, u)`` bool: whether ``teacher_table`` scores ``(query_ids[i], doc_ids[i, j])``.
+
+    ``doc_ids (n, u)``: a candidate matrix (``""`` padding is never covered). ``teacher_table``: as
+    for :func:`teacher_coverage`. The mask a teacher file restricts a universe with."""
+    scores = getattr(teacher_table, "scores", teacher_table)
+    doc_ids = np.asarray(doc_ids, dtype=object)
+    if doc_ids.ndim != 2 or doc_ids.shape[0] != len(query_ids):
+        raise ValueError(f"doc_ids must have shape (n={len(query_ids)}, u); got {doc_ids.shape}")
+    mask = np.zeros(doc_ids.shape, dtype=bool)
+    for i, (q, row) in enumerate(zip(query_ids, doc_ids, strict=True)):
+        known = scores.get(str(q), {})
+        mask[i] = [d != "" and str(d) in known for d in row]
+    return mask

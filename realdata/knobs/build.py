@@ -13,8 +13,9 @@ name later):
 Cost: nothing new is encoded from the corpus. The cosine of every (query, corpus item) comes
 from the corpus embeddings prepare already computed for the ``dense`` sampler (with
 ``dense_source="bm25"`` and no cached corpus embeddings the knobs are skipped, and the summary
-says so); BM25 ranks the whole corpus once per query set; the teacher scores only the k items
-of each new group.
+says so). With a teacher file (``common["teacher_file"]``) they are skipped too, the reason in
+the summary and on stderr, before any work: the file scores only the pairs it lists. BM25 ranks
+the whole corpus once per query set; the teacher scores only the k items of each new group.
 """
 
 from __future__ import annotations
@@ -136,6 +137,18 @@ def prepare_knobs(
     t0 = time.perf_counter()
     summary: dict = {"written": [], "reused": [], "skipped_levels": []}
     if not knobs and not extra_levels:
+        return summary
+    recorded = common.get("teacher_file")
+    if recorded:
+        # every knob sampler draws from the whole corpus (dense@1024, ball@r …) and the entropy
+        # knob re-scores dense@64 groups: a teacher file scores only the pairs it lists
+        why = f"teacher file {recorded['path']} scores only the pairs it lists"
+        if extra_levels:  # prepare refuses these before any work; a direct call, here
+            raise ValueError(
+                f"knob samplers {list(extra_levels)} draw from the whole corpus; {why}"
+            )
+        summary["skipped"] = f"{plan.name}: knobs draw from the whole corpus; {why}"
+        print(f"knobs skipped: {summary['skipped']}", file=sys.stderr)
         return summary
     cached = corpus_embeddings_path(plan.train, res.encoder.key, res.cache / "embeddings")
     if cfg.dense_source != "corpus" and not cached.exists():
