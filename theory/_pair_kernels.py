@@ -141,6 +141,12 @@ def pairwise_entropy_mean(t: torch.Tensor, tau, *, saturate: bool = False) -> to
     (``_validate.logits_may_overflow``); a is then clamped at ``_special._SATURATED`` as in
     ``binary_entropy_logit`` (h = 0 there, its exact value, not inf·0 = NaN). The clamp changes no
     finite result, so ordinary input skips it.
+
+    numpy kernel: the pair sum Σ_p log1p(e_p) is taken as log Π_p (1 + e_p) — the factors 1 + e_p
+    are needed for σ(−a) = e/(1 + e) anyway, so one product reduction replaces a log1p per pair
+    (measured on 100,000 groups of 16, one core: 30 → 23 ms; log1p alone is ~7 ms of 12M pairs).
+    Its error is bounded (:func:`_log_product_bound`); groups whose entropy is too small for that
+    bound to be within 128 ulps of the result are recomputed with log1p per pair.
     """
     if not use_numpy(t):
         k = t.shape[-1]
@@ -152,21 +158,64 @@ def pairwise_entropy_mean(t: torch.Tensor, tau, *, saturate: bool = False) -> to
     x, tau = _np(t), _tau_np(tau)
     ch = _Chunks([x], 3)
     out = np.empty(ch.n, dtype=x.dtype)
-    for sl, (items,), (m, e, h), _ in ch:
-        ch.margins(items, m)
-        _divide_tau(m, tau, sl)
-        _neg_abs(m, m)  # m = −a
-        if saturate:
-            np.maximum(m, -_SATURATED, out=m)
+    # below this pair sum the product's error bound exceeds 128 ulps of the sum: exact path
+    exact_below = _log_product_bound(ch.pairs) / 128
+    rows = _PRODUCT_ROWS[x.dtype.type]
+    for sl, (items,), (m, e, w), _ in ch:
+        _neg_abs_margins(ch, items, m, tau, sl, saturate)  # m = −a
         np.exp(m, out=e)  # e = e^{−a}
-        np.log1p(e, out=h)
-        np.multiply(m, e, out=m)  # −a·e
-        np.add(e, 1.0, out=e)
-        np.divide(m, e, out=m)  # −a·e/(1 + e)
-        np.subtract(h, m, out=h)
-        np.add.reduce(h, axis=0, out=out[sl])
+        np.add(e, 1.0, out=w)
+        total = out[sl]
+        total[:] = 0.0
+        for r0 in range(0, ch.pairs, rows):  # Π (1 + e) ≤ 2^rows: no overflow
+            total += np.log(np.multiply.reduce(w[r0 : r0 + rows], axis=0))
+        np.divide(e, w, out=e)  # σ(−a)
+        np.multiply(m, e, out=m)  # −a·σ(−a)
+        total -= np.add.reduce(m, axis=0)
+        redo = np.flatnonzero(total < exact_below)
+        if redo.size:
+            total[redo] = _entropy_sums_log1p(ch, items[:, redo], tau, sl, redo, saturate)
     out /= ch.pairs
     return torch.from_numpy(out)
+
+
+# Rows per product in pairwise_entropy_mean: a product of 1 + e ∈ [1, 2] factors stays finite.
+_PRODUCT_ROWS = {np.float64: 1000, np.float32: 100}
+
+
+def _log_product_bound(m: int) -> float:
+    """|log fl(Π_p fl(1 + e_p)) − Σ_p log1p(e_p)| in units of the dtype's u (unit roundoff).
+
+    Each fl(1 + e) is (1 + e)(1 + δ), |δ| ≤ u; the products add at most m − 1 such factors, the
+    logs of the row blocks and their sum at most 4u·|log| ≤ 4u·m·ln 2 absolute (numpy's SIMD log
+    is within 4 ulp): in all below (3m + 4m·ln 2)·u, first-order terms with margin (m ≤ 1000 per
+    block keeps (1 + u)^m − 1 within 1.001·m·u).
+    """
+    return 3 * m + 4 * m * float(np.log(2.0))
+
+
+def _neg_abs_margins(ch, items, m, tau, sl, saturate: bool) -> None:
+    """m = −|t_i − t_j|/τ for the pairs (clamped at −``_SATURATED`` when ``saturate``)."""
+    ch.margins(items, m)
+    _divide_tau(m, tau, sl)
+    _neg_abs(m, m)
+    if saturate:
+        np.maximum(m, -_SATURATED, out=m)
+
+
+def _entropy_sums_log1p(ch, items, tau, sl, cols, saturate: bool) -> np.ndarray:
+    """Σ_p h per group with log1p per pair, for the groups ``cols`` of the chunk ``sl``."""
+    c = items.shape[1]
+    m, e, h = (np.empty((ch.pairs, c), dtype=items.dtype) for _ in range(3))
+    tau_c = tau if isinstance(tau, float) else tau[sl][cols]
+    _neg_abs_margins(ch, np.ascontiguousarray(items), m, tau_c, slice(None), saturate)
+    np.exp(m, out=e)
+    np.log1p(e, out=h)
+    np.multiply(m, e, out=m)  # −a·e
+    np.add(e, 1.0, out=e)
+    np.divide(m, e, out=m)  # −a·e/(1 + e)
+    np.subtract(h, m, out=h)
+    return np.add.reduce(h, axis=0)
 
 
 # --------------------------------------------------------------------------- misordering
@@ -336,9 +385,15 @@ def hard_ranknet_sums(s: torch.Tensor, t: torch.Tensor):
         np.log1p(z, out=z)
         np.minimum(x, zero[:, : x.shape[1]], out=w)
         np.subtract(z, w, out=z)
-        np.multiply(z, differs, out=z)  # teacher ties carry no label
+        if differs.all():
+            # No teacher tie in the chunk (the usual case for real-valued scores): every pair is
+            # comparable and z·1 = z, so the mask product and the boolean count — ~8 of ~45 ms
+            # on 100,000 groups of 16, mixed bool/float passes — are skipped; same bits.
+            comparable[sl] = ch.pairs
+        else:
+            np.multiply(z, differs, out=z)  # teacher ties carry no label
+            np.add.reduce(differs, axis=0, dtype=np.int64, out=comparable[sl])
         np.add.reduce(z, axis=0, out=total[sl])
-        np.add.reduce(differs, axis=0, dtype=np.int64, out=comparable[sl])
     bad = ~np.isfinite(total)
     if bad.any():  # an infinite student margin on a teacher tie gives inf·0: exact torch path
         rows = torch.from_numpy(np.flatnonzero(bad))
