@@ -22,10 +22,15 @@ AMX, torch's dispatch level) are printed and stored with every row. No timed ass
 the exactness of the diameter is asserted (it is a correctness property).
 
 ``LOCENT_BENCH_GROUPS`` (default 100,000 groups of 16 items; 384-d embeddings) sets the size.
+
+At the end of the module one table lists every row of the run — time, GB/s, speed-up against the
+reference, ours/floor — with the targets of issue 15 (diameter exact ≥ 20× the pdist loop; each
+pair kernel ≥ 0.5 GB/s of input scores on one core) and whether this run met them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 
@@ -77,6 +82,47 @@ def best_time(fn, *args, rounds: int = 3) -> float:
     return best
 
 
+# Targets of issue 15, item 2: (extra_info key, minimum). Rows without a target are listed only.
+TARGETS = {
+    "essential_diameter (exact)": ("speedup_vs_reference", 20.0),
+    "pairwise_entropy": ("gb_per_s", 0.5),
+    "misordering_rate": ("gb_per_s", 0.5),
+    "hard_ranknet": ("gb_per_s", 0.5),
+    "soft_ranknet": ("gb_per_s", 0.5),
+}
+SUMMARY: list[tuple[str, float, dict]] = []  # (label, our seconds, extra_info) of this run
+
+
+def summary_lines(rows: list[tuple[str, float, dict]]) -> list[str]:
+    """The run's table: one line per benchmark, with its target and whether it was met."""
+    head = f"{'estimator':40s} {'ms':>8s} {'GB/s':>7s} {'vs ref':>7s} {'/floor':>7s}  target"
+    lines = [f"theory estimators, one run; CPU {FEATURES}; process CPU time, best of rounds", head]
+    for label, ours, info in rows:
+        target = ""
+        if label in TARGETS:
+            key, minimum = TARGETS[label]
+            unit = "x vs ref" if key == "speedup_vs_reference" else "GB/s"
+            met = "met" if info[key] >= minimum else "NOT met"
+            target = f">= {minimum:g} {unit}: {met}"
+        lines.append(
+            f"{label:40s} {ours * 1e3:8.1f} {info['gb_per_s']:7.3f} "
+            f"{info['speedup_vs_reference']:6.1f}x {info['vs_floor']:7.2f}  {target}"
+        )
+    return lines
+
+
+@pytest.fixture(scope="module", autouse=True)
+def summary_table(request):
+    """Print the table of every row once the module's benchmarks have run."""
+    SUMMARY.clear()
+    yield
+    if not SUMMARY:
+        return
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        print("\n" + "\n".join(summary_lines(SUMMARY)), flush=True)
+
+
 def report(benchmark, label: str, nbytes: int, ref_s: float, floor_s: float) -> None:
     ours = benchmark.stats.stats.min
     info = {
@@ -91,6 +137,7 @@ def report(benchmark, label: str, nbytes: int, ref_s: float, floor_s: float) -> 
         "torch_threads": torch.get_num_threads(),
     }
     benchmark.extra_info.update(info)
+    SUMMARY.append((label, ours, info))
     print(
         f"\n{label}: {ours * 1e3:.1f} ms, {info['gb_per_s']:.3f} GB/s; reference "
         f"{ref_s * 1e3:.1f} ms (speed-up {info['speedup_vs_reference']:.1f}x); float32 matmul "
