@@ -23,6 +23,10 @@ the exactness of the diameter is asserted (it is a correctness property).
 
 ``LOCENT_BENCH_GROUPS`` (default 100,000 groups of 16 items; 384-d embeddings) sets the size.
 
+The pair estimators are timed on both paths: the numpy kernel (CPU input without gradient, the
+targets below) and the torch path (``(torch path)`` rows: the same input needing a gradient,
+forward only; CUDA input always takes it).
+
 At the end of the module one table lists every row of the run — time, GB/s, speed-up against the
 reference, ours/floor — with the targets of issue 15 (diameter exact ≥ 20× the pdist loop; each
 pair kernel ≥ 0.5 GB/s of input scores on one core) and whether this run met them.
@@ -331,3 +335,37 @@ def test_pair_loss(benchmark, scores, loss):
     got = run_cpu_time(benchmark, lambda s, t: spec(s, t, tau=1.0), student, teacher)
     report(benchmark, loss, student.nbytes * 2, ref_s, floor_s)
     np.testing.assert_allclose(got, naive(student, teacher), rtol=1e-9)
+
+
+def _grad_input(x: np.ndarray) -> torch.Tensor:
+    """A CPU tensor that needs a gradient: the estimators then take their torch path."""
+    return torch.tensor(x, requires_grad=True)
+
+
+TORCH_PATH = {
+    "pairwise_entropy": (lambda s, t: pairwise_entropy(t), 1),
+    "misordering_rate": (misordering_rate, 2),
+    "hard_ranknet": (lambda s, t: LOSSES["hard_ranknet"](s, t, tau=1.0), 2),
+    "soft_ranknet": (lambda s, t: LOSSES["soft_ranknet"](s, t, tau=1.0), 2),
+}
+NAIVE_TORCH_PATH = {
+    "pairwise_entropy": lambda s, t: naive_pairwise_entropy(t),
+    "misordering_rate": naive_misordering_rate,
+    "hard_ranknet": naive_hard_ranknet,
+    "soft_ranknet": naive_soft_ranknet,
+}
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_PATH))
+def test_pair_kernel_torch_path(benchmark, scores, name):
+    """The same pair estimators on their torch path (input needing a gradient; on CUDA every
+    input takes it): forward only, so the number compares with the numpy kernel's row."""
+    student, teacher = scores
+    fn, n_inputs = TORCH_PATH[name]
+    naive = NAIVE_TORCH_PATH[name]
+    s, t = _grad_input(student), _grad_input(teacher)
+    ref_s = best_time(naive, student, teacher)
+    floor_s = best_time(margin_floor, *([student, teacher][2 - n_inputs :]))
+    got = run_cpu_time(benchmark, fn, s, t)
+    report(benchmark, f"{name} (torch path)", teacher.nbytes * n_inputs, ref_s, floor_s)
+    np.testing.assert_allclose(got.detach().numpy(), naive(student, teacher), rtol=1e-9)
