@@ -49,8 +49,9 @@ float32 matmul (TF32 on CUDA, bf16 on CPU, ``torch.set_float32_matmul_precision`
 
 Speed (issue 15 asks for ≥ 20× the per-group ``pdist`` loop; not met). Measured on 100,000
 groups × 16 × 384 float32, one core, process CPU time, a 2-core AMD EPYC (AVX-512, AVX512-BF16)
-shared with other jobs: the pdist loop 4.7–5.2 s; this exact path 0.58–0.69 s (7.5–8.8×; 1.3 s = 3.7×
-before the recompute worked in :class:`RowBuffers`); ``precision="float32"`` 0.37–0.40 s (13×);
+shared with other jobs: the pdist loop 4.7–5.2 s; this exact path 0.58–0.69 s (7.5–8.8×;
+1.3 s = 3.7× before the recompute worked in :class:`RowBuffers`); ``precision="float32"``
+0.37–0.40 s (13×);
 the float32 Gram matrices alone (``torch.bmm``, the benchmark's floor) 0.34 s, i.e. 14× — so
 20× (≤ 0.24 s) would need the whole estimator cheaper than the one matmul pass it starts with.
 That pass is compute-bound: the same bmm on data already in cache still takes 0.23 s (9.8 GFMA
