@@ -97,6 +97,7 @@ def essential_diameter(embeddings, alpha=0.99, *, precision="float64"):
     cast = flat.dtype != torch.float32
     buf = torch.empty((step, k, dim), dtype=torch.float32, device=x.device) if cast else None
     gram_buf = torch.empty((step, k, k), dtype=torch.float32, device=x.device)
+    rows = D.RowBuffers(dim, x.device)
     with D.ieee_float32_matmul():
         for start in range(0, n_groups, step):
             c = min(step, n_groups - start)
@@ -111,7 +112,7 @@ def essential_diameter(embeddings, alpha=0.99, *, precision="float64"):
                 d = cos.mul_(-2.0).add_(2.0).clamp_(min=0.0).sqrt_()
                 out[start : start + c] = quantile_linear(d, a)
             else:
-                out[start : start + c] = D.screened_quantile(xc, cos, a, eps, i, j)
+                out[start : start + c] = D.screened_quantile(xc, cos, a, eps, i, j, rows)
     return B.restore(out.reshape(lead).to(x.dtype), kind)
 
 
