@@ -23,6 +23,7 @@ from locent.realdata.grid.presets import PRESETS, Preset
 from locent.realdata.grid.run import run_grid
 from locent.realdata.grid.synthetic import synthetic_inputs
 from locent.realdata.knobs.build import KNOBS
+from locent.realdata.labelled import LabelledParams, labelled_stage  # noqa: F401 (a stage)
 from locent.realdata.measure import measure
 from locent.realdata.prepare import (
     DEFAULT_TEST_QUERIES,
