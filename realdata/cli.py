@@ -39,7 +39,6 @@ from locent.realdata.grid.inputs import TEST_SETS
 from locent.realdata.grid.presets import PRESETS, Preset
 from locent.realdata.grid.run import run_grid
 from locent.realdata.knobs.build import parse_knobs
-from locent.realdata.labelled import LabelledParams, labelled_stage
 from locent.realdata.measure import require_groups
 from locent.realdata.prepare import LABELLED_PLANS, PLANS, resolve_plan
 from locent.realdata.samplers import DENSE_SOURCES, SAMPLERS
@@ -358,7 +357,7 @@ def _declare_report(sub) -> None:
 
 
 def _declare_labelled(sub) -> None:
-    d = lambda name: _default(LabelledParams, name)  # noqa: E731
+    d = lambda name: _default(stages.LabelledParams, name)  # noqa: E731
     p = sub.add_parser(
         "labelled",
         help="prepare and grid the labelled plans (qrels positives, disjoint test queries) into "
@@ -514,10 +513,10 @@ def _train(args) -> int:
     return 0
 
 
-def labelled_params(args) -> LabelledParams:
+def labelled_params(args) -> stages.LabelledParams:
     """The parameters of ``locent realdata labelled`` from its parsed options."""
     options = ("seed", "device", "queries", "test_queries", "steps", "threads", "fresh")
-    return LabelledParams(
+    return stages.LabelledParams(
         out=Path(args.out),
         plans=tuple(args.plans),
         samplers=_tuple_or_none(args.samplers),
@@ -528,5 +527,5 @@ def labelled_params(args) -> LabelledParams:
 
 def _labelled(args) -> int:
     """Every labelled plan prepared and run through the ``labelled`` preset."""
-    print(labelled_stage(labelled_params(args)))
+    print(stages.labelled_stage(labelled_params(args)))
     return 0

@@ -16,8 +16,12 @@ from ir_datasets.formats import BaseQrels, BaseQueries, BaseScoredDocs
 
 
 class SplitQueries(BaseQueries):
-    def __init__(self, parent, ids, namespace: str):
-        self._parent, self._ids, self._namespace = parent, ids, namespace
+    """``parent_qrels`` is kept for the file check only: the partition reads the parent's qrels
+    (which queries are judged)."""
+
+    def __init__(self, parent, parent_qrels, ids, namespace: str):
+        self._parent, self._parent_qrels = parent, parent_qrels
+        self._ids, self._namespace = ids, namespace
 
     def queries_iter(self):
         keep = self._ids()
@@ -65,7 +69,7 @@ def split_dataset(parent, ids, dataset_id: str) -> Dataset:
     qrels and (when the parent has them) scoreddocs filtered to ``ids()``."""
     parts = [
         parent.docs_handler() if parent.has_docs() else None,
-        SplitQueries(parent.queries_handler(), ids, dataset_id),
+        SplitQueries(parent.queries_handler(), parent.qrels_handler(), ids, dataset_id),
         SplitQrels(parent.qrels_handler(), ids),
         SplitScoredDocs(parent.scoreddocs_handler(), ids) if parent.has_scoreddocs() else None,
     ]

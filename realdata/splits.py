@@ -105,6 +105,28 @@ def parse_split(dataset_id: str) -> SplitName:
     return SplitName(match["parent"], match["part"], fraction, seed)
 
 
+def _parent(dataset_id: str, parent: str):
+    """The parent's ir_datasets dataset (read through ir_datasets itself: this module is imported
+    by :mod:`locent.realdata.datasets`, so it does not import it back)."""
+    import ir_datasets
+
+    try:
+        return ir_datasets.load(parent)
+    except KeyError as err:
+        raise ValueError(
+            f"split ID {dataset_id!r}: parent {parent!r}: unknown ir_datasets ID (see "
+            "https://ir-datasets.com for the catalogue)"
+        ) from err
+
+
+@cache
+def _judged(parent: str) -> tuple[tuple[str, ...], frozenset[str]]:
+    """``(query ids in the parent's order, ids with at least one qrels row)``."""
+    dataset = _parent(parent, parent)
+    order = tuple(str(q.query_id) for q in dataset.queries_iter())
+    return order, frozenset(str(q.query_id) for q in dataset.qrels_iter())
+
+
 def _order_key(seed: int, query_id: str) -> tuple[str, str]:
     return hashlib.sha256(f"{MARKER}:{seed}:{query_id}".encode()).hexdigest(), query_id
 
@@ -116,10 +138,7 @@ def partition(
     """``{"train": ids, "test": ids}``: the judged queries of ``parent`` split by the rule of the
     module doc, each part in the parent's query order. Raises ``ValueError`` when the parent has
     fewer than 2 judged queries (no disjoint non-empty parts)."""
-    from locent.realdata import datasets
-
-    order = list(datasets.queries(parent))
-    judged = set(datasets.qrels(parent).query_id.astype(str))
+    order, judged = _judged(parent)
     ids = [q for q in order if q in judged]
     n_test = int(round(fraction * len(ids)))
     if not 1 <= n_test <= len(ids) - 1:
@@ -145,9 +164,7 @@ def split_record(dataset_id: str) -> dict:
     and the sha256 of each part's ids (newline-joined, in order)."""
     name = parse_split(dataset_id)
     parts = partition(name.parent, name.fraction, name.seed)
-    from locent.realdata import datasets
-
-    judged = set(datasets.qrels(name.parent).query_id.astype(str))
+    judged = _judged(name.parent)[1]
     return {
         "dataset_id": dataset_id,
         "parent": name.parent,
@@ -168,12 +185,7 @@ def split_record(dataset_id: str) -> dict:
 def _initialise(dataset_id: str, _groups=()):
     """ir_datasets' pattern initialiser: the :class:`Dataset` of a split ID (lazy parts)."""
     name = parse_split(dataset_id)
-    from locent.realdata import datasets
-
-    try:
-        parent = datasets.load(name.parent)
-    except ValueError as err:
-        raise ValueError(f"split ID {dataset_id!r}: parent {name.parent!r}: {err}") from err
+    parent = _parent(dataset_id, name.parent)
     from locent.realdata.split_components import split_dataset
 
     return split_dataset(parent, lambda: frozenset(query_ids(dataset_id)), dataset_id)

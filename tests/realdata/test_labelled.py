@@ -72,7 +72,7 @@ def test_check_disjoint_refuses_training_on_test_queries(irds, tmp_path):
 
 
 def test_labelled_stage_names_an_unknown_plan(tmp_path):
-    from locent.realdata.labelled import LabelledParams, labelled_stage
+    from locent.realdata.stages import LabelledParams, labelled_stage
 
     with pytest.raises(ValueError, match=r"unknown labelled plan 'vaswani'.*cranfield-split"):
         labelled_stage(LabelledParams(out=tmp_path, plans=("vaswani",)))
