@@ -170,3 +170,19 @@ def test_grid_on_a_split_trains_and_selects_lr_on_training_ids_only(irds, tmp_pa
     assert set(res["dataset"]) == {f"local_{name}_locent-split_test"}
     groups_dir = out / "realdata" / "groups" / f"local_{name}_locent-split_train"
     assert (read_groups(groups_dir / "bm25.parquet").positive_source == "qrels").all()
+
+
+def test_labelled_command_line(capsys):
+    from locent.realdata.cli import labelled_params
+
+    from locent.cli import build_parser, main
+
+    args = build_parser().parse_args(
+        ["realdata", "labelled", "--plans", "vaswani-split", "--queries", "5", "--steps", "7"]
+    )
+    p = labelled_params(args)
+    assert (p.plans, p.queries, p.steps, p.samplers) == (("vaswani-split",), 5, 7, None)
+    with pytest.raises(SystemExit) as exit_:
+        main(["realdata", "labelled", "--plans", "vaswani"])
+    assert exit_.value.code == 2  # refused while parsing, before any work
+    assert "unknown labelled plan 'vaswani'" in capsys.readouterr().err
