@@ -184,7 +184,10 @@ PRESETS = {
     # query splits), where LCE's positive is a judged passage. Only the student that learns (the
     # cross MLP from scratch; the frozen bilinear head barely moves), LCE beside two
     # distillation losses, no entropy cuts; lr "auto" over three candidates on each sampler's
-    # held-out training queries. Seconds per plan: see labelled.py.
+    # held-out training queries. 36 cells + 36 lr trainings per plan; grid seconds per plan,
+    # measured on the loaded 2-core CPU (teacher scoring of the test candidates included):
+    # cranfield-split 207 (91 training groups), vaswani-split 70 (42), msmarco-cross-year 106
+    # (40). Whole stage cold: see locent.realdata.labelled.
     "labelled": Preset(
         "labelled",
         students=(("frozen", "cross"),),
