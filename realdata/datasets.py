@@ -113,7 +113,9 @@ def _missing_paths(obj, seen: set[int] | None = None, depth: int = 0) -> list[st
 def _load(dataset_id: str):
     ensure_irds_home()
     import ir_datasets
+    from locent.realdata import splits
 
+    splits.register()  # <parent>/locent-split/<part> IDs (query splits), once per process
     try:
         return ir_datasets.load(dataset_id)
     except KeyError as err:

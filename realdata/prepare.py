@@ -59,6 +59,7 @@ from locent.realdata.samplers import (
     is_sampler,
     sample_groups,
 )
+from locent.realdata.splits import split_id
 from locent.realdata.store import write_groups
 from locent.realdata.teacher_cover import check_teacher_covers, teacher_file
 from locent.realdata.teachers import DEFAULT_TEACHER, teacher_file_record
@@ -104,6 +105,20 @@ PLANS = {
     "msmarco": Plan("msmarco", datasets.DEV_SMALL, datasets.TEST_DATASETS, ""),
     "vaswani": Plan("vaswani", "vaswani", ("vaswani",), "vaswani"),
     "cranfield": Plan("cranfield", "cranfield", ("cranfield",), "cranfield"),
+}
+#: labelled plans (:mod:`locent.realdata.labelled`): positives from qrels, test queries disjoint
+#: from the training queries (DL19 → DL20; the halves of a :mod:`~locent.realdata.splits` split).
+#: Named by ``--datasets`` / ``grid --train``, never among the default plans.
+LABELLED_PLANS = {
+    "msmarco-cross-year": Plan(
+        "msmarco-cross-year", datasets.DL19, (datasets.DL20,), "msmarco-cross-year"
+    ),
+    **{
+        f"{name}-split": Plan(
+            f"{name}-split", split_id(name, "train"), (split_id(name, "test"),), f"{name}-split"
+        )
+        for name in ("vaswani", "cranfield")
+    },
 }
 #: the record a custom plan leaves in its folder, so later steps (measure) find it by name
 PLAN_RECORD = "plan.json"
@@ -152,8 +167,8 @@ def write_plan_record(plan: Plan, out, collections=()) -> None:
 def resolve_plan(name: str, out) -> Plan:
     """A built-in plan, or a custom one written by ``prepare --train`` (name or train ID); its
     local collections are registered again (a registration lives in one process only)."""
-    if name in PLANS:
-        return PLANS[name]
+    if name in PLANS or name in LABELLED_PLANS:
+        return {**PLANS, **LABELLED_PLANS}[name]
     record = Path(out) / "realdata" / "groups" / slug(name) / PLAN_RECORD
     if not record.exists():
         raise ValueError(
@@ -389,10 +404,11 @@ def prepare(
     table = teacher_file(teacher, samplers, cfg, teacher_mode)
     if table is not None:  # the file, read by content, instead of load_teacher's name rules
         res._teacher = table
-    unknown = [p for p in plans if not isinstance(p, Plan) and p not in PLANS]
+    named = {**PLANS, **LABELLED_PLANS}
+    unknown = [p for p in plans if not isinstance(p, Plan) and p not in named]
     if unknown:
-        raise ValueError(f"unknown plan {unknown[0]!r}; choose from {tuple(PLANS)}")
-    plans = [p if isinstance(p, Plan) else PLANS[p] for p in plans]
+        raise ValueError(f"unknown plan {unknown[0]!r}; choose from {tuple(named)}")
+    plans = [p if isinstance(p, Plan) else named[p] for p in plans]
     return {
         p.name: prepare_plan(p, cfg, res, samplers, n_queries, n_test_queries, n_run_queries, knobs)
         for p in plans

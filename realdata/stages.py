@@ -16,9 +16,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from locent.realdata import datasets
+from locent.realdata import datasets, labelled
 from locent.realdata.encoders import DEFAULT_ENCODER, slug
-from locent.realdata.grid.inputs import TEST_SETS, load_real_inputs, register_test_set
+from locent.realdata.grid.inputs import (
+    TEST_SETS,
+    load_real_inputs,
+    read_sampler_measures,
+    register_test_set,
+)
 from locent.realdata.grid.presets import PRESETS, Preset
 from locent.realdata.grid.run import run_grid
 from locent.realdata.grid.synthetic import synthetic_inputs
@@ -27,6 +32,7 @@ from locent.realdata.measure import measure
 from locent.realdata.prepare import (
     DEFAULT_TEST_QUERIES,
     DEFAULT_TRAIN_QUERIES,
+    LABELLED_PLANS,
     PLANS,
     custom_plan,
     prepare,
@@ -253,3 +259,102 @@ def report_stage(p: ReportParams) -> str:
     grid_dir = Path(p.out) / "realdata" / "grid" / p.preset
     write_report(grid_dir, p.reference, p.margin, p.alpha)
     return f"report: {grid_dir / 'table1.md'} (reference sampler {p.reference})"
+
+
+@dataclass(frozen=True)
+class LabelledParams:
+    """``locent realdata labelled``: prepare and grid every labelled plan
+    (:mod:`locent.realdata.labelled`; ``None`` = the ``labelled`` preset's value,
+    ``queries=0`` / ``test_queries=0`` mean all)."""
+
+    out: Path = Path(DEFAULT_OUT)
+    seed: int = 0
+    device: str = "auto"
+    plans: tuple[str, ...] = tuple(LABELLED_PLANS)
+    queries: int = DEFAULT_TRAIN_QUERIES
+    test_queries: int = DEFAULT_TEST_QUERIES
+    samplers: tuple[str, ...] | None = None
+    steps: int | None = None
+    threads: int = 1
+    fresh: bool = False
+    dense_source: str = _SAMPLER_DEFAULTS.dense_source
+    precision: str = "auto"
+    teacher: str = DEFAULT_TEACHER
+    encoder: str = DEFAULT_ENCODER
+    #: test sets the teacher scores (teacher agreement on test); None = every plan's test sets
+    teacher_sets: tuple[str, ...] | None = None
+
+
+def labelled_stage(p: LabelledParams) -> str:
+    """Per labelled plan: prepare (reused when current; no knobs, no run sources), refuse
+    training queries among the test queries, run the ``labelled`` preset into
+    ``<out>/realdata/labelled/<plan>/``; then write the combined ``results.csv`` (``plan``
+    column, the positive's source per row) and ``summary.json`` (seconds, cells learned,
+    positive-source counts). Returns a one-line summary."""
+    unknown = [n for n in p.plans if n not in LABELLED_PLANS]
+    if unknown:
+        raise ValueError(
+            f"unknown labelled plan {unknown[0]!r}; choose from {tuple(LABELLED_PLANS)}"
+        )
+    preset = PRESETS[labelled.PRESET]
+    samplers = tuple(p.samplers or preset.samplers)
+    base = Path(p.out) / "realdata" / "labelled"
+    tables, summary = [], {"preset": labelled.PRESET, "plans": {}}
+    start = time.perf_counter()
+    for name in p.plans:
+        plan = LABELLED_PLANS[name]
+        t0 = time.perf_counter()
+        prepare_stage(
+            PrepareParams(
+                out=p.out,
+                seed=p.seed,
+                device=p.device,
+                datasets=(name,),
+                samplers=samplers,
+                queries=p.queries,
+                test_queries=p.test_queries,
+                run_queries=0,
+                dense_source=p.dense_source,
+                precision=p.precision,
+                teacher=p.teacher,
+                encoder=p.encoder,
+                knobs=(),
+            )
+        )
+        t1 = time.perf_counter()
+        group_dir = plan.groups_dir(p.out)
+        disjoint = labelled.check_disjoint(plan, group_dir, samplers)
+        names = labelled.test_set_names(plan)
+        gp = GridParams(
+            out=p.out,
+            seed=p.seed,
+            device=p.device,
+            preset=labelled.PRESET,
+            fresh=p.fresh,
+            samplers=p.samplers,
+            steps=p.steps,
+            threads=p.threads,
+            test_sets=names,
+            teacher_sets=names if p.teacher_sets is None else p.teacher_sets,
+            train=name,
+        )
+        grid_dir = base / name
+        plan_preset = grid_preset(gp)
+        inputs = grid_inputs(gp, plan_preset.needed_samplers(), ["frozen"])
+        run_grid(inputs, plan_preset, grid_dir, p.device, resume=not p.fresh, threads=p.threads)
+        seconds = {"prepare": t1 - t0, "grid": time.perf_counter() - t1}
+        seconds["total"] = seconds["prepare"] + seconds["grid"]
+        sources = labelled.positive_sources(group_dir, samplers, plan_preset.heldout_frac)
+        measures = read_sampler_measures(p.out)
+        tables.append(labelled.labelled_rows(plan, grid_dir, sources, measures))
+        grid = json.loads((grid_dir / "summary.json").read_text())
+        summary["plans"][name] = labelled.plan_summary(plan, grid, seconds, sources, disjoint)
+    summary["seconds_total"] = round(time.perf_counter() - start, 1)
+    params = {k: str(v) for k, v in dataclasses.asdict(p).items()}
+    path = labelled.write_labelled(base, tables, summary, params)
+    plans = summary["plans"].values()
+    per_plan = ", ".join(f"{n} {s['seconds']['total']:.0f} s" for n, s in summary["plans"].items())
+    return (
+        f"labelled: {len(p.plans)} plans, {sum(s['n_learned_cells'] for s in plans)} of "
+        f"{sum(s['n_cells'] for s in plans)} cells learned; {per_plan}; {path}"
+    )

@@ -180,4 +180,22 @@ PRESETS = {
         lr="auto",
         cuts=(("soft_ranknet", "bm25"), ("listwise_kl", "teacher")),
     ),
+    # labelled: the labelled plans (realdata/labelled.py: DL19 -> DL20, Vaswani and Cranfield
+    # query splits), where LCE's positive is a judged passage. Only the student that learns (the
+    # cross MLP from scratch; the frozen bilinear head barely moves), LCE beside two
+    # distillation losses, no entropy cuts; lr "auto" over three candidates on each sampler's
+    # held-out training queries. 36 cells + 36 lr trainings per plan; grid seconds per plan,
+    # measured on the loaded 2-core CPU (teacher scoring of the test candidates included):
+    # cranfield-split 207 (91 training groups), vaswani-split 70 (42), msmarco-cross-year 106
+    # (40). Whole stage cold: see locent.realdata.labelled.
+    "labelled": Preset(
+        "labelled",
+        students=(("frozen", "cross"),),
+        samplers=("random", "bm25", "dense", "ensemble"),
+        losses=("lce", "margin_mse", "soft_ranknet"),
+        steps=100,
+        batch_size=16,
+        lr="auto",
+        lr_candidates=(3e-4, 1e-3, 3e-3),
+    ),
 }
