@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from locent.realdata import diagnose_cli, stages
+from locent.realdata import diagnose_cli, labelled_cli, stages
 from locent.realdata.cli_checks import (
     learning_rate,
     plan_list,
@@ -89,7 +89,7 @@ def register(subparsers) -> None:
     _declare_grid(sub)
     _declare_report(sub)
     dependence_cli.register(sub, add_common)
-    _declare_labelled(sub)
+    labelled_cli.register(sub, add_common)
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
     diagnose_cli.register(subparsers)  # ``locent diagnose``: a top-level command of this part
 
@@ -358,51 +358,6 @@ def _declare_report(sub) -> None:
     p.set_defaults(func=_report)
 
 
-def _declare_labelled(sub) -> None:
-    d = lambda name: _default(stages.LabelledParams, name)  # noqa: E731
-    p = sub.add_parser(
-        "labelled",
-        help="prepare and grid the labelled plans (qrels positives, disjoint test queries) into "
-        "realdata/labelled/",
-    )
-    add_common(p)
-    p.add_argument(
-        "--plans",
-        type=comma_choices(LABELLED_PLANS, "labelled plan"),
-        default=",".join(LABELLED_PLANS),
-        help=f"comma-separated labelled plans (default {','.join(LABELLED_PLANS)})",
-    )
-    p.add_argument(
-        "--queries",
-        type=nonneg_int,
-        default=d("queries"),
-        help=f"training queries per plan (default {d('queries')}; 0 = all)",
-    )
-    p.add_argument(
-        "--test-queries",
-        type=nonneg_int,
-        default=d("test_queries"),
-        help=f"test queries per test dataset for the pools (default {d('test_queries')})",
-    )
-    p.add_argument(
-        "--samplers",
-        nargs="+",
-        type=one_of(SAMPLERS, "sampler"),
-        default=None,
-        help="override the labelled preset's samplers",
-    )
-    p.add_argument("--steps", type=positive_int, default=None, help="optimiser steps per cell")
-    p.add_argument("--threads", type=positive_int, default=1, help="torch threads (default 1)")
-    p.add_argument("--fresh", action="store_true", help="discard finished cells and start over")
-    p.add_argument(
-        "--dense-source",
-        choices=DENSE_SOURCES,
-        default=d("dense_source"),
-        help=f"dense pool over the whole corpus or the BM25 top-u (default {d('dense_source')})",
-    )
-    p.set_defaults(func=_labelled)
-
-
 # ---------------------------------------------------------------------------------- handlers
 
 
@@ -512,22 +467,4 @@ def _train(args) -> int:
     results = pd.read_csv(paths["results"])
     cols = ["condition", "seed", "dataset", "nDCG@10", "AP(rel=2)", "RR(rel=2)@10", "misordering"]
     print(results[cols].to_string(index=False))
-    return 0
-
-
-def labelled_params(args) -> stages.LabelledParams:
-    """The parameters of ``locent realdata labelled`` from its parsed options."""
-    options = ("seed", "device", "queries", "test_queries", "steps", "threads", "fresh")
-    return stages.LabelledParams(
-        out=Path(args.out),
-        plans=tuple(args.plans),
-        samplers=_tuple_or_none(args.samplers),
-        dense_source=args.dense_source,
-        **{name: getattr(args, name) for name in options},
-    )
-
-
-def _labelled(args) -> int:
-    """Every labelled plan prepared and run through the ``labelled`` preset."""
-    print(stages.labelled_stage(labelled_params(args)))
     return 0

@@ -173,7 +173,7 @@ def test_grid_on_a_split_trains_and_selects_lr_on_training_ids_only(irds, tmp_pa
 
 
 def test_labelled_command_line(capsys):
-    from locent.realdata.cli import labelled_params
+    from locent.realdata.labelled_cli import labelled_params
 
     from locent.cli import build_parser, main
 
