@@ -54,6 +54,13 @@ def register_run(subparsers) -> None:
         help="smoke presets (simulation and grid), MS MARCO groups, DL19 tests only",
     )
     run.add_argument(
+        "--precision",
+        default="auto",
+        choices=("auto", "fp32", "bf16"),
+        help="the locality encoder's precision in prepare and measure (default auto = fp32; "
+        "bf16 to check that the verdicts do not move with the encoding)",
+    )
+    run.add_argument(
         "--resume",
         action="store_true",
         help="skip stages finished before with the same parameters whose inputs and outputs "
@@ -69,7 +76,12 @@ def _run(args) -> int:
 
     return run_main_job(
         RunParams(
-            out=args.out, seed=args.seed, device=args.device, quick=args.quick, resume=args.resume
+            out=args.out,
+            seed=args.seed,
+            device=args.device,
+            quick=args.quick,
+            resume=args.resume,
+            precision=args.precision,
         )
     )
 
@@ -115,6 +127,8 @@ def resume_hint(args: argparse.Namespace) -> str:
         words += ["--quick"] if args.quick else []
         words += ["--seed", str(args.seed)] if args.seed else []
         words += ["--device", args.device] if args.device != "auto" else []
+        precision = getattr(args, "precision", "auto")
+        words += ["--precision", precision] if precision != "auto" else []
         return "resume with: " + shlex.join(words)
     if args.command == "simulate":
         words = ["locent", "simulate", "--preset", args.preset, "--resume", "--out", args.out]

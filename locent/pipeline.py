@@ -85,6 +85,9 @@ class RunParams:
     quick: bool = False
     #: skip stages done before with the same parameters whose inputs and outputs still verify
     resume: bool = False
+    #: the locality encoder's precision in prepare and measure (``auto`` = fp32; ``bf16`` to
+    #: compare verdicts across encodings, issue 12 item 9)
+    precision: str = "auto"
 
 
 # --------------------------------------------------------------------------------------------
@@ -168,8 +171,12 @@ def report_step(sim_preset: str, grid_preset: str) -> Callable[[Path], str]:
     return run
 
 
-def main_job(seed: int = 0, device: str = "auto", quick: bool = False) -> list[Stage]:
-    """The stages of ``locent run`` (``quick``: smoke presets, 16 MS MARCO queries, DL19)."""
+def main_job(
+    seed: int = 0, device: str = "auto", quick: bool = False, precision: str = "auto"
+) -> list[Stage]:
+    """The stages of ``locent run`` (``quick``: smoke presets, 16 MS MARCO queries, DL19;
+    ``precision``: the encoder's in prepare and measure, recorded in their parameters only when
+    not ``auto`` so that a default run's state stays as it was)."""
     sim = "smoke" if quick else "paper"
     grid = "smoke" if quick else "default"
     common = {"seed": seed, "device": device}
@@ -183,8 +190,9 @@ def main_job(seed: int = 0, device: str = "auto", quick: bool = False) -> list[S
     )
     measure_data = {k: v for k, v in quick_data.items() if k == "datasets"}
     quick_tests = {"test_sets": ("dl19",)} if quick else {}
-    prepare = {**common, **quick_data}
-    measure = {**common, **measure_data}
+    encoding = {"precision": precision} if precision != "auto" else {}
+    prepare = {**common, **quick_data, **encoding}
+    measure = {**common, **measure_data, **encoding}
     grid_params = {"preset": grid, **common, **quick_tests}
     # the full run also simulates the regime preset (n axis 8–256: items 1, 2, 4 read it) and
     # trains the dependence sweep on the knob levels (--quick prepares no knob groups)
@@ -327,7 +335,7 @@ def run_main_job(params: RunParams, log: Callable[[str], None] = print) -> int:
     """``locent run``: the preflight, every stage, then the summary; the exit code of
     :class:`RunOutcome`."""
     preflight(params)
-    stages = main_job(params.seed, params.device, params.quick)
+    stages = main_job(params.seed, params.device, params.quick, params.precision)
     outcome = run_stages(params.out, stages, params.resume, log=log)
     log(summary(params.out, outcome))
     return outcome.exit_code

@@ -132,11 +132,24 @@ def test_run_command_calls_the_pipeline_with_typed_parameters(tmp_path, monkeypa
     out = str(tmp_path / "o")
     assert main(["run", "--quick", "--out", out, "--seed", "3", "--device", "cpu"]) == 0
     assert seen == [RunParams(out=out, seed=3, device="cpu", quick=True, resume=False)]
+    assert main(["run", "--out", out, "--precision", "bf16"]) == 0
+    assert seen[-1].precision == "bf16"
+
+
+def test_precision_reaches_prepare_and_measure_only_when_asked():
+    bf16 = {s.name: s.params for s in main_job(precision="bf16")}
+    assert bf16["realdata_prepare"]["precision"] == "bf16"
+    assert bf16["realdata_measure"]["precision"] == "bf16"
+    assert "precision" not in bf16["realdata_grid"]  # the students' features stay fp32
+    default = {s.name: s.params for s in main_job()}
+    assert "precision" not in default["realdata_prepare"]  # a default run's state is unchanged
 
 
 def test_run_main_job_prints_a_short_summary(tmp_path, monkeypatch):
     calls, logs = [], []
-    monkeypatch.setattr(pipeline, "main_job", lambda seed, device, quick: _stages(calls, fail="c"))
+    monkeypatch.setattr(
+        pipeline, "main_job", lambda seed, device, quick, precision: _stages(calls, fail="c")
+    )
     (tmp_path / "checks").mkdir()
     verdicts = [{"verdict": v} for v in ("PASS", "PASS", "FAIL", "INCONCLUSIVE")]
     (tmp_path / "checks" / "verdicts.json").write_text(json.dumps(verdicts))
