@@ -2,7 +2,7 @@
 
 A :class:`KnobLevel` is one training distribution: a sampler's groups scored by one teacher
 variant. Its ``label`` is the ``sampler`` value written in the condition columns of every table
-(``dense@64``, ``ball@1.1``, ``random``; an entropy level ``dense@64~tau=0.5``: the base sampler's
+(``dense@64``, ``ball@1.1``, ``random``; an entropy level ``bm25@64~tau=0.5``: the base sampler's
 groups re-scored by the variant). A :class:`SweepDesign` crosses the levels with seeds and an n
 axis and fixes one student, one loss and the grid's budget.
 """

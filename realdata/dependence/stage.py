@@ -85,7 +85,7 @@ def fit_markdown(fit, cells, source: str = "real data") -> str:
         f"{int(per_cell['learned'].sum())} of {len(per_cell)} cells learned "
         "(held-out misordering fell by ≥ 20%); only those enter the fits.",
         "",
-        "| fit | response | regressor | slope [95% cluster CI] | std. slope | detectable |"
+        "| fit | response | regressor | slope [95% CI, level = unit] | std. slope | detectable |"
         " verdict | cells / levels |",
         "|---|---|---|---|---|---|---|---|",
     ]

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +40,7 @@ from locent.realdata.grid.state import GridState, SamplerSplit, eval_data, heldo
 
 from locent import results
 from locent.progress import progress
-from locent.provenance import atomic_write_json, write_with_provenance
+from locent.provenance import atomic_write_json, to_json, write_with_provenance
 from locent.resources import resolve_device
 
 #: ``cells.csv``: the knob record of each cell (beside the grid's result columns)
@@ -114,6 +116,7 @@ def _run(inputs, levels, design, out_dir: Path, device) -> pd.DataFrame:
     state = sweep_state(inputs, levels, design)
     lr = choose_learning_rate(inputs, levels, design, out_dir, device, state)
     labels = [lv.label for lv in levels]
+    _drop_stale_cells(out_dir, {"design": asdict(design), "lr": lr, "levels": labels})
     preset = design.grid_preset(lr, labels)
     state.learning_rates = {(*design.student, design.loss, s): lr for s in labels}
     conds = design.conditions(levels, {s: state.splits[s].train.n for s in labels})
@@ -148,6 +151,19 @@ def _run(inputs, levels, design, out_dir: Path, device) -> pd.DataFrame:
         },
     )
     return table
+
+
+def _drop_stale_cells(out_dir: Path, record: dict) -> None:
+    """Finished cells resume only under the same design, learning rate and levels: a cell folder
+    does not record them, so ``sweep.json`` does; when it differs, the old cells are removed
+    (and said so on stderr) instead of being mixed with cells trained differently."""
+    path = out_dir / "sweep.json"
+    record = json.loads(to_json(record))
+    if path.exists() and json.loads(path.read_text()) != record and (out_dir / "cells").exists():
+        print(f"dependence: {out_dir / 'cells'} was trained under another design, learning rate "
+              "or level set; removed", file=sys.stderr)  # fmt: skip
+        shutil.rmtree(out_dir / "cells")
+    atomic_write_json(path, record)
 
 
 def collect(out_dir: Path, cells, levels) -> pd.DataFrame:

@@ -182,3 +182,13 @@ def test_main_job_runs_the_sweep_on_full_runs_only():
     assert full.index("realdata_dependence") > full.index("realdata_prepare")
     assert "realdata_dependence" not in [s.name for s in main_job(quick=True)]
     assert STAGE_RESULTS["realdata_dependence"] == ("dependence_cells", "dependence_fit")
+
+
+def test_cells_of_another_design_are_not_resumed(tmp_path, capsys):
+    inputs, levels = synthetic_sweep_inputs(seed=0)
+    design = dataclasses.replace(DESIGNS["smoke"], n_fractions=())
+    first = run_sweep(inputs, levels, design, tmp_path, device="cpu")
+    other = dataclasses.replace(design, steps=design.steps + 5)
+    again = run_sweep(inputs, levels, other, tmp_path, device="cpu")
+    assert "trained under another design" in capsys.readouterr().err
+    assert (again["steps"] == other.steps).all() and (first["steps"] == design.steps).all()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from locent.realdata.knobs.build import ENTROPY_BASE
 from locent.realdata.samplers import SamplerConfig
 
 from locent import results
@@ -56,7 +57,7 @@ def test_knob_table(measured):
         assert col in df.columns
     dense = df[df[results.KNOB_NAME] == "dense_depth"]
     assert list(dense[results.SAMPLER])[-1] == "random" and len(dense) == 8
-    ent = df[df[results.SAMPLER] == "dense@64"].set_index(results.TEACHER_VARIANT)
+    ent = df[df[results.SAMPLER] == ENTROPY_BASE].set_index(results.TEACHER_VARIANT)
     assert {"teacher", "tau=0.25", "tau=4", "mix-bm25=0.5"} <= set(ent.index)
     # entropy rows: the same groups (Δ̂_Q, κ) and a teacher H moved at least twofold
     assert ent[results.DIAMETER_Q_99].nunique() == 1 and ent[results.KAPPA_Q].nunique() == 1
