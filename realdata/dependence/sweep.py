@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -34,13 +33,14 @@ from locent.realdata.dependence.design import (
 )
 from locent.realdata.features import GroupData
 from locent.realdata.grid.cells import run_cell
+from locent.realdata.grid.fingerprint import drop_stale_cells, grid_record
 from locent.realdata.grid.inputs import GridInputs
 from locent.realdata.grid.lr_selection import learning_rates
 from locent.realdata.grid.state import GridState, SamplerSplit, eval_data, heldout_mask
 
 from locent import results
 from locent.progress import progress
-from locent.provenance import atomic_write_json, to_json, write_with_provenance
+from locent.provenance import atomic_write_json, write_with_provenance
 from locent.resources import resolve_device
 
 #: ``cells.csv``: the knob record of each cell (beside the grid's result columns)
@@ -114,9 +114,11 @@ def run_sweep(
 def _run(inputs, levels, design, out_dir: Path, device) -> pd.DataFrame:
     t0 = time.perf_counter()
     state = sweep_state(inputs, levels, design)
-    lr = choose_learning_rate(inputs, levels, design, out_dir, device, state)
     labels = [lv.label for lv in levels]
-    _drop_stale_cells(out_dir, {"design": asdict(design), "lr": lr, "levels": labels})
+    # finished cells resume only under the same design, levels and groups (the learning rate
+    # follows from them: its table has its own rule check)
+    drop_stale_cells(out_dir, grid_record(inputs, {**asdict(design), "levels": labels}))
+    lr = choose_learning_rate(inputs, levels, design, out_dir, device, state)
     preset = design.grid_preset(lr, labels)
     state.learning_rates = {(*design.student, design.loss, s): lr for s in labels}
     conds = design.conditions(levels, {s: state.splits[s].train.n for s in labels})
@@ -151,19 +153,6 @@ def _run(inputs, levels, design, out_dir: Path, device) -> pd.DataFrame:
         },
     )
     return table
-
-
-def _drop_stale_cells(out_dir: Path, record: dict) -> None:
-    """Finished cells resume only under the same design, learning rate and levels: a cell folder
-    does not record them, so ``sweep.json`` does; when it differs, the old cells are removed
-    (and said so on stderr) instead of being mixed with cells trained differently."""
-    path = out_dir / "sweep.json"
-    record = json.loads(to_json(record))
-    if path.exists() and json.loads(path.read_text()) != record and (out_dir / "cells").exists():
-        print(f"dependence: {out_dir / 'cells'} was trained under another design, learning rate "
-              "or level set; removed", file=sys.stderr)  # fmt: skip
-        shutil.rmtree(out_dir / "cells")
-    atomic_write_json(path, record)
 
 
 def collect(out_dir: Path, cells, levels) -> pd.DataFrame:

@@ -4,7 +4,8 @@
 the tables of :mod:`.tables`, ``lr_selection.csv`` when the preset's ``lr`` is ``"auto"``
 (:mod:`.lr_selection`), ``entropy_thresholds.json``, ``runs/<condition>.<seed>.<dataset>.run``
 and ``summary.json`` (cells, skipped cells with their reason, learned cells and the names of
-those that did not learn, seconds, device, learning rates).
+those that did not learn, seconds, device, learning rates). Finished cells resume only while
+``grid.json`` (:mod:`.fingerprint`: the preset and the groups' content) is unchanged.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 import torch
 from locent.realdata.grid.baselines import baselines
 from locent.realdata.grid.cells import run_cell
+from locent.realdata.grid.fingerprint import drop_stale_cells, grid_record
 from locent.realdata.grid.inputs import GridInputs
 from locent.realdata.grid.lr_selection import learning_rates
 from locent.realdata.grid.presets import Preset
@@ -56,6 +58,7 @@ def _run_grid(inputs: GridInputs, preset: Preset, out_dir: Path, device, resume:
     if not resume and out_dir.exists():
         shutil.rmtree(out_dir)
     device = resolve_device(device)
+    drop_stale_cells(out_dir, grid_record(inputs, asdict(preset)))
     conds = preset.conditions()
     state = GridState.build(inputs, preset, conds)
     atomic_write_json(out_dir / "entropy_thresholds.json", state.thresholds)

@@ -190,5 +190,23 @@ def test_cells_of_another_design_are_not_resumed(tmp_path, capsys):
     first = run_sweep(inputs, levels, design, tmp_path, device="cpu")
     other = dataclasses.replace(design, steps=design.steps + 5)
     again = run_sweep(inputs, levels, other, tmp_path, device="cpu")
-    assert "trained under another design" in capsys.readouterr().err
+    assert "finished cells have other inputs" in capsys.readouterr().err
     assert (again["steps"] == other.steps).all() and (first["steps"] == design.steps).all()
+
+
+def test_a_grid_over_other_groups_retrains_instead_of_resuming(tmp_path, capsys):
+    """The bf16-over-fp32 case: same preset, same folder, other groups → no stale cell kept."""
+    from locent.realdata.grid.presets import PRESETS
+    from locent.realdata.grid.run import run_grid
+    from locent.realdata.grid.synthetic import synthetic_inputs
+
+    preset = dataclasses.replace(PRESETS["smoke"], cuts=(), seeds=(0,))
+    run_grid(synthetic_inputs(seed=0, samplers=("random", "bm25")), preset, tmp_path, "cpu")
+    first = pd.read_csv(tmp_path / "results.csv")
+    capsys.readouterr()
+    run_grid(synthetic_inputs(seed=0, samplers=("random", "bm25")), preset, tmp_path, "cpu")
+    assert "removed" not in capsys.readouterr().err  # same inputs: a plain resume
+    run_grid(synthetic_inputs(seed=1, samplers=("random", "bm25")), preset, tmp_path, "cpu")
+    assert "finished cells have other inputs" in capsys.readouterr().err
+    second = pd.read_csv(tmp_path / "results.csv")
+    assert not np.allclose(first["train_risk"], second["train_risk"])
