@@ -56,12 +56,13 @@ def drop_stale_cells(out_dir: Path, record: dict) -> bool:
     stale = [out_dir / name for name in STALE if (out_dir / name).exists()]
     removed = False
     if stale and previous != record:
-        why = "no record of what they were trained on" if previous is None else "other inputs"
-        print(
-            f"grid {out_dir}: finished cells have {why} (groups, design or test sets changed); "
-            "removed and trained again",
-            file=sys.stderr,
+        why = (
+            "no record of what they were trained on"
+            if previous is None
+            else "other inputs (groups, design or test sets changed)"
         )
+        print(f"grid {out_dir}: finished cells have {why}; removed and trained again",
+              file=sys.stderr)  # fmt: skip
         for p in stale:
             shutil.rmtree(p) if p.is_dir() else p.unlink()
         removed = True
