@@ -161,6 +161,39 @@ def require_groups(out, plans, samplers) -> list[Path]:
     return present
 
 
+#: the columns of ``samplers.csv`` that show a partial teacher file's restriction (prepare's
+#: ``teacher_coverage`` record; absent with a teacher model or a file that scores everything)
+COVERAGE_COLUMNS = {
+    "teacher_queries_restricted": "queries_restricted",
+    "teacher_pairs_uncovered": "pairs_uncovered",
+    "teacher_universe_min": "universe_min",
+    "teacher_universe_median": "universe_median",
+    "teacher_qrels_positives_unscored": "qrels_positives_unscored",
+}
+
+
+def _coverage_columns(record) -> dict:
+    """The :data:`COVERAGE_COLUMNS` of one sampler's groups (empty without a record)."""
+    if not isinstance(record, dict):
+        return {}
+    return {col: record[key] for col, key in COVERAGE_COLUMNS.items() if key in record}
+
+
+def coverage_line(table: pd.DataFrame) -> str | None:
+    """One line per plan whose teacher file restricted the universe (None when none did)."""
+    if "teacher_queries_restricted" not in table.columns:
+        return None
+    rows = table[table["teacher_queries_restricted"].fillna(0) > 0].drop_duplicates("plan")
+    lines = [
+        f"Teacher file ({r['plan']}): the universe was restricted to the pairs it scores for "
+        f"{int(r['teacher_queries_restricted'])} of {int(r['n_queries'])} training queries "
+        f"({int(r['teacher_pairs_uncovered'])} pairs uncovered; universe min "
+        f"{int(r['teacher_universe_min'])}, median {float(r['teacher_universe_median']):g})"
+        for _, r in rows.iterrows()
+    ]
+    return "\n".join(lines) or None
+
+
 def measure(
     out,
     plans=("msmarco", "vaswani", "cranfield"),
@@ -212,6 +245,7 @@ def measure(
                 "positive_from_qrels": int((g.positive_source == "qrels").sum()),
                 "n_padded": int(g.n_padded.sum()),
                 "n_excluded_mean": float(g.n_excluded.mean()),
+                **_coverage_columns(g.provenance.get("teacher_coverage")),
             }
             kap, cov, ntest = [], [], 0
             for test in plan.tests:
@@ -304,6 +338,8 @@ def measure(
         text += "\n\nKnobs (locality: sampler level; entropy: teacher variant):\n" + (
             knobs_df.to_string(index=False, float_format=lambda v: f"{v:.4g}")
         )
+    line = coverage_line(table_df)
+    text += f"\n\n{line}" if line else ""
     atomic_write_text(mdir / "samplers.txt", text + "\n")
     if print_table:
         print(text)

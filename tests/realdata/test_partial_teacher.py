@@ -336,3 +336,27 @@ def test_teacher_file_universe_is_never_extended_by_corpus_neighbours(tiny, tmp_
         assert set(row) <= set(docs[q])
     key = load_encoder(DEFAULT_ENCODER, "cpu", "auto").key
     assert not corpus_embeddings_path(plan.train, key, out / "cache" / "embeddings").exists()
+
+
+def test_measure_shows_the_restriction_recorded_by_prepare():
+    import pandas as pd
+    from locent.realdata.measure import _coverage_columns, coverage_line
+
+    record = {
+        "queries_restricted": 8,
+        "pairs_uncovered": 67,
+        "universe_min": 9,
+        "universe_median": 12.0,
+        "universe_max": 14,
+        "qrels_positives_unscored": 1,
+    }
+    cols = _coverage_columns(record)
+    assert cols["teacher_queries_restricted"] == 8 and cols["teacher_pairs_uncovered"] == 67
+    assert _coverage_columns(None) == {}
+    table = pd.DataFrame(
+        [{"plan": "tiny", "n_queries": 8, **cols}, {"plan": "other", "n_queries": 5}]
+    )
+    line = coverage_line(table)
+    assert line.startswith("Teacher file (tiny): the universe was restricted")
+    assert "8 of 8 training queries (67 pairs uncovered; universe min 9, median 12)" in line
+    assert coverage_line(pd.DataFrame([{"plan": "x", "n_queries": 3}])) is None
