@@ -134,9 +134,16 @@ def judge_gap_and_floor(
         within=True,
     )
     verdict, text, numbers, power, parts = _judge(
-        {"gap_vs_diameter": gap, "floor_vs_entropy": floor, **(real or {})}, source
+        {"gap_vs_diameter": gap, "floor_vs_entropy": floor}, source
     )
-    if real is None:
+    if real:  # the real-data parts carry their own label, not the simulation's source
+        v_real, t_real, n_real, p_real, parts_real = _judge(real, "")
+        verdict = combine([verdict, v_real])
+        text += "; " + t_real
+        numbers.update(n_real | {"source": source})
+        power.update(p_real)
+        parts += parts_real
+    else:
         text += "; real data: no dependence sweep in this run (its fit.csv is absent)"
     # context, reported: the slope per n, and whether the gap stands above the risk noise
     for n, r in sorted((summary.get("gap_vs_diameter_regression_by_n") or {}).items(), key=_n):
