@@ -259,3 +259,13 @@ def test_report_without_results_still_written(tmp_path):
     assert "8 INCONCLUSIVE" in page and "theory/results.json missing" in page
     assert "no simulation or grid results" in page
     assert page.count("<h3>") >= len(FIGURES)  # each missing figure is listed with its reason
+
+
+def test_the_dependence_fit_and_learned_count_are_in_the_report(report):
+    paths, _ = report
+    page = paths["html"].read_text()
+    assert "Risk against locality and entropy (real data)" in page
+    assert "cells learned (held-out misordering fell by ≥ 20%)" in page
+    assert "gap_on_locality" in page and "floor_on_entropy" in page
+    md = paths["md"].read_text()
+    assert "Risk against locality and entropy" in md
