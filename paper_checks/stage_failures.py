@@ -7,18 +7,22 @@ INCONCLUSIVE, explaining "stage X failed in this run". Which items depend on whi
 from each check's evidence files (:data:`locent.paper_checks.checks.CHECKS`, ``Check.files``) and
 the files each stage writes (``locent.pipeline.STAGE_RESULTS``):
 
-====  ===========================================  =============================================
-item  evidence files                               stages (a failed prepare blocks measure, grid)
-====  ===========================================  =============================================
-1     theory_results, sim_summary                  theory, simulate
-2     sim_summary                                  simulate
-3     sim_summary, samplers                        simulate, realdata_measure
-4     sim_summary                                  simulate
-5     grid_per_query                               realdata_grid
-6     measure_per_query                            realdata_measure
-7     grid_per_query                               realdata_grid
-8     sim_table, grid_results                      simulate, realdata_grid
-====  ===========================================  =============================================
+====  ================================================  ==========================================
+item  evidence files                                    stages (a failed prepare blocks the rest)
+====  ================================================  ==========================================
+1     theory_results, sim_summary, regime_summary       theory, simulate, simulate_regime
+2     sim_summary, regime_summary, dependence_fit       simulate, simulate_regime,
+                                                        realdata_dependence
+3     sim_summary, samplers, measure_per_query          simulate, realdata_measure
+4     sim_summary, regime_summary                       simulate, simulate_regime
+5     grid_per_query                                    realdata_grid
+6     measure_per_query                                 realdata_measure
+7     grid_per_query, grid_results                      realdata_grid
+8     sim_summary, regime_summary, grid_results         simulate, simulate_regime, realdata_grid
+====  ================================================  ==========================================
+
+(``tests/paper_checks/test_stage_failure_table.py`` derives the mapping from the code and fails
+when this table no longer matches it.)
 
 ``checks/verdicts.json`` is ``{"stages_failed": [{"stage", "reason"}], "checks": [CheckResult
 as dict]}`` with evidence paths relative to ``--out`` (so identical runs in two folders write
