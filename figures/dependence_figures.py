@@ -15,18 +15,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from locent.figures.style import new_figure, sampler_colour
+from locent.realdata.dependence.fit import DIAMETER_OVER_ROOT_N, with_diameter_over_root_n
 
 from locent import results as R
 from locent import stats as st
 
-GAP_X = "diameter_over_root_n"
+GAP_X = DIAMETER_OVER_ROOT_N
 
 
 def _learned_cells(cells: pd.DataFrame) -> pd.DataFrame:
     """One row per trained cell (the first test set's rows) that learned."""
     first = cells[R.DATASET].iloc[0]
     rows = cells[cells[R.DATASET] == first]
-    rows = rows.assign(**{GAP_X: rows[R.DIAMETER_Q_99] / np.sqrt(rows["n_train"])})
+    rows = with_diameter_over_root_n(rows)
     return rows[rows[R.LEARNED].astype(bool)]
 
 

@@ -32,8 +32,8 @@ from locent.paper_checks.report_tables import (
     table1_legend,
 )
 from locent.paper_checks.verdicts import CheckResult
+from locent.realdata.dependence.fit import learned_count
 
-from locent import results as R
 from locent.provenance import atomic_write_json, atomic_write_text, provenance_record
 from locent.results import ResultPaths
 
@@ -240,10 +240,9 @@ def _dependence(doc: _Doc, paths: ResultPaths) -> None:
         return
     fit = pd.read_csv(paths.dependence_fit)
     if paths.dependence_cells.is_file():
-        cells = pd.read_csv(paths.dependence_cells)
-        cells = cells.drop_duplicates([R.SAMPLER, R.SUBSET, R.SEED])
+        n_learned, n_cells = learned_count(pd.read_csv(paths.dependence_cells))
         doc.note(
-            f"{int(cells[R.LEARNED].astype(bool).sum())} of {len(cells)} cells learned (held-out "
+            f"{n_learned} of {n_cells} cells learned (held-out "
             "misordering fell by ≥ 20%); only those enter the fits. The unit is the knob level."
         )
     doc.table(fit[[c for c in DEPENDENCE_COLUMNS if c in fit.columns]], "numbers nowrap")

@@ -135,6 +135,21 @@ FITS = (
 )
 
 
+def with_diameter_over_root_n(cells: pd.DataFrame) -> pd.DataFrame:
+    """``cells`` with the regressor Δ̂_Q(0.99)/√n (column :data:`DIAMETER_OVER_ROOT_N`): the
+    shape of Theorem 2.1 (iii)'s estimation term, one definition for the fit and its figure."""
+    return cells.assign(
+        **{DIAMETER_OVER_ROOT_N: cells[results.DIAMETER_Q_99] / np.sqrt(cells["n_train"])}
+    )
+
+
+def learned_count(cells: pd.DataFrame) -> tuple[int, int]:
+    """``(learned, trained)``: cells (level × subset × seed, each counted once over its test-set
+    rows) whose held-out misordering fell enough (``results.LEARNED``), and all cells."""
+    per_cell = cells.drop_duplicates([results.SAMPLER, results.SUBSET, results.SEED])
+    return int(per_cell[results.LEARNED].astype(bool).sum()), len(per_cell)
+
+
 def knob_cells(cells: pd.DataFrame, knob: str, base_sampler: str | None) -> pd.DataFrame:
     """The cells a knob's fit reads: locality = every level trained by the fixed teacher;
     entropy = every teacher variant of the base sampler (its ``teacher`` level included)."""
@@ -205,9 +220,7 @@ def fit_one(spec: FitSpec, cells: pd.DataFrame, dataset: str, base_sampler, alph
     data = knob_cells(cells[cells[results.DATASET] == dataset], spec.knob, base_sampler)
     if spec.full_n_only:
         data = data[data[results.SUBSET] == results.FULL_SUBSET]
-    data = data.assign(
-        **{DIAMETER_OVER_ROOT_N: data[results.DIAMETER_Q_99] / np.sqrt(data["n_train"])}
-    )
+    data = with_diameter_over_root_n(data)
     learned = data[results.LEARNED].astype(bool)
     excluded = int((~learned).sum())
     cols = [spec.response, spec.regressor] + ([spec.covariate] if spec.covariate else [])

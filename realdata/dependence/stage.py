@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from locent.realdata.dependence.design import DESIGNS, ENTROPY
-from locent.realdata.dependence.fit import fit_dependence
+from locent.realdata.dependence.fit import fit_dependence, learned_count
 from locent.realdata.dependence.inputs import real_sweep_inputs, synthetic_sweep_inputs
 from locent.realdata.dependence.sweep import run_sweep
 
@@ -68,8 +68,7 @@ def dependence_stage(p: DependenceParams) -> str:
     )  # fmt: skip
     source = "synthetic knob world" if p.synthetic else "real data"
     atomic_write_text(out_dir / "fit.md", fit_markdown(fit, cells, source))
-    n_learned = int(cells.drop_duplicates(["sampler", "subset", "seed"])["learned"].sum())
-    n_cells = len(cells.drop_duplicates(["sampler", "subset", "seed"]))
+    n_learned, n_cells = learned_count(cells)
     return (
         f"dependence {design.name}: {n_cells} cells ({n_learned} learned), "
         f"{len(levels)} levels; " + "; ".join(f"{r.fit}: {r.verdict}" for r in fit.itertuples())
@@ -78,11 +77,11 @@ def dependence_stage(p: DependenceParams) -> str:
 
 def fit_markdown(fit, cells, source: str = "real data") -> str:
     """The fit table as Markdown, with the learned-cell count first."""
-    per_cell = cells.drop_duplicates(["sampler", "subset", "seed"])
+    n_learned, n_cells = learned_count(cells)
     lines = [
         f"# Risk against locality and entropy ({source})",
         "",
-        f"{int(per_cell['learned'].sum())} of {len(per_cell)} cells learned "
+        f"{n_learned} of {n_cells} cells learned "
         "(held-out misordering fell by ≥ 20%); only those enter the fits.",
         "",
         "| fit | response | regressor | slope [95% CI, level = unit] | std. slope | detectable |"
