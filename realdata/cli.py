@@ -7,7 +7,8 @@ grid (:func:`locent.realdata.stages.grid_inputs` + :func:`locent.realdata.grid.r
 - ``prepare``: training groups per sampler (``realdata/groups/``) and pools on test queries;
 - ``measure``: per sampler Δ̂_Q, H(g), κ_Q, coverage (``realdata/measure/``);
 - ``train``: one condition (student × loss × sampler × subset) with one seed, trained and
-  evaluated into ``<out>/realdata/grid/train/``;
+  evaluated into ``<out>/realdata/grid/train/`` (``<out>/realdata/grid/<plan>/train/`` with
+  ``--train``);
 - ``grid --preset smoke|default|paper``: the whole grid into ``<out>/realdata/grid/<preset>/``
   (resumable; ``--fresh`` starts over; ``--synthetic``: the small synthetic world);
 - ``report``: Table 1 (Markdown + CSV) of a grid, printed and written beside its results.
@@ -302,7 +303,7 @@ def _grid_options(p) -> None:
         default=None,
         metavar="ID",
         help="the plan written by `prepare --train ID` (its groups; its test datasets as the "
-        "default test sets)",
+        "default test sets); results go to <out>/realdata/grid/<plan>/<preset>",
     )
 
 
@@ -355,6 +356,12 @@ def _declare_report(sub) -> None:
         "--margin", type=positive_float, default=d("margin"), help="TOST equivalence margin"
     )
     p.add_argument("--alpha", type=open_probability, default=d("alpha"), help="significance level")
+    p.add_argument(
+        "--train",
+        default=None,
+        metavar="ID",
+        help="report the grid of this `prepare --train` plan (default: the MS MARCO grid)",
+    )
     p.set_defaults(func=_report)
 
 
@@ -433,9 +440,10 @@ def _grid(args) -> int:
 
 def _report(args) -> int:
     p = report_params(args)
-    require_grid_results(p.out / "realdata" / "grid" / p.preset)
+    folder = stages.grid_dir(p.out, p.preset, p.train)
+    require_grid_results(folder)
     summary = stages.report_stage(p)
-    sys.stdout.write((p.out / "realdata" / "grid" / p.preset / "table1.md").read_text())
+    sys.stdout.write((folder / "table1.md").read_text())
     print(summary)
     return 0
 
@@ -460,9 +468,10 @@ def _train(args) -> int:
     preset = dataclasses.replace(preset, **changes)
     p = grid_params(argparse.Namespace(**{**vars(args), "preset": "train", "fresh": False}))
     if not p.synthetic:
-        require_groups_of(PLANS["msmarco"].groups_dir(p.out), preset.needed_samplers())
+        plan = resolve_plan(p.train, p.out) if p.train else PLANS["msmarco"]
+        require_groups_of(plan.groups_dir(p.out), preset.needed_samplers())
     inputs = stages.grid_inputs(p, preset.needed_samplers(), [args.student])
-    out_dir = Path(args.out) / "realdata" / "grid" / "train"
+    out_dir = stages.grid_dir(args.out, "train", p.train)
     paths = run_grid(inputs, preset, out_dir, device=args.device, threads=args.threads)
     results = pd.read_csv(paths["results"])
     cols = ["condition", "seed", "dataset", "nDCG@10", "AP(rel=2)", "RR(rel=2)@10", "misordering"]

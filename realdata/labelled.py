@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from locent.realdata import datasets, splits
-from locent.realdata.encoders import slug
+from locent.realdata.grid.inputs import eval_set_name
 from locent.realdata.grid.state import heldout_mask
 from locent.realdata.prepare import Plan
 from locent.realdata.store import read_groups
@@ -62,14 +62,10 @@ PRESET = "labelled"
 PLAN = "plan"
 POSITIVE_SOURCE = "positive_source"
 POSITIVE_QRELS_SHARE = "positive_qrels_share"
-#: grid test-set name of a plan's test dataset when the grid knows it under a name of its own
-#: (``dl20``: the shipped BM25 top-100 candidates and teacher scores); else the ID's slug
-KNOWN_TEST_SETS = {datasets.DL19: "dl19", datasets.DL20: "dl20"}
-
-
 def test_set_names(plan: Plan) -> tuple[str, ...]:
-    """The grid's test-set names of ``plan``'s tests (``dl20`` for DL20, else the ID's slug)."""
-    return tuple(KNOWN_TEST_SETS.get(t, slug(t)) for t in plan.tests)
+    """The grid's test-set names of ``plan``'s tests (:func:`~locent.realdata.grid.inputs.
+    eval_set_name`: ``dl20`` for DL20, else the ID's slug)."""
+    return tuple(eval_set_name(t) for t in plan.tests)
 
 
 def check_disjoint(plan: Plan, group_dir: Path, samplers) -> dict:

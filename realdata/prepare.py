@@ -139,6 +139,14 @@ def custom_plan(train: str, tests=(), collections=()) -> Plan:
         raise ValueError(
             f"--train {train!r}: its plan name {name!r} is a built-in plan; use --datasets {name}"
         )
+    from locent.realdata.grid.presets import PRESETS  # late: the grid package imports this one
+
+    if name in (*PRESETS, "train"):
+        raise ValueError(
+            f"--train {train!r}: its plan name {name!r} is a grid preset's name; the plan's grid "
+            "folder realdata/grid/<plan>/ would sit inside that preset's (register the "
+            "collection under another name)"
+        )
     return Plan(name, train, tuple(tests) or (train,), name)
 
 

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from locent.realdata import datasets, labelled
-from locent.realdata.encoders import DEFAULT_ENCODER, slug
+from locent.realdata.encoders import DEFAULT_ENCODER
 from locent.realdata.grid.inputs import (
     TEST_SETS,
+    eval_set_name,
     load_real_inputs,
     read_sampler_measures,
     register_test_set,
@@ -130,6 +131,8 @@ class ReportParams:
     reference: str = "bm25"
     margin: float = 0.02
     alpha: float = 0.05
+    #: the ``--train`` plan whose grid to report (None: the MS MARCO grid)
+    train: str | None = None
 
 
 def prepare_stage(p: PrepareParams) -> str:
@@ -223,9 +226,9 @@ def grid_inputs(p, samplers, students):
     if getattr(p, "train", None):
         plan = resolve_plan(p.train, p.out)
         for test in plan.tests:
-            register_test_set(slug(test), test)
+            register_test_set(eval_set_name(test), test)
         group_dir = plan.groups_dir(p.out)
-        test_sets = tuple(p.test_sets or (slug(t) for t in plan.tests))
+        test_sets = tuple(p.test_sets or (eval_set_name(t) for t in plan.tests))
     return load_real_inputs(
         p.out,
         samplers,
@@ -237,11 +240,22 @@ def grid_inputs(p, samplers, students):
     )
 
 
+def grid_dir(out, preset: str, train: str | None = None) -> Path:
+    """Where a grid's results go: ``<out>/realdata/grid/<preset>`` for the MS MARCO plan (the
+    grid the figures, checks and report read), ``<out>/realdata/grid/<plan>/<preset>`` for the
+    plan of ``--train`` (``msmarco-cross-year``, ``vaswani-split``, ``local_cisi``): one folder
+    per plan, so a plan's grid never resumes from, or overwrites, another plan's cells."""
+    base = Path(out) / "realdata" / "grid"
+    if not train or train == "msmarco":
+        return base / preset
+    return base / resolve_plan(train, out).name / preset
+
+
 def grid_stage(p: GridParams) -> str:
     """Train and evaluate the grid, then write its report; returns a one-line summary."""
     preset = grid_preset(p)
     inputs = grid_inputs(p, preset.needed_samplers(), sorted({s for s, _ in preset.students}))
-    out_dir = Path(p.out) / "realdata" / "grid" / preset.name
+    out_dir = grid_dir(p.out, preset.name, p.train)
     paths = run_grid(
         inputs, preset, out_dir, device=p.device, resume=not p.fresh, threads=p.threads
     )
@@ -256,9 +270,9 @@ def grid_stage(p: GridParams) -> str:
 
 def report_stage(p: ReportParams) -> str:
     """Write Table 1 and its companions into the grid folder; returns a one-line summary."""
-    grid_dir = Path(p.out) / "realdata" / "grid" / p.preset
-    write_report(grid_dir, p.reference, p.margin, p.alpha)
-    return f"report: {grid_dir / 'table1.md'} (reference sampler {p.reference})"
+    folder = grid_dir(p.out, p.preset, p.train)
+    write_report(folder, p.reference, p.margin, p.alpha)
+    return f"report: {folder / 'table1.md'} (reference sampler {p.reference})"
 
 
 @dataclass(frozen=True)
@@ -338,16 +352,16 @@ def labelled_stage(p: LabelledParams) -> str:
             teacher_sets=names if p.teacher_sets is None else p.teacher_sets,
             train=name,
         )
-        grid_dir = base / name
+        plan_grid = base / name
         plan_preset = grid_preset(gp)
         inputs = grid_inputs(gp, plan_preset.needed_samplers(), ["frozen"])
-        run_grid(inputs, plan_preset, grid_dir, p.device, resume=not p.fresh, threads=p.threads)
+        run_grid(inputs, plan_preset, plan_grid, p.device, resume=not p.fresh, threads=p.threads)
         seconds = {"prepare": t1 - t0, "grid": time.perf_counter() - t1}
         seconds["total"] = seconds["prepare"] + seconds["grid"]
         sources = labelled.positive_sources(group_dir, samplers, plan_preset.heldout_frac)
         measures = read_sampler_measures(p.out)
-        tables.append(labelled.labelled_rows(plan, grid_dir, sources, measures))
-        grid = json.loads((grid_dir / "summary.json").read_text())
+        tables.append(labelled.labelled_rows(plan, plan_grid, sources, measures))
+        grid = json.loads((plan_grid / "summary.json").read_text())
         summary["plans"][name] = labelled.plan_summary(plan, grid, seconds, sources, disjoint)
     summary["seconds_total"] = round(time.perf_counter() - start, 1)
     params = {k: str(v) for k, v in dataclasses.asdict(p).items()}

@@ -67,6 +67,15 @@ TEST_SETS = {
     "cranfield": "cranfield",
 }
 DEPTH = 100
+#: grid test-set name of a plan's test dataset when the grid knows it under a name of its own
+#: (``dl19``/``dl20``: the shipped BM25 top-100 candidates and the teacher's cached scores)
+KNOWN_TEST_SETS = {TEST_SETS["dl19"]: "dl19", TEST_SETS["dl20"]: "dl20"}
+
+
+def eval_set_name(dataset_id: str) -> str:
+    """The grid's test-set name of ``dataset_id``: ``dl19``/``dl20`` for the TREC DL years, else
+    the ID's file-system slug (``vaswani/locent-split/test`` → ``vaswani_locent-split_test``)."""
+    return KNOWN_TEST_SETS.get(dataset_id, encoders.slug(dataset_id))
 
 
 def register_test_set(name: str, dataset_id: str) -> None:

@@ -160,7 +160,7 @@ def test_grid_on_a_split_trains_and_selects_lr_on_training_ids_only(irds, tmp_pa
         batch_size=2, train=train_id, teacher_sets=(),
     )  # fmt: skip
     stages.grid_stage(params)
-    grid = out / "realdata" / "grid" / "labelled"
+    grid = out / "realdata" / "grid" / f"local_{name}_locent-split_train" / "labelled"
     selection = pd.read_csv(grid / "lr_selection.csv")
     assert len(selection) == 2 * 3 * 3  # samplers x losses x candidates: lr chosen per sampler
     assert seen["train"] and seen["criterion"]

@@ -82,10 +82,12 @@ def test_local_classic_collection_prepare_measure_grid_report(irds, tmp_path, ca
     assert set(table["dataset"]) == {f"local/{name}"}
     assert table["diameter_Q_99"].notna().all() and table["kappa_Q"].notna().all()
     assert main(["realdata", "grid", *common, "--preset", "smoke", "--train", f"local/{name}"]) == 0
-    grid = out / "realdata" / "grid" / "smoke"
+    grid = out / "realdata" / "grid" / f"local_{name}" / "smoke"  # the plan's own folder
+    assert not (out / "realdata" / "grid" / "smoke").exists()  # the MS MARCO grid's is untouched
     res = pd.read_csv(grid / "results.csv")
     assert set(res["dataset"]) == {f"local_{name}"} and res["nDCG@10"].notna().all()
-    assert main(["realdata", "report", *common, "--preset", "smoke"]) == 0
+    report = ["realdata", "report", *common, "--preset", "smoke", "--train", f"local/{name}"]
+    assert main(report) == 0
     assert f"local_{name}" in (grid / "table1.md").read_text()
 
 
