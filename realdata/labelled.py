@@ -62,6 +62,8 @@ PRESET = "labelled"
 PLAN = "plan"
 POSITIVE_SOURCE = "positive_source"
 POSITIVE_QRELS_SHARE = "positive_qrels_share"
+
+
 def test_set_names(plan: Plan) -> tuple[str, ...]:
     """The grid's test-set names of ``plan``'s tests (:func:`~locent.realdata.grid.inputs.
     eval_set_name`: ``dl20`` for DL20, else the ID's slug)."""
