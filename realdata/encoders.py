@@ -264,6 +264,40 @@ def cached_embeddings(
     return emb
 
 
+def query_embeddings(
+    ids, texts, encoder, cache_file: str | os.PathLike, batch_size: int = ENCODE_BATCH
+) -> np.ndarray:
+    """Embeddings ``(len(ids), D)`` of the queries ``ids`` (texts ``texts``, same order), served
+    from ``cache_file`` (npz with ``ids`` and ``embeddings``) and extended by the ids it lacks.
+
+    Unlike a corpus, a dataset's query set in use changes between runs (``prepare --queries``,
+    another seed, a split): the cache holds the union of every id asked for so far, and only new
+    ids are encoded. Rows are independent of which other texts were encoded with them (fp32,
+    :class:`Encoder`), so a cached row equals a fresh one to ~1e-7.
+    """
+    ids = [str(i) for i in ids]
+    if not ids:
+        return np.zeros((0, _as_encoder(encoder).dim), np.float32)
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{cache_file}: query ids requested twice ({len(ids)} ids)")
+    cache_file = Path(cache_file)
+    known_ids, known = np.zeros(0, dtype=str), None
+    if cache_file.exists():
+        with np.load(cache_file, allow_pickle=False) as data:
+            known_ids, known = data["ids"].astype(str), data["embeddings"]
+    index = {q: n for n, q in enumerate(known_ids)}
+    new = [n for n, q in enumerate(ids) if q not in index]
+    if new:
+        texts = list(texts)
+        emb = _as_encoder(encoder).encode([texts[n] for n in new], batch_size=batch_size)
+        fresh_ids = np.array([ids[n] for n in new], dtype=str)
+        known_ids = np.concatenate([known_ids, fresh_ids]) if known is not None else fresh_ids
+        known = np.concatenate([known, emb]) if known is not None else emb
+        _save_npz(cache_file, ids=known_ids, embeddings=known)
+        index = {q: n for n, q in enumerate(known_ids)}
+    return known[[index[q] for q in ids]]
+
+
 def corpus_embeddings_path(dataset_id: str, encoder_key: str, cache_dir) -> Path:
     """Where :func:`corpus_embeddings` keeps the corpus of ``dataset_id`` for ``encoder_key``."""
     cid = datasets.corpus_id(dataset_id)

@@ -58,6 +58,9 @@ from locent.provenance import atomic_write_json, provenance_record, write_with_p
 
 #: the preset the stage runs (:data:`locent.realdata.grid.presets.PRESETS`)
 PRESET = "labelled"
+#: training queries per labelled plan by default (the split plans have 47–113 training queries;
+#: the timings below were measured with this cap)
+DEFAULT_QUERIES = 100
 #: columns added to the grid rows: the plan, and the LCE positive's source per cell
 PLAN = "plan"
 POSITIVE_SOURCE = "positive_source"

@@ -285,7 +285,7 @@ class LabelledParams:
     seed: int = 0
     device: str = "auto"
     plans: tuple[str, ...] = tuple(LABELLED_PLANS)
-    queries: int = DEFAULT_TRAIN_QUERIES
+    queries: int = labelled.DEFAULT_QUERIES
     test_queries: int = DEFAULT_TEST_QUERIES
     samplers: tuple[str, ...] | None = None
     steps: int | None = None

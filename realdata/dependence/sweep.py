@@ -1,10 +1,12 @@
 """Train the dependence sweep: every knob level × seed (and the n axis) with the grid's cell runner.
 
-One learning rate for the whole sweep, chosen by the grid's declared rule
-(:mod:`locent.realdata.grid.lr_selection`: held-out *training* queries, validation misordering
-against the teacher) on the base level of the entropy knob, so every level trains with the same
-optimiser and budget: the only thing that changes across the locality levels is the training
-distribution ν (and across the entropy levels the teacher's sharpness).
+Learning rates by the grid's declared rule (:mod:`locent.realdata.grid.lr_selection`: held-out
+*training* queries, validation misordering against the teacher), per the design's
+``lr_per_level``: one rate per level, each chosen on that level's own training groups (every
+training distribution ν and every teacher variant's loss scale gets the rate that fits it: the
+sweep then compares what each level's student can reach, closer to the theorem's ERM f̂), or
+one rate for the whole sweep, chosen on the base level of the entropy knob (the same optimiser
+for every level). Budget and steps are equal across levels either way.
 
 Writes under ``out_dir`` (= ``<out>/realdata/dependence/<design>``): ``cells/`` (one folder per
 cell, resumable, as in the grid), ``lr_selection.csv``, ``cells.csv`` (one row per cell × test
@@ -118,9 +120,17 @@ def _run(inputs, levels, design, out_dir: Path, device) -> pd.DataFrame:
     # finished cells resume only under the same design, levels and groups (the learning rate
     # follows from them: its table has its own rule check)
     drop_stale_cells(out_dir, grid_record(inputs, {**asdict(design), "levels": labels}))
-    lr = choose_learning_rate(inputs, levels, design, out_dir, device, state)
-    preset = design.grid_preset(lr, labels)
-    state.learning_rates = {(*design.student, design.loss, s): lr for s in labels}
+    if design.lr_per_level:
+        state.learning_rates = learning_rates(
+            inputs, design.grid_preset("auto", labels), out_dir, device, state
+        )
+        rates = {key[3]: rate for key, rate in state.learning_rates.items()}
+        lr = rates if len(set(rates.values())) > 1 else next(iter(rates.values()))
+        preset = design.grid_preset("auto", labels)
+    else:
+        lr = choose_learning_rate(inputs, levels, design, out_dir, device, state)
+        preset = design.grid_preset(lr, labels)
+        state.learning_rates = {(*design.student, design.loss, s): lr for s in labels}
     conds = design.conditions(levels, {s: state.splits[s].train.n for s in labels})
     cells = [(c, s) for c in conds for s in design.seeds]
     for cond, seed in progress(cells, desc=f"dependence {design.name}", unit="run"):

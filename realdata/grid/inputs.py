@@ -159,7 +159,7 @@ def _query_embeddings(dataset: str, ids, texts, encoder_name: str, cache: Path) 
         / encoders.encoder_key(encoder_name, encoders.resolve_precision())
         / f"queries.{encoders.slug(dataset)}.npz"
     )
-    return encoders.cached_embeddings(ids, texts, encoder_name, path)
+    return encoders.query_embeddings(ids, texts, encoder_name, path)
 
 
 def frozen_features(
@@ -183,10 +183,9 @@ def frozen_features(
         qtext = datasets.queries(dataset)
         ids = list(es.candidates.query_ids)
         q_ids.append(np.array([f"{es.name}:{q}" for q in ids], dtype=object))
-        # a plan tested on its own dataset (prepare --train X): its training and test queries
-        # are cached in two files (one file per dataset would hold two id lists)
-        key = dataset if dataset != train_dataset else f"{dataset}.test"
-        q_vecs.append(_query_embeddings(key, ids, [qtext[q] for q in ids], encoder_name, cache))
+        # one cache file per dataset holds every query id asked for (a plan tested on its own
+        # dataset, prepare --train X, reads its training and test queries from the same file)
+        q_vecs.append(_query_embeddings(dataset, ids, [qtext[q] for q in ids], encoder_name, cache))
         docs = sorted(set(es.candidates.fill_padding().ravel()))
         d_ids.append(np.array([f"{es.name}:{d}" for d in docs], dtype=object))
         d_vecs.append(table_of(dataset)(np.array(docs, dtype=object)))
