@@ -61,6 +61,12 @@ def register_run(subparsers) -> None:
         "bf16 to check that the verdicts do not move with the encoding)",
     )
     run.add_argument(
+        "--labelled",
+        action="store_true",
+        help="also train the labelled plans (qrels positives: DL19 -> DL20, Vaswani and "
+        "Cranfield query splits; `locent realdata labelled`); adds 10-27 min on 2 CPU cores",
+    )
+    run.add_argument(
         "--resume",
         action="store_true",
         help="skip stages finished before with the same parameters whose inputs and outputs "
@@ -82,6 +88,7 @@ def _run(args) -> int:
             quick=args.quick,
             resume=args.resume,
             precision=args.precision,
+            labelled=args.labelled,
         )
     )
 
@@ -129,6 +136,7 @@ def resume_hint(args: argparse.Namespace) -> str:
         words += ["--device", args.device] if args.device != "auto" else []
         precision = getattr(args, "precision", "auto")
         words += ["--precision", precision] if precision != "auto" else []
+        words += ["--labelled"] if getattr(args, "labelled", False) else []
         return "resume with: " + shlex.join(words)
     if args.command == "simulate":
         words = ["locent", "simulate", "--preset", args.preset, "--resume", "--out", args.out]

@@ -36,10 +36,12 @@ from locent.paper_checks.verdicts import Verdict
 from locent.realdata.dependence.stage import DependenceParams, dependence_stage
 from locent.realdata.stages import (
     GridParams,
+    LabelledParams,
     MeasureParams,
     PrepareParams,
     ReportParams,
     grid_stage,
+    labelled_stage,
     measure_stage,
     prepare_stage,
     report_stage,
@@ -56,6 +58,9 @@ from locent.stage_runner import (  # re-exported: the stage runner's names as pa
     run_stages,
 )
 from locent.theory.cli import run_theory
+
+#: where the labelled stage writes, relative to --out (``locent.realdata.stages.labelled_stage``)
+LABELLED_DIR = Path("realdata") / "labelled"
 
 __all__ = [
     "STAGE_RESULTS",
@@ -88,6 +93,10 @@ class RunParams:
     #: the locality encoder's precision in prepare and measure (``auto`` = fp32; ``bf16`` to
     #: compare verdicts across encodings, issue 12 item 9)
     precision: str = "auto"
+    #: also train the labelled plans (``locent realdata labelled``: qrels positives, DL19 → DL20,
+    #: Vaswani and Cranfield splits) as the stage ``realdata_labelled``; off by default: it adds
+    #: 10–27 min on the 2-core CPU, beyond the default run's 30-minute budget
+    labelled: bool = False
 
 
 # --------------------------------------------------------------------------------------------
@@ -172,11 +181,17 @@ def report_step(sim_preset: str, grid_preset: str) -> Callable[[Path], str]:
 
 
 def main_job(
-    seed: int = 0, device: str = "auto", quick: bool = False, precision: str = "auto"
+    seed: int = 0,
+    device: str = "auto",
+    quick: bool = False,
+    precision: str = "auto",
+    labelled: bool = False,
 ) -> list[Stage]:
     """The stages of ``locent run`` (``quick``: smoke presets, 16 MS MARCO queries, DL19;
     ``precision``: the encoder's in prepare and measure, recorded in their parameters only when
-    not ``auto`` so that a default run's state stays as it was)."""
+    not ``auto`` so that a default run's state stays as it was; ``labelled``: the stage
+    ``realdata_labelled`` after the dependence sweep, its table in the report, no check reads
+    it)."""
     sim = "smoke" if quick else "paper"
     grid = "smoke" if quick else "default"
     common = {"seed": seed, "device": device}
@@ -199,6 +214,7 @@ def main_job(
     regime = () if quick else ("simulate_regime",)
     dependence = () if quick else ("realdata_dependence",)
     dependence_params = {"design": grid, **common}
+    labelled_stage_names = ("realdata_labelled",) if labelled else ()
     results = ("theory", "simulate", *regime, "realdata_measure", "realdata_grid", *dependence)
     presets = {"sim": sim, "grid": grid}
     paths = ResultPaths(Path("."), sim, grid)  # relative outputs under --out
@@ -252,6 +268,15 @@ def main_job(
             )
             for name in dependence
         ),
+        *(
+            Stage(
+                name,
+                common,
+                lambda out: brief(labelled_stage(LabelledParams(out=Path(out), **common))),
+                outputs=(str(LABELLED_DIR / "results.csv"), str(LABELLED_DIR / "summary.json")),
+            )
+            for name in labelled_stage_names
+        ),
         Stage(
             "realdata_report",
             {"preset": grid},
@@ -275,7 +300,8 @@ def main_job(
             presets,
             report_step(sim, grid),
             requires=("checks",),
-            after=("figures", "realdata_report"),  # the report shows realdata's Table 1
+            # the report shows realdata's Table 1 (and the labelled table when that stage ran)
+            after=("figures", "realdata_report", *labelled_stage_names),
             outputs=(str(paths.report / "index.html"), str(paths.report / "REPORT.md")),
         ),
     ]
@@ -310,8 +336,8 @@ def summary(out: str | Path, outcome: RunOutcome) -> str:
 
 def preflight(params: RunParams) -> None:
     """Refuse what would fail late, before any work: :class:`UserError` for a ``--out`` that is
-    a file or cannot be created or written, ``--device cuda`` without CUDA, and (with resume) a
-    state file that is not valid JSON."""
+    a file or cannot be created or written, ``--device cuda`` without CUDA, ``--labelled`` with
+    ``--quick``, and (with resume) a state file that is not valid JSON."""
     out = Path(params.out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {params.out} is a file, not a folder")
@@ -327,6 +353,11 @@ def preflight(params: RunParams) -> None:
 
         if not torch.cuda.is_available():
             raise UserError("--device cuda: torch sees no CUDA device (use --device cpu or auto)")
+    if params.labelled and params.quick:
+        raise UserError(
+            "--labelled trains the full labelled plans (10-27 min); it is not part of --quick "
+            "(run `locent realdata labelled --queries 16 --steps 20` for a small one)"
+        )
     if params.resume:
         load_state(out)
 
@@ -335,7 +366,7 @@ def run_main_job(params: RunParams, log: Callable[[str], None] = print) -> int:
     """``locent run``: the preflight, every stage, then the summary; the exit code of
     :class:`RunOutcome`."""
     preflight(params)
-    stages = main_job(params.seed, params.device, params.quick, params.precision)
+    stages = main_job(params.seed, params.device, params.quick, params.precision, params.labelled)
     outcome = run_stages(params.out, stages, params.resume, log=log)
     log(summary(params.out, outcome))
     return outcome.exit_code

@@ -455,3 +455,29 @@ def test_a_failed_stage_makes_dependent_verdicts_inconclusive(
         assert by_item[5]["explanation"].startswith(
             "stage realdata_grid failed in this run (StageError: realdata_grid broke)"
         )
+
+
+def test_labelled_stage_is_opt_in_and_runs_the_labelled_plans(tmp_path, monkeypatch):
+    """``--labelled`` adds ``realdata_labelled`` (the labelled stage function, typed parameters)
+    after the dependence sweep and before the report; without it the main job has no such stage;
+    with ``--quick`` it is refused before any work."""
+    from locent.errors import UserError
+
+    seen = []
+    monkeypatch.setattr(pipeline, "run_main_job", lambda params: seen.append(params) or 0)
+    assert main(["run", "--labelled", "--out", str(tmp_path / "o")]) == 0
+    assert seen[-1].labelled is True
+    assert "realdata_labelled" not in [s.name for s in main_job()]
+    stages = main_job(seed=2, device="cpu", labelled=True)
+    names = [s.name for s in stages]
+    assert names.index("realdata_dependence") < names.index("realdata_labelled")
+    assert names.index("realdata_labelled") < names.index("report")
+    report = next(s for s in stages if s.name == "report")
+    assert "realdata_labelled" in report.after
+    calls = []
+    monkeypatch.setattr(pipeline, "labelled_stage", lambda p: calls.append(p) or "labelled: ok")
+    stage = next(s for s in stages if s.name == "realdata_labelled")
+    assert stage.run(tmp_path) == "labelled: ok"
+    assert (calls[0].out, calls[0].seed, calls[0].device) == (tmp_path, 2, "cpu")
+    with pytest.raises(UserError, match="--labelled .* not part of --quick"):
+        pipeline.preflight(RunParams(out=str(tmp_path / "q"), quick=True, labelled=True))

@@ -269,3 +269,30 @@ def test_the_dependence_fit_and_learned_count_are_in_the_report(report):
     assert "gap_on_locality" in page and "floor_on_entropy" in page
     md = paths["md"].read_text()
     assert "Risk against locality and entropy" in md
+
+
+def test_labelled_section_counts_learned_cells_and_averages_only_those(tmp_path):
+    """Absent: the report says how to get it. Present: one row per plan × test set × loss ×
+    sampler, the seeds that learned counted, nDCG@10 averaged over those only (blank if none)."""
+    from locent.paper_checks.report import _Doc, _labelled
+
+    doc = _Doc()
+    _labelled(doc, tmp_path)
+    assert "not run (`locent run --labelled`" in "\n".join(doc.md)
+    rows = []
+    for seed, (learned, ndcg) in enumerate([(True, 0.4), (True, 0.2), (False, 0.9)]):
+        base = {"student": "frozen", "arch": "cross", "subset": "full", "seed": seed,
+                "dataset": "dl20", "positive_source": "qrels", "plan": "cross-year"}  # fmt: skip
+        rows.append({**base, "loss": "lce", "sampler": "bm25", "learned": learned, "nDCG@10": ndcg})
+        rows.append({**base, "loss": "lce", "sampler": "random", "learned": False, "nDCG@10": 0.5})
+    folder = tmp_path / "realdata" / "labelled"
+    folder.mkdir(parents=True)
+    pd.DataFrame(rows).to_csv(folder / "results.csv", index=False)
+    doc = _Doc()
+    _labelled(doc, tmp_path)
+    md = "\n".join(doc.md)
+    assert "2 of 6 cells learned" in md
+    bm25 = next(line for line in md.splitlines() if "| bm25 |" in line)
+    assert "| 3 | 2 | 0.3 |" in bm25  # 3 seeds, 2 learned, mean of 0.4 and 0.2 (not 0.5)
+    random = next(line for line in md.splitlines() if "| random |" in line)
+    assert "| 3 | 0 | – |" in random
