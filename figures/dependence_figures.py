@@ -1,8 +1,9 @@
 """Real-data figures of the dependence sweep and Table 1 as differences to a reference sampler.
 
 - :func:`risk_gap_vs_locality`: (a) the estimation gap R̂_held-out − R̂_train against Δ̂_Q/√n on
-  the locality levels (colour = H(g)), with the fitted line of ``fit.csv``; (b) the held-out
-  misordering against H(g) on the entropy levels, with its fitted line.
+  the locality levels, every n (colour = H(g)), with the fitted line of ``fit.csv``; (b) the gap
+  against Δ̂_Q at full n, one point per level (seed mean), with the full-n fit, the part that
+  judges item 2; (c) the held-out misordering against H(g) on the entropy levels, with its fit.
 - :func:`gap_vs_n`: the gap against the number of training queries n at the n-axis levels.
 - :func:`table1_differences`: per student × loss, each sampler's nDCG@10 minus the reference
   sampler's, paired over test queries (seed means per query first), with 95% t intervals: the
@@ -45,10 +46,10 @@ def _fit_line(ax, fit: pd.DataFrame, name: str, x: np.ndarray, y: np.ndarray) ->
 
 
 def risk_gap_vs_locality(cells: pd.DataFrame, fit: pd.DataFrame, base: str | None):
-    """Two panels (module docstring); ``base``: the entropy knob's sampler (its levels are panel
-    (b)). Returns ``(fig, numbers)``."""
+    """Three panels (module docstring); ``base``: the entropy knob's sampler (its levels are
+    panel (c)). Returns ``(fig, numbers)``."""
     rows = _learned_cells(cells)
-    fig, (a, b) = new_figure(10.0, 4.0, 1, 2)
+    fig, (a, full, b) = new_figure(14.0, 4.0, 1, 3)
     loc = rows[rows["knob"] == "locality"]
     if len(loc):
         sc = a.scatter(loc[GAP_X], loc[R.ESTIMATION_GAP], c=loc[R.PAIRWISE_ENTROPY], cmap="viridis",
@@ -56,10 +57,22 @@ def risk_gap_vs_locality(cells: pd.DataFrame, fit: pd.DataFrame, base: str | Non
         fig.colorbar(sc, ax=a, label="H(g) (nats)")
         text = _fit_line(a, fit, "gap_on_locality", loc[GAP_X].to_numpy(),
                          loc[R.ESTIMATION_GAP].to_numpy())  # fmt: skip
-        a.set_title(f"(a) gap vs Δ̂_Q/√n — {text}", fontsize=8)
+        a.set_title(f"(a) gap vs Δ̂_Q/√n, every n\n{text}", fontsize=8)
     a.axhline(0.0, color="grey", lw=0.8)
     a.set_xlabel("Δ̂_Q(0.99) / √n")
     a.set_ylabel("held-out − training risk")
+    at_full = loc[loc[R.SUBSET] == R.FULL_SUBSET]
+    if len(at_full):
+        means = at_full.groupby(R.SAMPLER)[[R.DIAMETER_Q_99, R.ESTIMATION_GAP]].mean()
+        full.scatter(means[R.DIAMETER_Q_99], means[R.ESTIMATION_GAP], s=22, color="#4c72b0")
+        for level, m in means.iterrows():
+            full.annotate(str(level), (m[R.DIAMETER_Q_99], m[R.ESTIMATION_GAP]), fontsize=6,
+                          xytext=(3, 3), textcoords="offset points")  # fmt: skip
+        text = _fit_line(full, fit, "gap_on_locality_full_n", means[R.DIAMETER_Q_99].to_numpy(),
+                         means[R.ESTIMATION_GAP].to_numpy())  # fmt: skip
+        full.set_title(f"(b) gap vs Δ̂_Q at full n (item 2)\n{text}", fontsize=8)
+    full.set_xlabel("Δ̂_Q(0.99)")
+    full.set_ylabel("held-out − training risk (level mean)")
     ent = rows[rows["knob_sampler"] == base] if base else rows.iloc[:0]
     ent = ent[ent[R.SUBSET] == R.FULL_SUBSET]
     if len(ent):
@@ -69,7 +82,7 @@ def risk_gap_vs_locality(cells: pd.DataFrame, fit: pd.DataFrame, base: str | Non
             b.annotate(str(variant), at, fontsize=6, xytext=(3, 3), textcoords="offset points")
         text = _fit_line(b, fit, "floor_on_entropy", ent[R.PAIRWISE_ENTROPY].to_numpy(),
                          ent[R.HELDOUT_MISORDERING].to_numpy())  # fmt: skip
-        b.set_title(f"(b) misordering floor vs H(g) — {text}", fontsize=8)
+        b.set_title(f"(c) misordering floor vs H(g)\n{text}", fontsize=8)
     b.set_xlabel("H(g) pairwise (nats)")
     b.set_ylabel("held-out misordering vs teacher")
     fig.suptitle(f"Dependence sweep: {len(rows)} cells that learned", fontsize=9)
