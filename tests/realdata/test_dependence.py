@@ -233,3 +233,18 @@ def test_item2_is_not_carried_by_n_when_the_gap_falls_with_locality():
     assert by_fit(fit)["gap_on_locality_full_n"].verdict == "contradicts"
     outcomes = fit_outcomes(fit, SIMULATION_PARAMS)
     assert outcomes["real_gap_on_locality_full_n"].verdict is Verdict.FAIL
+
+
+def test_dependence_figure_draws_the_fit_that_judges_item_2():
+    """``risk_gap_vs_locality``: three panels; (b) plots one point per locality level at full n
+    (level means) and names the full-n fit, whose slope is among the figure's numbers."""
+    from locent.figures.dependence_figures import risk_gap_vs_locality
+
+    table = cells_table(-5.0, 0.5, 0.005)
+    fit = fit_dependence(table, "dl19", "dense@64")
+    fig, numbers = risk_gap_vs_locality(table, fit, "dense@64")
+    a, full, c = fig.axes[:3]  # then (a)'s colour bar
+    assert "item 2" in full.get_title() and "contradicts" in full.get_title()
+    assert len(full.collections[0].get_offsets()) == table[table.knob == LOCALITY].sampler.nunique()
+    assert "misordering floor" in c.get_title() and "Δ̂_Q/√n" in a.get_title()
+    assert numbers["slope[gap_on_locality_full_n]"] < 0
