@@ -364,9 +364,9 @@ CHECKS: tuple[Check, ...] = (
         "over (sampler, seed) units (regime simulation when present): the standardised slope "
         "of the estimation gap on Δ̂_Q at fixed (n, τ, loss) and the within-unit ρ(H, floor) "
         "both > 0 with one-sided p < {alpha:g}; on real data (dependence sweep, when run) the "
-        "standardised slopes of the gap on Δ̂_Q/√n over locality knob levels and of the held-out "
-        "misordering on H(g) over teacher variants, t inference with the knob level as the "
-        "unit, same rule; "
+        "standardised slopes of the gap on Δ̂_Q at the full n over locality knob levels and of "
+        "the held-out misordering on H(g) over teacher variants, t inference on level means "
+        "(the knob level is the unit), same rule; "
         + _POWER
         + " an effect of {min_effect:g} ({resamples} simulations, seed {seed}).",
         ("sim_summary", REGIME_SUMMARY, "dependence_fit"),
