@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from ._chunks import map_groups
+from ._soft_ranknet_np import soft_ranknet_sums
 from ._special import _SATURATED, binary_entropy_logit, kl_bernoulli_logits
 from .pairs import margins_any_order as torch_margins
 
@@ -321,6 +322,21 @@ def soft_ranknet_mean(s: torch.Tensor, t: torch.Tensor, tau, *, saturate: bool =
     sn, tn, tau = _np(s), _np(t), _tau_np(tau)
     if sn.dtype != tn.dtype:
         tn = tn.astype(sn.dtype)
+    if sn.dtype != np.float64:
+        return torch.from_numpy(_soft_ranknet_per_pair(sn, tn, tau, saturate))
+    # the fast path (float64): a group it does not keep — outside its proven accuracy, or with an
+    # overflowed logit (``saturate``: its ranges are then inf) — takes the per-pair formula
+    sums, kept = soft_ranknet_sums(sn, tn, tau, BUFFER_ELEMENTS)
+    out = sums / (sn.shape[1] * (sn.shape[1] - 1) // 2)
+    redo = np.flatnonzero(~kept)
+    if redo.size:
+        tau_r = tau if isinstance(tau, float) else tau[redo]
+        out[redo] = _soft_ranknet_per_pair(sn[redo], tn[redo], tau_r, saturate)
+    return torch.from_numpy(out)
+
+
+def _soft_ranknet_per_pair(sn: np.ndarray, tn: np.ndarray, tau, saturate: bool) -> np.ndarray:
+    """The per-pair kernel of :func:`soft_ranknet_mean` (any float dtype, ``saturate``)."""
     uint, sign = _sign_bit(sn.dtype)
     ch = _Chunks([sn, tn], 5, bool_buffers=2 if saturate else 0)
     zero = np.zeros((1, ch.cols), dtype=sn.dtype)
@@ -332,9 +348,11 @@ def soft_ranknet_mean(s: torch.Tensor, t: torch.Tensor, tau, *, saturate: bool =
         _divide_tau(b, tau, sl)
         np.subtract(b, a, out=w)  # δ
         np.abs(w, out=w)
-        small = np.flatnonzero(w < _SERIES_BELOW)
-        a_small = a.ravel()[small] if small.size else None
-        d_small = (b.ravel()[small] - a_small) if small.size else None
+        # (row, column) indices: the last chunk's buffers are column slices, not contiguous, so
+        # a flat index into a ravel() copy would be written to the copy and lost
+        small = np.nonzero(w < _SERIES_BELOW)
+        a_small = a[small] if small[0].size else None
+        d_small = (b[small] - a_small) if small[0].size else None
         av, bv = a.view(uint), b.view(uint)
         np.bitwise_and(av, sign, out=w.view(uint))
         np.bitwise_xor(bv, w.view(uint), out=bv)  # bf = b·sign(a)
@@ -355,11 +373,11 @@ def soft_ranknet_mean(s: torch.Tensor, t: torch.Tensor, tau, *, saturate: bool =
         np.subtract(b, a, out=w)
         np.multiply(e, w, out=e)
         np.add(z, e, out=z)
-        if small.size:
-            z.ravel()[small] = _kl_series(a_small, d_small)
+        if small[0].size:
+            z[small] = _kl_series(a_small, d_small)
         np.add.reduce(z, axis=0, out=out[sl])
     out /= ch.pairs
-    return torch.from_numpy(out)
+    return out
 
 
 def _saturate_logits(af: np.ndarray, bf: np.ndarray, m1: np.ndarray, m2: np.ndarray) -> None:
