@@ -300,15 +300,22 @@ def soft_ranknet_mean(s: torch.Tensor, t: torch.Tensor, tau, *, saturate: bool =
     infinite teacher logit is the saturated p ∈ {0, 1}: KL = sp(−bf)) and bf = +inf beside a
     saturated af becomes af (KL = 0). Both change no finite result, so ordinary input skips them.
 
-    Speed (issue 15 asks for ≥ 0.5 GB/s of input scores per core; not met: 0.30–0.33 GB/s, i.e.
-    77–85 ms for 100,000 groups of 16 against 51 ms). Profile of one call on that input (process
-    CPU time, shared 2-core EPYC): 2 exp + 2 log1p 27 ms; 19 cheap passes (margins, sign folding,
-    min, sums, products) ~40 ms; the |δ| < 0.02 mask, its indices and the series 8 ms; the
-    transposes 3.5 ms. The log-of-product sum that saves pairwise entropy a log1p per pair
-    (``pairwise_entropy_mean``) would save ~11 ms here, not the 30 needed, and is not sound
-    for this loss: the KL is a small difference of the two softplus sums when the student is
-    close to the teacher (the regime distillation ends in), so the product's absolute error of
-    ~10³ ulps would exceed the 1e-11 relative agreement with the torch path for most groups.
+    numpy paths. float64: the teacher-sorted fast path of ``_soft_ranknet_np`` (per-item
+    exponentials, log-products, no transcendental per pair), whose error per group is bounded
+    there; a group outside 2⁻⁴⁰ of its sum (a student very close to the teacher, a logit range
+    over 700, an overflowed logit) is recomputed by the per-pair kernel below. float32, and those
+    groups: the per-pair kernel (the formula above, the series where |δ| < 0.02).
+
+    Speed (issue 15: ≥ 0.5 GB/s of input scores per core). 100,000 groups of 16, float64, one
+    core, process CPU time on the shared 2-core EPYC (AVX-512): 40–42 ms for the kernel,
+    0.51–0.54 GB/s in the benchmark, against 77–85 ms before (0.30–0.33 GB/s). Profile of the
+    fast path (ms): three pair passes shaped like the margins (δ, e, y) 10; argsort 5.5; the
+    two gathers of sorted items 4; 1 + y, 1 + e, σ = e/(1 + e), σ·δ ~10; block products, logs
+    and the halving sum ~7; per-item exps and bound ~3. Measured alternatives: the per-pair
+    formula with one log1p and one expm1 (log1p(σ·expm1(−δf)) + σδf) 59–62 ms; the same with
+    the log-product 55 ms; its |δ| < 0.02 mask + series alone ~11 ms, which the absolute error
+    bound of the sorted form makes unnecessary. ``BUFFER_ELEMENTS`` 2^16/2^17/2^18/2^19:
+    48/40/38–42/49 ms (2^17 kept, shared with the other kernels).
     """
     if not use_numpy(s, t):
         k = s.shape[-1]
