@@ -33,8 +33,9 @@ exact KL sum of the given float inputs; R_T = range of t/τ, R_D = range of D, e
   why the series is not needed;
 - fl(1 + y), fl(1 + e) and the two products' roundings: ≤ 4u per pair; the logs of the B block
   products (4 ulp each) and their halving sum: ≤ (4 + ⌈log₂ B⌉)·u·(log Π (1 + y) +
-  log Π (1 + e)), both ≥ 0; σ·δ rounds by ≤ 1.5u·|δ|, its halving sum (``_tree_sum``) by ≤ ⌈log₂ m⌉·u·Σ|σδ|
-  ≤ ⌈log₂ m⌉·u·m·R_D/2, the final two additions by ≤ u·m·R_D plus the logs' share.
+  log Π (1 + e)), both ≥ 0; σ·δ rounds by ≤ 1.5u·|δ|, its halving sum (``_tree_sum``) by
+  ≤ ⌈log₂ m⌉·u·Σ|σδ| ≤ ⌈log₂ m⌉·u·m·R_D/2, the final two additions by ≤ u·m·R_D plus the
+  logs' share.
 
 Summed: m·(24 + 4·max|D| + 12·R_D) + ⌈log₂ m⌉·m·R_D/2 + (4 + ⌈log₂ B⌉)·(the logs), plus
 (10 + 4·R_T) times the exact sum (itself ≤ the computed sum + the bound).
