@@ -85,13 +85,13 @@ class _Chunks:
             c = min(self.cols, self.n - start)
             items = []
             for a, item in zip(self.arrays, self.items):
-                np.copyto(item[:, :c], a[start : start + c].T)
-                items.append(item[:, :c])
+                items.append(_leading(item, c))
+                np.copyto(items[-1], a[start : start + c].T)
             yield (
                 slice(start, start + c),
                 items,
-                [b[:, :c] for b in self.buf],
-                [b[:, :c] for b in self.bools],
+                [_leading(b, c) for b in self.buf],
+                [_leading(b, c) for b in self.bools],
             )
 
     def margins(self, items: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -109,6 +109,12 @@ class _Chunks:
             op(items[: k - r], items[r:], out=out[off : off + k - r])
             off += k - r
         return out
+
+
+def _leading(buf: np.ndarray, c: int) -> np.ndarray:
+    """A contiguous ``(rows, c)`` view of the start of a ``(rows, cols)`` buffer: a chunk narrower
+    than the buffer (the last one) keeps flat indexing and ravel() views."""
+    return buf.reshape(-1)[: buf.shape[0] * c].reshape(buf.shape[0], c)
 
 
 def _divide_tau(m: np.ndarray, tau, sl: slice) -> None:
@@ -336,7 +342,9 @@ def soft_ranknet_mean(s: torch.Tensor, t: torch.Tensor, tau, *, saturate: bool =
     sums, kept = soft_ranknet_sums(sn, tn, tau, BUFFER_ELEMENTS)
     out = sums / (sn.shape[1] * (sn.shape[1] - 1) // 2)
     redo = np.flatnonzero(~kept)
-    if redo.size:
+    if redo.size == len(out):
+        out = _soft_ranknet_per_pair(sn, tn, tau, saturate)
+    elif redo.size:
         tau_r = tau if isinstance(tau, float) else tau[redo]
         out[redo] = _soft_ranknet_per_pair(sn[redo], tn[redo], tau_r, saturate)
     return torch.from_numpy(out)
@@ -355,11 +363,10 @@ def _soft_ranknet_per_pair(sn: np.ndarray, tn: np.ndarray, tau, saturate: bool) 
         _divide_tau(b, tau, sl)
         np.subtract(b, a, out=w)  # δ
         np.abs(w, out=w)
-        # (row, column) indices: the last chunk's buffers are column slices, not contiguous, so
-        # a flat index into a ravel() copy would be written to the copy and lost
-        small = np.nonzero(w < _SERIES_BELOW)
-        a_small = a[small] if small[0].size else None
-        d_small = (b[small] - a_small) if small[0].size else None
+        # flat indices: the chunk's buffers are contiguous (``_leading``), ravel() is a view
+        small = np.flatnonzero(w < _SERIES_BELOW)
+        a_small = a.ravel()[small] if small.size else None
+        d_small = (b.ravel()[small] - a_small) if small.size else None
         av, bv = a.view(uint), b.view(uint)
         np.bitwise_and(av, sign, out=w.view(uint))
         np.bitwise_xor(bv, w.view(uint), out=bv)  # bf = b·sign(a)
@@ -380,8 +387,8 @@ def _soft_ranknet_per_pair(sn: np.ndarray, tn: np.ndarray, tau, saturate: bool) 
         np.subtract(b, a, out=w)
         np.multiply(e, w, out=e)
         np.add(z, e, out=z)
-        if small[0].size:
-            z[small] = _kl_series(a_small, d_small)
+        if small.size:
+            z.ravel()[small] = _kl_series(a_small, d_small)
         np.add.reduce(z, axis=0, out=out[sl])
     out /= ch.pairs
     return out
