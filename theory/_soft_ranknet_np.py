@@ -78,11 +78,13 @@ def soft_ranknet_sums(
     sums = np.zeros(n)
     kept = np.zeros(n, dtype=bool)
     pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (groups, x, D)
+    prefilter = False  # on once a chunk had hopeless groups, off again when one has none
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for start in range(0, n, cols):
             sl = slice(start, min(n, start + cols))
             sc, tc, tau_c = s[sl], t[sl], tau if isinstance(tau, float) else tau[sl]
-            rows = _rows_worth_sorting(sc, tc, tau_c, m)
+            rows = _rows_worth_sorting(sc, tc, tau_c, m) if prefilter else None
+            prefilter = rows is not None
             if rows is not None:
                 # fewer than half: a student close to its teacher, where even the groups that
                 # pass this filter mostly fail the bound (student noise 0.1 on a N(0, 9) teacher:
@@ -96,6 +98,7 @@ def soft_ranknet_sums(
             if rows is None and hope.all():
                 _kept_sums(big_t, gap, bufs, sums, kept, sl)
                 continue
+            prefilter = True
             where = np.flatnonzero(hope)
             at = start + (where if rows is None else rows[where])
             pending.append((at, big_t[:, where], gap[:, where]))
