@@ -136,3 +136,47 @@ def test_random_groups_kept_are_within_the_bound(k, teacher_scale, noise, shift,
     t = rng.standard_normal((6, k)) * teacher_scale + shift
     s = t + rng.standard_normal((6, k)) * noise
     check_kept_within_bound(s, t, tau)
+
+
+def test_the_filters_reject_only_groups_the_bound_rejects():
+    """``_hopeful`` (after the sort) and ``_rows_worth_sorting`` (before it) skip a group only
+    when the bound would reject it: over students from far to very close to the teacher."""
+    rng = np.random.default_rng(7)
+    t = rng.standard_normal((3000, 16)) * 3
+    s = t + rng.standard_normal((3000, 16)) * np.geomspace(1e-3, 3, 3000)[:, None]
+    tau = rng.uniform(0.3, 3, 3000)
+    big_t, gap = fast._sorted_items(s, t, tau, np.arange(3000) * 16)
+    bufs = [np.empty((120, 3000)) for _ in range(4)]
+    sums, kept = np.zeros(3000), np.zeros(3000, dtype=bool)
+    fast._kept_sums(big_t, gap, bufs, sums, kept, slice(None))  # every group, no filter
+    hope = fast._hopeful(gap, 120)
+    rough = np.zeros(3000, dtype=bool)
+    rough[fast._rows_worth_sorting(s, t, tau, 120)] = True
+    assert not kept[~hope].any() and not hope[~rough].any()
+    assert kept.any() and not hope.all() and not rough.all()  # all three cases occur
+
+
+def test_chunks_of_mixed_students_take_every_path(monkeypatch):
+    """Chunks of 4 groups: all far (tried as they are); far and close (the hopeful ones gathered
+    into full chunks, the filter before the sort switched on); half close (filtered, the rest
+    sorted and tried); mostly close (no try); far again (the filter switched off)."""
+    far_s, far_t = groups("ordinary", n=10, seed=11)
+    close_s, close_t = groups("close_student", n=7, seed=12)
+    mid_s, mid_t = groups("delta_above_series", n=1, seed=13)
+    order = [("f", 0, 4), ("f", 4, 6), ("c", 0, 2), ("c", 2, 4), ("f", 6, 8), ("c", 4, 7)]
+    order += [("m", 0, 1), ("f", 8, 10)]
+    src = {"f": (far_s, far_t), "c": (close_s, close_t), "m": (mid_s, mid_t)}
+    s = torch.as_tensor(np.concatenate([src[k][0][a:b] for k, a, b in order]))
+    t = torch.as_tensor(np.concatenate([src[k][1][a:b] for k, a, b in order]))
+    far = np.concatenate([np.full(b - a, k == "f") for k, a, b in order])
+    close = np.concatenate([np.full(b - a, k == "c") for k, a, b in order])
+    whole = pk.soft_ranknet_mean(s, t, 0.8).numpy()
+    monkeypatch.setattr(pk, "BUFFER_ELEMENTS", 4 * 120)
+    chunked = pk.soft_ranknet_mean(s, t, 0.8).numpy()
+    _, kept = fast.soft_ranknet_sums(s.numpy(), t.numpy(), 0.8, pk.BUFFER_ELEMENTS)
+    assert kept[far].all() and not kept[close].any()
+    np.testing.assert_allclose(chunked, whole, rtol=1e-14, atol=0)
+    want = exact_sums(s.numpy(), t.numpy(), 0.8) / 120
+    np.testing.assert_allclose(chunked[kept], want[kept], rtol=fast._ACCEPT, atol=0)
+    torch_path = pk.soft_ranknet_mean(s.clone().requires_grad_(True), t, 0.8).detach().numpy()
+    np.testing.assert_allclose(chunked, torch_path, rtol=1e-11, atol=0)
