@@ -313,15 +313,17 @@ def soft_ranknet_mean(s: torch.Tensor, t: torch.Tensor, tau, *, saturate: bool =
     groups: the per-pair kernel (the formula above, the series where |δ| < 0.02).
 
     Speed (issue 15: ≥ 0.5 GB/s of input scores per core). 100,000 groups of 16, float64, one
-    core, process CPU time on the shared 2-core EPYC (AVX-512): 40–42 ms for the kernel,
-    0.51–0.54 GB/s in the benchmark, against 77–85 ms before (0.30–0.33 GB/s). Profile of the
-    fast path (ms): three pair passes shaped like the margins (δ, e, y) 10; argsort 5.5; the
-    two gathers of sorted items 4; 1 + y, 1 + e, σ = e/(1 + e), σ·δ ~10; block products, logs
-    and the halving sum ~7; per-item exps and bound ~3. Measured alternatives: the per-pair
-    formula with one log1p and one expm1 (log1p(σ·expm1(−δf)) + σδf) 59–62 ms; the same with
-    the log-product 55 ms; its |δ| < 0.02 mask + series alone ~11 ms, which the absolute error
-    bound of the sorted form makes unnecessary. ``BUFFER_ELEMENTS`` 2^16/2^17/2^18/2^19:
-    48/40/38–42/49 ms (2^17 kept, shared with the other kernels).
+    core, process CPU time on the shared 2-core EPYC (AVX-512), benchmark
+    ``bench_theory_estimators``: 45 ms, 0.56–0.57 GB/s, 10.4× the naive numpy reference, 1.02×
+    the float32 matmul floor; before: 77–86 ms, 0.30–0.33 GB/s. Profile of the fast path (ms):
+    three pair passes shaped like the margins (δ, e, y) 10; argsort 5.5; the gathers of the
+    sorted items 4; 1 + y, 1 + e, σ = e/(1 + e), σ·δ ~10; block products, logs and halving sums
+    ~7; per-item exps, filter and bound ~4. Measured alternatives: the per-pair formula with one
+    log1p and one expm1 (log1p(σ·expm1(−δf)) + σδf) 59–62 ms; the same with the log-product
+    55 ms; its |δ| < 0.02 mask + series alone ~11 ms, which the absolute error bound of the
+    sorted form makes unnecessary. ``BUFFER_ELEMENTS`` 2^16/2^17/2^18/2^19: 48/40/38–42/49 ms
+    (2^17 kept, shared with the other kernels). Students close to the teacher (mean KL ≲ 1e-3)
+    take the per-pair kernel at its speed (``_soft_ranknet_np`` has the numbers).
     """
     if not use_numpy(s, t):
         k = s.shape[-1]
