@@ -28,14 +28,12 @@ import numpy as np
 import torch
 
 from ._chunks import map_groups
-from ._soft_ranknet_np import soft_ranknet_sums
 from ._special import _SATURATED, binary_entropy_logit, kl_bernoulli_logits
 from .pairs import margins_any_order as torch_margins
 
 # Elements of one (pairs, c) buffer per chunk: 1 MiB in float64, so the 3–5 buffers of a kernel
 # stay in the L2/L3 cache.
 BUFFER_ELEMENTS = 2**17
-_SERIES_BELOW = 0.02  # as in _special.kl_bernoulli_logits
 
 
 def use_numpy(*tensors: torch.Tensor) -> bool:
@@ -310,7 +308,8 @@ def soft_ranknet_mean(s: torch.Tensor, t: torch.Tensor, tau, *, saturate: bool =
     exponentials, log-products, no transcendental per pair), whose error per group is bounded
     there; a group outside 2⁻⁴⁰ of its sum (a student very close to the teacher, a logit range
     over 700, an overflowed logit) is recomputed by the per-pair kernel below. float32, and those
-    groups: the per-pair kernel (the formula above, the series where |δ| < 0.02).
+    groups: the per-pair kernel ``_soft_ranknet_np.per_pair_means`` (the formula above, the series
+    where |δ| < 0.02).
 
     Speed (issue 15: ≥ 0.5 GB/s of input scores per core). 100,000 groups of 16, float64, one
     core, process CPU time on the shared 2-core EPYC (AVX-512), benchmark
@@ -337,85 +336,22 @@ def soft_ranknet_mean(s: torch.Tensor, t: torch.Tensor, tau, *, saturate: bool =
     sn, tn, tau = _np(s), _np(t), _tau_np(tau)
     if sn.dtype != tn.dtype:
         tn = tn.astype(sn.dtype)
+    # imported here: ``_soft_ranknet_np`` uses this module's chunks and bit tricks
+    from ._soft_ranknet_np import per_pair_means, soft_ranknet_sums
+
     if sn.dtype != np.float64:
-        return torch.from_numpy(_soft_ranknet_per_pair(sn, tn, tau, saturate))
+        return torch.from_numpy(per_pair_means(sn, tn, tau, saturate))
     # the fast path (float64): a group it does not keep — outside its proven accuracy, or with an
     # overflowed logit (``saturate``: its ranges are then inf) — takes the per-pair formula
     sums, kept = soft_ranknet_sums(sn, tn, tau, BUFFER_ELEMENTS)
     out = sums / (sn.shape[1] * (sn.shape[1] - 1) // 2)
     redo = np.flatnonzero(~kept)
     if redo.size == len(out):
-        out = _soft_ranknet_per_pair(sn, tn, tau, saturate)
+        out = per_pair_means(sn, tn, tau, saturate)
     elif redo.size:
         tau_r = tau if isinstance(tau, float) else tau[redo]
-        out[redo] = _soft_ranknet_per_pair(sn[redo], tn[redo], tau_r, saturate)
+        out[redo] = per_pair_means(sn[redo], tn[redo], tau_r, saturate)
     return torch.from_numpy(out)
-
-
-def _soft_ranknet_per_pair(sn: np.ndarray, tn: np.ndarray, tau, saturate: bool) -> np.ndarray:
-    """The per-pair kernel of :func:`soft_ranknet_mean` (any float dtype, ``saturate``)."""
-    uint, sign = _sign_bit(sn.dtype)
-    ch = _Chunks([sn, tn], 5, bool_buffers=2 if saturate else 0)
-    zero = np.zeros((1, ch.cols), dtype=sn.dtype)
-    out = np.empty(ch.n, dtype=sn.dtype)
-    for sl, (si, ti), (a, b, e, z, w), masks in ch:
-        ch.margins(ti, a)
-        ch.margins(si, b)
-        _divide_tau(a, tau, sl)
-        _divide_tau(b, tau, sl)
-        np.subtract(b, a, out=w)  # δ
-        np.abs(w, out=w)
-        # flat indices: the chunk's buffers are contiguous (``_leading``), ravel() is a view
-        small = np.flatnonzero(w < _SERIES_BELOW)
-        a_small = a.ravel()[small] if small.size else None
-        d_small = (b.ravel()[small] - a_small) if small.size else None
-        av, bv = a.view(uint), b.view(uint)
-        np.bitwise_and(av, sign, out=w.view(uint))
-        np.bitwise_xor(bv, w.view(uint), out=bv)  # bf = b·sign(a)
-        np.bitwise_and(av, ~sign, out=av)  # af = |a|
-        if saturate:
-            _saturate_logits(a, b, *masks)
-        _neg_abs(b, z)
-        np.exp(z, out=z)
-        np.log1p(z, out=z)
-        np.minimum(b, zero[:, : b.shape[1]], out=w)
-        np.subtract(z, w, out=z)  # sp(−bf)
-        _neg_abs(a, e)
-        np.exp(e, out=e)  # e = e^{−af}
-        np.log1p(e, out=w)
-        np.subtract(z, w, out=z)  # sp(−bf) − sp(−af)
-        np.add(e, 1.0, out=w)
-        np.divide(e, w, out=e)  # σ(−af)
-        np.subtract(b, a, out=w)
-        np.multiply(e, w, out=e)
-        np.add(z, e, out=z)
-        if small.size:
-            z.ravel()[small] = _kl_series(a_small, d_small)
-        np.add.reduce(z, axis=0, out=out[sl])
-    out /= ch.pairs
-    return out
-
-
-def _saturate_logits(af: np.ndarray, bf: np.ndarray, m1: np.ndarray, m2: np.ndarray) -> None:
-    """In place, as ``kl_bernoulli_logits(..., saturate=True)``: af ← min(af, 1e4), and
-    bf ← af where bf = +inf and af is saturated (a student logit overflowed towards the teacher's
-    saturated one: KL(a, a) = 0 to float precision)."""
-    np.minimum(af, _SATURATED, out=af)
-    np.greater_equal(af, _SATURATED, out=m1)
-    np.isposinf(bf, out=m2)
-    np.logical_and(m1, m2, out=m1)
-    np.copyto(bf, af, where=m1)
-
-
-def _kl_series(a: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """Taylor series of D_sp in δ (see ``_special.kl_bernoulli_logits``), numpy."""
-    with np.errstate(over="ignore"):
-        s_pos = 1.0 / (1.0 + np.exp(-a))
-        s_neg = 1.0 / (1.0 + np.exp(a))
-    v = s_pos * s_neg
-    w = s_neg - s_pos
-    inner = (1 - 6 * v) / 24 + d * (w * (1 - 12 * v) / 120 + d * (1 - 30 * v + 120 * v**2) / 720)
-    return v * d**2 * (0.5 + d * (w / 6 + d * inner))
 
 
 @_quiet

@@ -1,4 +1,5 @@
-"""Fast numpy path of the soft RankNet loss (float64, CPU): teacher-sorted pairs, log-products.
+"""numpy kernels of the soft RankNet loss: the fast float64 path (teacher-sorted pairs,
+log-products) and the per-pair kernel (:func:`per_pair_means`) for what it does not keep.
 
 Per group of k items (m = k(k − 1)/2 pairs), with the items sorted by teacher score (ascending),
 every pair i < j has a teacher logit a = (t_j − t_i)/τ ≥ 0, a student logit b = (s_j − s_i)/τ
@@ -59,6 +60,9 @@ chunk with a majority of them as a whole. The rest is the price of the close-stu
 from __future__ import annotations
 
 import numpy as np
+
+from . import _pair_kernels as pk
+from ._special import _SATURATED, _SERIES_BELOW
 
 # Per-item exponentials e^{±x} with |x| ≤ 700 stay normal in float64 (e^{±709.78} is the limit).
 _MAX_RANGE = 700.0
@@ -257,3 +261,73 @@ def _error_bound(m: int, r_t, r_d, max_d, logs, sums) -> np.ndarray:
 def _depth(m: int) -> int:
     """Roundings per term of :func:`_tree_sum` over m rows: ⌈log₂ m⌉."""
     return max(0, (m - 1).bit_length())
+
+
+# --------------------------------------------------------------------------- per pair
+
+
+def per_pair_means(sn: np.ndarray, tn: np.ndarray, tau, saturate: bool) -> np.ndarray:
+    """Per group mean KL, pair by pair: the formula of ``_special.kl_bernoulli_logits`` (see
+    ``_pair_kernels.soft_ranknet_mean``), any float dtype, ``saturate``; ``(n, k)`` → ``(n,)``."""
+    uint, sign = pk._sign_bit(sn.dtype)
+    ch = pk._Chunks([sn, tn], 5, bool_buffers=2 if saturate else 0)
+    zero = np.zeros((1, ch.cols), dtype=sn.dtype)
+    out = np.empty(ch.n, dtype=sn.dtype)
+    for sl, (si, ti), (a, b, e, z, w), masks in ch:
+        ch.margins(ti, a)
+        ch.margins(si, b)
+        pk._divide_tau(a, tau, sl)
+        pk._divide_tau(b, tau, sl)
+        np.subtract(b, a, out=w)  # δ
+        np.abs(w, out=w)
+        # flat indices: the chunk's buffers are contiguous (``_leading``), ravel() is a view
+        small = np.flatnonzero(w < _SERIES_BELOW)
+        a_small = a.ravel()[small] if small.size else None
+        d_small = (b.ravel()[small] - a_small) if small.size else None
+        av, bv = a.view(uint), b.view(uint)
+        np.bitwise_and(av, sign, out=w.view(uint))
+        np.bitwise_xor(bv, w.view(uint), out=bv)  # bf = b·sign(a)
+        np.bitwise_and(av, ~sign, out=av)  # af = |a|
+        if saturate:
+            _saturate_logits(a, b, *masks)
+        pk._neg_abs(b, z)
+        np.exp(z, out=z)
+        np.log1p(z, out=z)
+        np.minimum(b, zero[:, : b.shape[1]], out=w)
+        np.subtract(z, w, out=z)  # sp(−bf)
+        pk._neg_abs(a, e)
+        np.exp(e, out=e)  # e = e^{−af}
+        np.log1p(e, out=w)
+        np.subtract(z, w, out=z)  # sp(−bf) − sp(−af)
+        np.add(e, 1.0, out=w)
+        np.divide(e, w, out=e)  # σ(−af)
+        np.subtract(b, a, out=w)
+        np.multiply(e, w, out=e)
+        np.add(z, e, out=z)
+        if small.size:
+            z.ravel()[small] = _kl_series(a_small, d_small)
+        np.add.reduce(z, axis=0, out=out[sl])
+    out /= ch.pairs
+    return out
+
+
+def _saturate_logits(af: np.ndarray, bf: np.ndarray, m1: np.ndarray, m2: np.ndarray) -> None:
+    """In place, as ``kl_bernoulli_logits(..., saturate=True)``: af ← min(af, 1e4), and
+    bf ← af where bf = +inf and af is saturated (a student logit overflowed towards the teacher's
+    saturated one: KL(a, a) = 0 to float precision)."""
+    np.minimum(af, _SATURATED, out=af)
+    np.greater_equal(af, _SATURATED, out=m1)
+    np.isposinf(bf, out=m2)
+    np.logical_and(m1, m2, out=m1)
+    np.copyto(bf, af, where=m1)
+
+
+def _kl_series(a: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Taylor series of D_sp in δ (see ``_special.kl_bernoulli_logits``), numpy."""
+    with np.errstate(over="ignore"):
+        s_pos = 1.0 / (1.0 + np.exp(-a))
+        s_neg = 1.0 / (1.0 + np.exp(a))
+    v = s_pos * s_neg
+    w = s_neg - s_pos
+    inner = (1 - 6 * v) / 24 + d * (w * (1 - 12 * v) / 120 + d * (1 - 30 * v + 120 * v**2) / 720)
+    return v * d**2 * (0.5 + d * (w / 6 + d * inner))
