@@ -66,13 +66,21 @@ def _sign_bit(dtype) -> tuple[np.dtype, object]:
 
 
 class _Chunks:
-    """Transposed chunks ``(k, c)`` of ``(n, k)`` arrays and ``(pairs, c)`` work buffers."""
+    """Transposed chunks ``(k, c)`` of ``(n, k)`` arrays and ``(pairs, c)`` work buffers.
 
-    def __init__(self, arrays: list[np.ndarray], n_buffers: int, bool_buffers: int = 0):
+    ``contiguous``: a chunk narrower than the buffers (the last one) gets contiguous views of
+    their start (:func:`_leading`), so flat indices and ravel() views work on it; otherwise
+    column slices (the other kernels' bits as they were).
+    """
+
+    def __init__(
+        self, arrays: list[np.ndarray], n_buffers: int, bool_buffers: int = 0, contiguous=False
+    ):
         self.arrays = arrays
         self.n, self.k = arrays[0].shape
         self.pairs = self.k * (self.k - 1) // 2
         self.cols = max(1, min(self.n, BUFFER_ELEMENTS // self.pairs))
+        self.view = _leading if contiguous else lambda b, c: b[:, :c]
         dt = arrays[0].dtype
         self.items = [np.empty((self.k, self.cols), dtype=dt) for _ in arrays]
         self.buf = [np.empty((self.pairs, self.cols), dtype=dt) for _ in range(n_buffers)]
@@ -83,13 +91,13 @@ class _Chunks:
             c = min(self.cols, self.n - start)
             items = []
             for a, item in zip(self.arrays, self.items):
-                items.append(_leading(item, c))
+                items.append(self.view(item, c))
                 np.copyto(items[-1], a[start : start + c].T)
             yield (
                 slice(start, start + c),
                 items,
-                [_leading(b, c) for b in self.buf],
-                [_leading(b, c) for b in self.bools],
+                [self.view(b, c) for b in self.buf],
+                [self.view(b, c) for b in self.bools],
             )
 
     def margins(self, items: np.ndarray, out: np.ndarray) -> np.ndarray:

@@ -270,7 +270,7 @@ def per_pair_means(sn: np.ndarray, tn: np.ndarray, tau, saturate: bool) -> np.nd
     """Per group mean KL, pair by pair: the formula of ``_special.kl_bernoulli_logits`` (see
     ``_pair_kernels.soft_ranknet_mean``), any float dtype, ``saturate``; ``(n, k)`` → ``(n,)``."""
     uint, sign = pk._sign_bit(sn.dtype)
-    ch = pk._Chunks([sn, tn], 5, bool_buffers=2 if saturate else 0)
+    ch = pk._Chunks([sn, tn], 5, bool_buffers=2 if saturate else 0, contiguous=True)
     zero = np.zeros((1, ch.cols), dtype=sn.dtype)
     out = np.empty(ch.n, dtype=sn.dtype)
     for sl, (si, ti), (a, b, e, z, w), masks in ch:
