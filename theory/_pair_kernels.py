@@ -321,8 +321,9 @@ def soft_ranknet_mean(s: torch.Tensor, t: torch.Tensor, tau, *, saturate: bool =
 
     Speed (issue 15: ≥ 0.5 GB/s of input scores per core). 100,000 groups of 16, float64, one
     core, process CPU time on the shared 2-core EPYC (AVX-512), benchmark
-    ``bench_theory_estimators``: 45 ms, 0.56–0.57 GB/s, 10.4× the naive numpy reference, 1.02×
-    the float32 matmul floor; before: 77–86 ms, 0.30–0.33 GB/s. Profile of the fast path (ms):
+    ``bench_theory_estimators``: 43–45 ms, 0.56–0.59 GB/s, 10.4–10.7× the naive numpy reference,
+    0.97–1.03× the float32 matmul floor; before: 77–86 ms, 0.30–0.33 GB/s. Its close-student row
+    (no group on the fast path): 90–92 ms, 0.28 GB/s. Profile of the fast path (ms):
     three pair passes shaped like the margins (δ, e, y) 10; argsort 5.5; the gathers of the
     sorted items 4; 1 + y, 1 + e, σ = e/(1 + e), σ·δ ~10; block products, logs and halving sums
     ~7; per-item exps, filter and bound ~4. Measured alternatives: the per-pair formula with one
