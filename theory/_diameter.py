@@ -61,7 +61,14 @@ gathering their rows out of the chunk; masks, candidate bookkeeping, the screeni
 cosines 0.12 s (numpy instead of torch for the bookkeeping saved only 0.01 s: not kept). A
 bf16 Gram (0.085 s in cache on this CPU) has a screen bound of ~2⁻⁷ instead of ~5·10⁻⁵ and would
 leave ~8 candidates per group to recompute, more than it saves; CPUs without native bf16 (the
-issue's AVX2 machine) would lose outright.
+issue's AVX2 machine) would lose outright. Only the Gram's upper triangle is needed, but as
+blocks it is not cheaper (same machine, ``torch.set_num_threads(1)``, process CPU time, chunks of
+the benchmark's floor, twice): the full bmm 0.34 s; rows in halves A, B as A·Aᵀ, A·Bᵀ, B·Bᵀ
+(75% of the FMAs, 3 bmm) 0.47–0.48 s; A·Xᵀ and B·Bᵀ (75%, 2 bmm) 0.34–0.36 s; quarters
+Q_i·X[4i:]ᵀ (62.5%, 4 bmm) 0.39–0.41 s — a batched GEMM this small is bound by its per-block
+work, not by the FMAs: not kept. Re-measured with the benchmark (same machine, 2026-11-29):
+this exact path 0.57 s (8.7× the pdist loop's 4.9 s), ``precision="float32"`` 0.37 s (12.8×),
+the floor 0.33 s.
 """
 
 from __future__ import annotations

@@ -34,7 +34,6 @@ from .pairs import margins_any_order as torch_margins
 # Elements of one (pairs, c) buffer per chunk: 1 MiB in float64, so the 3–5 buffers of a kernel
 # stay in the L2/L3 cache.
 BUFFER_ELEMENTS = 2**17
-_SERIES_BELOW = 0.02  # as in _special.kl_bernoulli_logits
 
 
 def use_numpy(*tensors: torch.Tensor) -> bool:
@@ -67,13 +66,21 @@ def _sign_bit(dtype) -> tuple[np.dtype, object]:
 
 
 class _Chunks:
-    """Transposed chunks ``(k, c)`` of ``(n, k)`` arrays and ``(pairs, c)`` work buffers."""
+    """Transposed chunks ``(k, c)`` of ``(n, k)`` arrays and ``(pairs, c)`` work buffers.
 
-    def __init__(self, arrays: list[np.ndarray], n_buffers: int, bool_buffers: int = 0):
+    ``contiguous``: a chunk narrower than the buffers (the last one) gets contiguous views of
+    their start (:func:`_leading`), so flat indices and ravel() views work on it; otherwise
+    column slices (the other kernels' bits as they were).
+    """
+
+    def __init__(
+        self, arrays: list[np.ndarray], n_buffers: int, bool_buffers: int = 0, contiguous=False
+    ):
         self.arrays = arrays
         self.n, self.k = arrays[0].shape
         self.pairs = self.k * (self.k - 1) // 2
         self.cols = max(1, min(self.n, BUFFER_ELEMENTS // self.pairs))
+        self.view = _leading if contiguous else lambda b, c: b[:, :c]
         dt = arrays[0].dtype
         self.items = [np.empty((self.k, self.cols), dtype=dt) for _ in arrays]
         self.buf = [np.empty((self.pairs, self.cols), dtype=dt) for _ in range(n_buffers)]
@@ -84,13 +91,13 @@ class _Chunks:
             c = min(self.cols, self.n - start)
             items = []
             for a, item in zip(self.arrays, self.items):
-                np.copyto(item[:, :c], a[start : start + c].T)
-                items.append(item[:, :c])
+                items.append(self.view(item, c))
+                np.copyto(items[-1], a[start : start + c].T)
             yield (
                 slice(start, start + c),
                 items,
-                [b[:, :c] for b in self.buf],
-                [b[:, :c] for b in self.bools],
+                [self.view(b, c) for b in self.buf],
+                [self.view(b, c) for b in self.bools],
             )
 
     def margins(self, items: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -108,6 +115,12 @@ class _Chunks:
             op(items[: k - r], items[r:], out=out[off : off + k - r])
             off += k - r
         return out
+
+
+def _leading(buf: np.ndarray, c: int) -> np.ndarray:
+    """A contiguous ``(rows, c)`` view of the start of a ``(rows, cols)`` buffer: a chunk narrower
+    than the buffer (the last one) keeps flat indexing and ravel() views."""
+    return buf.reshape(-1)[: buf.shape[0] * c].reshape(buf.shape[0], c)
 
 
 def _divide_tau(m: np.ndarray, tau, sl: slice) -> None:
@@ -299,15 +312,26 @@ def soft_ranknet_mean(s: torch.Tensor, t: torch.Tensor, tau, *, saturate: bool =
     infinite teacher logit is the saturated p ∈ {0, 1}: KL = sp(−bf)) and bf = +inf beside a
     saturated af becomes af (KL = 0). Both change no finite result, so ordinary input skips them.
 
-    Speed (issue 15 asks for ≥ 0.5 GB/s of input scores per core; not met: 0.30–0.33 GB/s, i.e.
-    77–85 ms for 100,000 groups of 16 against 51 ms). Profile of one call on that input (process
-    CPU time, shared 2-core EPYC): 2 exp + 2 log1p 27 ms; 19 cheap passes (margins, sign folding,
-    min, sums, products) ~40 ms; the |δ| < 0.02 mask, its indices and the series 8 ms; the
-    transposes 3.5 ms. The log-of-product sum that saves pairwise entropy a log1p per pair
-    (``pairwise_entropy_mean``) would save ~11 ms here, not the 30 needed, and is not sound
-    for this loss: the KL is a small difference of the two softplus sums when the student is
-    close to the teacher (the regime distillation ends in), so the product's absolute error of
-    ~10³ ulps would exceed the 1e-11 relative agreement with the torch path for most groups.
+    numpy paths. float64: the teacher-sorted fast path of ``_soft_ranknet_np`` (per-item
+    exponentials, log-products, no transcendental per pair), whose error per group is bounded
+    there; a group outside 2⁻⁴⁰ of its sum (a student very close to the teacher, a logit range
+    over 700, an overflowed logit) is recomputed by the per-pair kernel below. float32, and those
+    groups: the per-pair kernel ``_soft_ranknet_np.per_pair_means`` (the formula above, the series
+    where |δ| < 0.02).
+
+    Speed (issue 15: ≥ 0.5 GB/s of input scores per core). 100,000 groups of 16, float64, one
+    core, process CPU time on the shared 2-core EPYC (AVX-512), benchmark
+    ``bench_theory_estimators``: 43–45 ms, 0.56–0.59 GB/s, 10.4–10.7× the naive numpy reference,
+    0.97–1.03× the float32 matmul floor; before: 77–86 ms, 0.30–0.33 GB/s. Its close-student row
+    (no group on the fast path): 90–92 ms, 0.28 GB/s. Profile of the fast path (ms):
+    three pair passes shaped like the margins (δ, e, y) 10; argsort 5.5; the gathers of the
+    sorted items 4; 1 + y, 1 + e, σ = e/(1 + e), σ·δ ~10; block products, logs and halving sums
+    ~7; per-item exps, filter and bound ~4. Measured alternatives: the per-pair formula with one
+    log1p and one expm1 (log1p(σ·expm1(−δf)) + σδf) 59–62 ms; the same with the log-product
+    55 ms; its |δ| < 0.02 mask + series alone ~11 ms, which the absolute error bound of the
+    sorted form makes unnecessary. ``BUFFER_ELEMENTS`` 2^16/2^17/2^18/2^19: 48/40/38–42/49 ms
+    (2^17 kept, shared with the other kernels). Students close to the teacher (mean KL ≲ 1e-3)
+    take the per-pair kernel at its speed (``_soft_ranknet_np`` has the numbers).
     """
     if not use_numpy(s, t):
         k = s.shape[-1]
@@ -321,67 +345,22 @@ def soft_ranknet_mean(s: torch.Tensor, t: torch.Tensor, tau, *, saturate: bool =
     sn, tn, tau = _np(s), _np(t), _tau_np(tau)
     if sn.dtype != tn.dtype:
         tn = tn.astype(sn.dtype)
-    uint, sign = _sign_bit(sn.dtype)
-    ch = _Chunks([sn, tn], 5, bool_buffers=2 if saturate else 0)
-    zero = np.zeros((1, ch.cols), dtype=sn.dtype)
-    out = np.empty(ch.n, dtype=sn.dtype)
-    for sl, (si, ti), (a, b, e, z, w), masks in ch:
-        ch.margins(ti, a)
-        ch.margins(si, b)
-        _divide_tau(a, tau, sl)
-        _divide_tau(b, tau, sl)
-        np.subtract(b, a, out=w)  # δ
-        np.abs(w, out=w)
-        small = np.flatnonzero(w < _SERIES_BELOW)
-        a_small = a.ravel()[small] if small.size else None
-        d_small = (b.ravel()[small] - a_small) if small.size else None
-        av, bv = a.view(uint), b.view(uint)
-        np.bitwise_and(av, sign, out=w.view(uint))
-        np.bitwise_xor(bv, w.view(uint), out=bv)  # bf = b·sign(a)
-        np.bitwise_and(av, ~sign, out=av)  # af = |a|
-        if saturate:
-            _saturate_logits(a, b, *masks)
-        _neg_abs(b, z)
-        np.exp(z, out=z)
-        np.log1p(z, out=z)
-        np.minimum(b, zero[:, : b.shape[1]], out=w)
-        np.subtract(z, w, out=z)  # sp(−bf)
-        _neg_abs(a, e)
-        np.exp(e, out=e)  # e = e^{−af}
-        np.log1p(e, out=w)
-        np.subtract(z, w, out=z)  # sp(−bf) − sp(−af)
-        np.add(e, 1.0, out=w)
-        np.divide(e, w, out=e)  # σ(−af)
-        np.subtract(b, a, out=w)
-        np.multiply(e, w, out=e)
-        np.add(z, e, out=z)
-        if small.size:
-            z.ravel()[small] = _kl_series(a_small, d_small)
-        np.add.reduce(z, axis=0, out=out[sl])
-    out /= ch.pairs
+    # imported here: ``_soft_ranknet_np`` uses this module's chunks and bit tricks
+    from ._soft_ranknet_np import per_pair_means, soft_ranknet_sums
+
+    if sn.dtype != np.float64:
+        return torch.from_numpy(per_pair_means(sn, tn, tau, saturate))
+    # the fast path (float64): a group it does not keep — outside its proven accuracy, or with an
+    # overflowed logit (``saturate``: its ranges are then inf) — takes the per-pair formula
+    sums, kept = soft_ranknet_sums(sn, tn, tau, BUFFER_ELEMENTS)
+    out = sums / (sn.shape[1] * (sn.shape[1] - 1) // 2)
+    redo = np.flatnonzero(~kept)
+    if redo.size == len(out):
+        out = per_pair_means(sn, tn, tau, saturate)
+    elif redo.size:
+        tau_r = tau if isinstance(tau, float) else tau[redo]
+        out[redo] = per_pair_means(sn[redo], tn[redo], tau_r, saturate)
     return torch.from_numpy(out)
-
-
-def _saturate_logits(af: np.ndarray, bf: np.ndarray, m1: np.ndarray, m2: np.ndarray) -> None:
-    """In place, as ``kl_bernoulli_logits(..., saturate=True)``: af ← min(af, 1e4), and
-    bf ← af where bf = +inf and af is saturated (a student logit overflowed towards the teacher's
-    saturated one: KL(a, a) = 0 to float precision)."""
-    np.minimum(af, _SATURATED, out=af)
-    np.greater_equal(af, _SATURATED, out=m1)
-    np.isposinf(bf, out=m2)
-    np.logical_and(m1, m2, out=m1)
-    np.copyto(bf, af, where=m1)
-
-
-def _kl_series(a: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """Taylor series of D_sp in δ (see ``_special.kl_bernoulli_logits``), numpy."""
-    with np.errstate(over="ignore"):
-        s_pos = 1.0 / (1.0 + np.exp(-a))
-        s_neg = 1.0 / (1.0 + np.exp(a))
-    v = s_pos * s_neg
-    w = s_neg - s_pos
-    inner = (1 - 6 * v) / 24 + d * (w * (1 - 12 * v) / 120 + d * (1 - 30 * v + 120 * v**2) / 720)
-    return v * d**2 * (0.5 + d * (w / 6 + d * inner))
 
 
 @_quiet
