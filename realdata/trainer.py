@@ -400,6 +400,11 @@ def main(argv: list[str] | None = None) -> int:
                 atomic_write_bytes(args.model_out, buf.getvalue())
             last = result.logs.iloc[-1].to_dict() if len(result.logs) else {}
             print(json.dumps({"world_size": world, "steps": result.steps_done, **last}))
+        if dist.is_initialized():
+            # every rank leaves together: a rank that tore its gloo group down while rank 0 was
+            # still writing the outputs was seen to abort ("terminate called without an active
+            # exception", SIGABRT) on a loaded 2-core machine
+            dist.barrier()
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()

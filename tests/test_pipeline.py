@@ -148,7 +148,9 @@ def test_precision_reaches_prepare_and_measure_only_when_asked():
 def test_run_main_job_prints_a_short_summary(tmp_path, monkeypatch):
     calls, logs = [], []
     monkeypatch.setattr(
-        pipeline, "main_job", lambda seed, device, quick, precision: _stages(calls, fail="c")
+        pipeline,
+        "main_job",
+        lambda seed, device, quick, precision, labelled: _stages(calls, fail="c"),
     )
     (tmp_path / "checks").mkdir()
     verdicts = [{"verdict": v} for v in ("PASS", "PASS", "FAIL", "INCONCLUSIVE")]

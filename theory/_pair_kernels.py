@@ -27,13 +27,11 @@ import functools
 import numpy as np
 import torch
 
+from . import _np_chunks
 from ._chunks import map_groups
+from ._np_chunks import _Chunks, _divide_tau, _neg_abs, _sign_bit
 from ._special import _SATURATED, binary_entropy_logit, kl_bernoulli_logits
 from .pairs import margins_any_order as torch_margins
-
-# Elements of one (pairs, c) buffer per chunk: 1 MiB in float64, so the 3–5 buffers of a kernel
-# stay in the L2/L3 cache.
-BUFFER_ELEMENTS = 2**17
 
 
 def use_numpy(*tensors: torch.Tensor) -> bool:
@@ -59,87 +57,8 @@ def _np(t: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(t.detach().numpy())
 
 
-def _sign_bit(dtype) -> tuple[np.dtype, object]:
-    if dtype == np.float64:
-        return np.dtype(np.uint64), np.uint64(1 << 63)
-    return np.dtype(np.uint32), np.uint32(1 << 31)
-
-
-class _Chunks:
-    """Transposed chunks ``(k, c)`` of ``(n, k)`` arrays and ``(pairs, c)`` work buffers.
-
-    ``contiguous``: a chunk narrower than the buffers (the last one) gets contiguous views of
-    their start (:func:`_leading`), so flat indices and ravel() views work on it; otherwise
-    column slices (the other kernels' bits as they were).
-    """
-
-    def __init__(
-        self, arrays: list[np.ndarray], n_buffers: int, bool_buffers: int = 0, contiguous=False
-    ):
-        self.arrays = arrays
-        self.n, self.k = arrays[0].shape
-        self.pairs = self.k * (self.k - 1) // 2
-        self.cols = max(1, min(self.n, BUFFER_ELEMENTS // self.pairs))
-        self.view = _leading if contiguous else lambda b, c: b[:, :c]
-        dt = arrays[0].dtype
-        self.items = [np.empty((self.k, self.cols), dtype=dt) for _ in arrays]
-        self.buf = [np.empty((self.pairs, self.cols), dtype=dt) for _ in range(n_buffers)]
-        self.bools = [np.empty((self.pairs, self.cols), dtype=bool) for _ in range(bool_buffers)]
-
-    def __iter__(self):
-        for start in range(0, self.n, self.cols):
-            c = min(self.cols, self.n - start)
-            items = []
-            for a, item in zip(self.arrays, self.items):
-                items.append(self.view(item, c))
-                np.copyto(items[-1], a[start : start + c].T)
-            yield (
-                slice(start, start + c),
-                items,
-                [self.view(b, c) for b in self.buf],
-                [self.view(b, c) for b in self.bools],
-            )
-
-    def margins(self, items: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """``out[p] = t_i − t_j`` in the diagonal order of ``pairs.margins_any_order``."""
-        k, off = self.k, 0
-        for r in range(1, k):
-            np.subtract(items[: k - r], items[r:], out=out[off : off + k - r])
-            off += k - r
-        return out
-
-    def compare(self, items: np.ndarray, op, out: np.ndarray) -> np.ndarray:
-        """``out[p] = op(t_i, t_j)`` for the pairs, same order as :meth:`margins`."""
-        k, off = self.k, 0
-        for r in range(1, k):
-            op(items[: k - r], items[r:], out=out[off : off + k - r])
-            off += k - r
-        return out
-
-
-def _leading(buf: np.ndarray, c: int) -> np.ndarray:
-    """A contiguous ``(rows, c)`` view of the start of a ``(rows, cols)`` buffer: a chunk narrower
-    than the buffer (the last one) keeps flat indexing and ravel() views."""
-    return buf.reshape(-1)[: buf.shape[0] * c].reshape(buf.shape[0], c)
-
-
-def _divide_tau(m: np.ndarray, tau, sl: slice) -> None:
-    if isinstance(tau, float):
-        if tau != 1.0:
-            np.divide(m, tau, out=m)
-    else:
-        np.divide(m, tau[sl][None, :], out=m)
-
-
 def _tau_np(tau):
     return tau if isinstance(tau, float) else _np(tau)
-
-
-def _neg_abs(x: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """out = −|x| by setting the sign bit (exact)."""
-    uint, sign = _sign_bit(x.dtype)
-    np.bitwise_or(x.view(uint), sign, out=out.view(uint))
-    return out
 
 
 # --------------------------------------------------------------------------- pairwise entropy
@@ -352,7 +271,7 @@ def soft_ranknet_mean(s: torch.Tensor, t: torch.Tensor, tau, *, saturate: bool =
         return torch.from_numpy(per_pair_means(sn, tn, tau, saturate))
     # the fast path (float64): a group it does not keep — outside its proven accuracy, or with an
     # overflowed logit (``saturate``: its ranges are then inf) — takes the per-pair formula
-    sums, kept = soft_ranknet_sums(sn, tn, tau, BUFFER_ELEMENTS)
+    sums, kept = soft_ranknet_sums(sn, tn, tau, _np_chunks.BUFFER_ELEMENTS)
     out = sums / (sn.shape[1] * (sn.shape[1] - 1) // 2)
     redo = np.flatnonzero(~kept)
     if redo.size == len(out):

@@ -61,7 +61,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _pair_kernels as pk
+from . import _np_chunks as pk
 from ._special import _SATURATED, _SERIES_BELOW
 
 # Per-item exponentials e^{±x} with |x| ≤ 700 stay normal in float64 (e^{±709.78} is the limit).

@@ -329,7 +329,7 @@ def test_density_ratio_uniform_subset():
 def test_chunked_pair_computations_match_one_shot(monkeypatch):
     """Chunking over groups (CPU cache blocking) changes nothing: values, tau arrays, gradients."""
     import locent.theory._chunks as chunks
-    import locent.theory._pair_kernels as pair_kernels
+    import locent.theory._np_chunks as np_chunks
     from locent.theory import hard_ranknet, soft_ranknet
 
     rng = np.random.default_rng(9)
@@ -351,7 +351,7 @@ def test_chunked_pair_computations_match_one_shot(monkeypatch):
 
     one_shot = run()
     monkeypatch.setattr(chunks, "PAIR_ELEMENTS_PER_CHUNK", 40)  # 2 groups of 15 pairs per chunk
-    monkeypatch.setattr(pair_kernels, "BUFFER_ELEMENTS", 40)  # the numpy kernels: the same
+    monkeypatch.setattr(np_chunks, "BUFFER_ELEMENTS", 40)  # the numpy kernels: the same
     chunked = run()
     for a, b in zip(one_shot, chunked):
         if a.dtype.kind == "i":

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from locent.theory import _np_chunks as nc
 from locent.theory import _pair_kernels as pk
 
 
@@ -86,7 +87,7 @@ def test_entropy_small_groups_take_the_per_pair_formula_bit_for_bit(dtype):
 def test_entropy_saturated_and_chunked_groups(monkeypatch):
     # 3 groups per chunk: the per-pair recompute of small-entropy groups inside a chunk that
     # also holds ordinary groups, and a per-group τ sliced to those groups
-    monkeypatch.setattr(pk, "BUFFER_ELEMENTS", 3 * 120)
+    monkeypatch.setattr(nc, "BUFFER_ELEMENTS", 3 * 120)
     t = torch.cat([peaked(7, 16, np.float64), teacher(7, 16, 2.0, np.float64, seed=2)])
     t = t[torch.randperm(14, generator=torch.Generator().manual_seed(0))]
     tau = torch.as_tensor(np.random.default_rng(3).uniform(0.5, 2, 14))
@@ -101,7 +102,7 @@ def test_entropy_saturated_and_chunked_groups(monkeypatch):
 
 @pytest.mark.parametrize("ties", [False, True])
 def test_hard_ranknet_with_and_without_teacher_ties(ties, monkeypatch):
-    monkeypatch.setattr(pk, "BUFFER_ELEMENTS", 4 * 28)  # 4 groups of 8 per chunk
+    monkeypatch.setattr(nc, "BUFFER_ELEMENTS", 4 * 28)  # 4 groups of 8 per chunk
     rng = np.random.default_rng(4)
     t = rng.standard_normal((30, 8)) * 2
     s = t + rng.standard_normal((30, 8))

@@ -19,6 +19,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from locent.theory import _np_chunks as nc
 from locent.theory import _pair_kernels as pk
 from locent.theory import _soft_ranknet_np as fast
 
@@ -44,7 +45,7 @@ def exact_sums(s: np.ndarray, t: np.ndarray, tau) -> np.ndarray:
 
 
 def check_kept_within_bound(s, t, tau) -> np.ndarray:
-    sums, kept = fast.soft_ranknet_sums(s, t, tau, pk.BUFFER_ELEMENTS)
+    sums, kept = fast.soft_ranknet_sums(s, t, tau, nc.BUFFER_ELEMENTS)
     want = exact_sums(s[kept], t[kept], tau if isinstance(tau, float) else tau[kept])
     err = np.abs(sums[kept] - want)
     assert (err <= fast._ACCEPT * want).all(), (err / want).max()
@@ -94,7 +95,7 @@ def test_kept_groups_are_within_the_bound_of_the_exact_sum(case, tau):
 def test_rejected_groups_take_the_per_pair_kernel_bit_for_bit(tau):
     parts = [groups(case, seed=i) for i, case in enumerate(KEPT + REJECTED)]
     s, t = (np.concatenate(x) for x in zip(*parts))
-    _, kept = fast.soft_ranknet_sums(s, t, tau, pk.BUFFER_ELEMENTS)
+    _, kept = fast.soft_ranknet_sums(s, t, tau, nc.BUFFER_ELEMENTS)
     assert kept.any() and not kept.all()
     got = pk.soft_ranknet_mean(torch.as_tensor(s), torch.as_tensor(t), tau).numpy()
     per_pair = fast.per_pair_means(s[~kept], t[~kept], tau, False)
@@ -105,7 +106,7 @@ def test_rejected_groups_take_the_per_pair_kernel_bit_for_bit(tau):
 
 def test_the_fast_path_keeps_ordinary_groups():
     s, t = groups("ordinary", n=2000)
-    _, kept = fast.soft_ranknet_sums(s, t, 1.0, pk.BUFFER_ELEMENTS)
+    _, kept = fast.soft_ranknet_sums(s, t, 1.0, nc.BUFFER_ELEMENTS)
     assert kept.mean() >= 0.99
 
 
@@ -115,7 +116,7 @@ def test_chunking_changes_nothing_and_keeps_the_series_in_the_last_chunk(monkeyp
     s, t = torch.as_tensor(np.concatenate([s1, s2])), torch.as_tensor(np.concatenate([t1, t2]))
     tau = torch.as_tensor(np.random.default_rng(2).uniform(0.5, 2, 18))
     whole = pk.soft_ranknet_mean(s, t, tau).numpy()
-    monkeypatch.setattr(pk, "BUFFER_ELEMENTS", 4 * 120)  # 4 groups per chunk, the last 2 (of 9)
+    monkeypatch.setattr(nc, "BUFFER_ELEMENTS", 4 * 120)  # 4 groups per chunk, the last 2 (of 9)
     chunked = pk.soft_ranknet_mean(s, t, tau).numpy()
     np.testing.assert_allclose(chunked, whole, rtol=1e-14, atol=0)
     torch_path = pk.soft_ranknet_mean(s.clone().requires_grad_(True), t, tau).detach().numpy()
@@ -171,9 +172,9 @@ def test_chunks_of_mixed_students_take_every_path(monkeypatch):
     far = np.concatenate([np.full(b - a, k == "f") for k, a, b in order])
     close = np.concatenate([np.full(b - a, k == "c") for k, a, b in order])
     whole = pk.soft_ranknet_mean(s, t, 0.8).numpy()
-    monkeypatch.setattr(pk, "BUFFER_ELEMENTS", 4 * 120)
+    monkeypatch.setattr(nc, "BUFFER_ELEMENTS", 4 * 120)
     chunked = pk.soft_ranknet_mean(s, t, 0.8).numpy()
-    _, kept = fast.soft_ranknet_sums(s.numpy(), t.numpy(), 0.8, pk.BUFFER_ELEMENTS)
+    _, kept = fast.soft_ranknet_sums(s.numpy(), t.numpy(), 0.8, nc.BUFFER_ELEMENTS)
     assert kept[far].all() and not kept[close].any()
     np.testing.assert_allclose(chunked, whole, rtol=1e-14, atol=0)
     want = exact_sums(s.numpy(), t.numpy(), 0.8) / 120
