@@ -111,7 +111,7 @@ def test_teacher_file_prepare_measure_grid(irds, tmp_path, capsys):
     # the teacher file also scores the test candidates (teacher agreement on the local test set)
     params = dataclasses.replace(grid_params(args), teacher_sets=(f"local_{name}",), fresh=True)
     stages.grid_stage(params)
-    res = pd.read_csv(out / "realdata" / "grid" / "smoke" / "results.csv")
+    res = pd.read_csv(out / "realdata" / "grid" / f"local_{name}" / "smoke" / "results.csv")
     assert set(res["dataset"]) == {f"local_{name}"} and res["nDCG@10"].notna().all()
     assert set(res["sampler"]) == {"bm25", "teacher"}
     assert res["misordering"].notna().all()  # against the file's scores of the test candidates
