@@ -264,11 +264,50 @@ def cached_embeddings(
     return emb
 
 
+class RowCache:
+    """An append-only npz cache of embedding rows by id (``ids``, ``embeddings``): known ids are
+    served, :meth:`add` appends new rows and rewrites the file atomically. Shared by the doc
+    look-up table (:class:`EmbeddingTable`) and the query cache (:func:`query_embeddings`).
+
+    ``source``: the file read at start (default ``path``; the doc table reads the whole-corpus
+    file when it exists); ``path``: where :meth:`add` writes.
+    """
+
+    def __init__(self, path, source=None):
+        self.path = Path(path)
+        source = self.path if source is None else Path(source)
+        self.index: dict[str, int] = {}
+        self.emb = None
+        if source.exists():
+            with np.load(source, allow_pickle=False) as data:
+                ids, self.emb = data["ids"], data["embeddings"]
+            self.index = {str(d): i for i, d in enumerate(ids)}
+
+    def missing(self, ids) -> list[str]:
+        """The distinct ids of ``ids`` not cached yet, sorted."""
+        return sorted({d for d in ids if d not in self.index})
+
+    def add(self, new_ids: list[str], emb: np.ndarray) -> None:
+        """Append the rows ``emb`` ``(len(new_ids), D)`` of ``new_ids`` and save the file."""
+        base = 0 if self.emb is None else len(self.emb)
+        self.emb = emb if self.emb is None else np.concatenate([self.emb, emb])
+        self.index.update((d, base + i) for i, d in enumerate(new_ids))
+        ids = np.empty(len(self.index), dtype=object)
+        for d, i in self.index.items():
+            ids[i] = d
+        _save_npz(self.path, ids=ids.astype(str), embeddings=self.emb)
+
+    def rows(self, ids: list[str]) -> np.ndarray:
+        """The cached rows of ``ids`` (all known), ``(len(ids), D)``."""
+        at = np.fromiter((self.index[d] for d in ids), dtype=np.int64, count=len(ids))
+        return self.emb[at]
+
+
 def query_embeddings(
     ids, texts, encoder, cache_file: str | os.PathLike, batch_size: int = ENCODE_BATCH
 ) -> np.ndarray:
     """Embeddings ``(len(ids), D)`` of the queries ``ids`` (texts ``texts``, same order), served
-    from ``cache_file`` (npz with ``ids`` and ``embeddings``) and extended by the ids it lacks.
+    from ``cache_file`` (a :class:`RowCache`) and extended by the ids it lacks.
 
     Unlike a corpus, a dataset's query set in use changes between runs (``prepare --queries``,
     another seed, a split): the cache holds the union of every id asked for so far, and only new
@@ -280,22 +319,13 @@ def query_embeddings(
         return np.zeros((0, _as_encoder(encoder).dim), np.float32)
     if len(set(ids)) != len(ids):
         raise ValueError(f"{cache_file}: query ids requested twice ({len(ids)} ids)")
-    cache_file = Path(cache_file)
-    known_ids, known = np.zeros(0, dtype=str), None
-    if cache_file.exists():
-        with np.load(cache_file, allow_pickle=False) as data:
-            known_ids, known = data["ids"].astype(str), data["embeddings"]
-    index = {q: n for n, q in enumerate(known_ids)}
-    new = [n for n, q in enumerate(ids) if q not in index]
+    cache = RowCache(cache_file)
+    new = cache.missing(ids)
     if new:
-        texts = list(texts)
-        emb = _as_encoder(encoder).encode([texts[n] for n in new], batch_size=batch_size)
-        fresh_ids = np.array([ids[n] for n in new], dtype=str)
-        known_ids = np.concatenate([known_ids, fresh_ids]) if known is not None else fresh_ids
-        known = np.concatenate([known, emb]) if known is not None else emb
-        _save_npz(cache_file, ids=known_ids, embeddings=known)
-        index = {q: n for n, q in enumerate(known_ids)}
-    return known[[index[q] for q in ids]]
+        text_of = dict(zip(ids, texts))
+        emb = _as_encoder(encoder).encode([text_of[q] for q in new], batch_size=batch_size)
+        cache.add(new, emb)
+    return cache.rows(ids)
 
 
 def corpus_embeddings_path(dataset_id: str, encoder_key: str, cache_dir) -> Path:
@@ -345,20 +375,14 @@ class EmbeddingTable:
         root = Path(cache_dir) / "embeddings"
         self.path = root / self.key / f"{slug(self.corpus)}.lookup.npz"
         self.corpus_path = corpus_embeddings_path(self.corpus, self.key, root)
-        self._index: dict[str, int] = {}
-        self._emb = None
-        source = self.corpus_path if self.corpus_path.exists() else self.path
-        if source.exists():
-            with np.load(source) as data:
-                ids, self._emb = data["ids"], data["embeddings"]
-            self._index = {str(d): i for i, d in enumerate(ids)}
-        self.whole_corpus = source == self.corpus_path
+        self.whole_corpus = self.corpus_path.exists()
+        self._cache = RowCache(self.path, self.corpus_path if self.whole_corpus else None)
 
     def __call__(self, doc_ids) -> np.ndarray:
         """Embeddings for ``doc_ids`` (any shape of str array) → shape ``doc_ids.shape + (D,)``."""
         doc_ids = np.asarray(doc_ids, dtype=object)
         flat = [str(d) for d in doc_ids.reshape(-1)]
-        new = sorted({d for d in flat if d not in self._index})
+        new = self._cache.missing(flat)
         if new and self.whole_corpus:
             raise ValueError(
                 f"{self.corpus}: doc id {new[0]!r} is not in the corpus ({len(new)} unknown ids)"
@@ -366,17 +390,9 @@ class EmbeddingTable:
         if new:
             encoder = _as_encoder(self.encoder, self.device, self.precision)
             texts = datasets.doc_texts(self.corpus, new)
-            emb = encoder.encode(texts, show_progress=len(new) > 2000)
-            base = 0 if self._emb is None else len(self._emb)
-            self._emb = emb if self._emb is None else np.concatenate([self._emb, emb])
-            for i, d in enumerate(new):
-                self._index[d] = base + i
-            ids = np.empty(len(self._index), dtype=object)
-            for d, i in self._index.items():
-                ids[i] = d
-            _save_npz(self.path, ids=ids.astype(str), embeddings=self._emb)
-        rows = np.fromiter((self._index[d] for d in flat), dtype=np.int64, count=len(flat))
-        return self._emb[rows].reshape(*doc_ids.shape, self._emb.shape[1])
+            self._cache.add(new, encoder.encode(texts, show_progress=len(new) > 2000))
+        rows = self._cache.rows(flat)
+        return rows.reshape(*doc_ids.shape, rows.shape[1])
 
 
 class EmbeddingTables:

@@ -121,16 +121,13 @@ def _run(inputs, levels, design, out_dir: Path, device) -> pd.DataFrame:
     # follows from them: its table has its own rule check)
     drop_stale_cells(out_dir, grid_record(inputs, {**asdict(design), "levels": labels}))
     if design.lr_per_level:
-        state.learning_rates = learning_rates(
-            inputs, design.grid_preset("auto", labels), out_dir, device, state
-        )
-        rates = {key[3]: rate for key, rate in state.learning_rates.items()}
-        lr = rates if len(set(rates.values())) > 1 else next(iter(rates.values()))
         preset = design.grid_preset("auto", labels)
+        state.learning_rates = learning_rates(inputs, preset, out_dir, device, state)
     else:
-        lr = choose_learning_rate(inputs, levels, design, out_dir, device, state)
-        preset = design.grid_preset(lr, labels)
-        state.learning_rates = {(*design.student, design.loss, s): lr for s in labels}
+        rate = choose_learning_rate(inputs, levels, design, out_dir, device, state)
+        preset = design.grid_preset(rate, labels)
+        state.learning_rates = {(*design.student, design.loss, s): rate for s in labels}
+    lr = {key[3]: rate for key, rate in state.learning_rates.items()}  # level → rate
     conds = design.conditions(levels, {s: state.splits[s].train.n for s in labels})
     cells = [(c, s) for c in conds for s in design.seeds]
     for cond, seed in progress(cells, desc=f"dependence {design.name}", unit="run"):
