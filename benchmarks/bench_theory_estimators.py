@@ -23,6 +23,8 @@ the exactness of the diameter is asserted (it is a correctness property).
 
 ``LOCENT_BENCH_GROUPS`` (default 100,000 groups of 16 items; 384-d embeddings) sets the size.
 
+The exact diameter is timed on both paths: the compiled CPU kernel (``theory/_diameter_cpu.py``,
+what CPU input runs) and the tensor path (``(exact, tensor path)``: what CUDA runs, here on CPU).
 The pair estimators are timed on both paths: the numpy kernel (CPU input without gradient, the
 targets below) and the torch path (``(torch path)`` rows: the same input needing a gradient,
 forward only; CUDA input always takes it). ``soft_ranknet (close student)`` times the soft RankNet
@@ -73,7 +75,22 @@ def cpu_features() -> str:
         pass
     wanted = ("avx2", "avx512f", "avx512_bf16", "avx512_fp16", "amx_bf16", "amx_tile")
     have = [w for w in wanted if w in flags] or ["unknown"]
-    return f"{'+'.join(have)}; torch {torch.backends.cpu.get_cpu_capability()}"
+    from locent.theory import _diameter_cpu
+
+    numba_isa = "AVX-512" if _diameter_cpu.WIDE_TILES else "no AVX-512"
+    text = f"{'+'.join(have)}; torch {torch.backends.cpu.get_cpu_capability()}; numba {numba_isa}"
+    # code restricted below the CPU's features (e.g. an AVX2-only proxy on an AVX-512 machine)
+    limits = [f"{v}={os.environ[v]}" for v in _ISA_LIMITS if os.environ.get(v)]
+    return text + (f"; restricted: {', '.join(limits)}" if limits else "")
+
+
+_ISA_LIMITS = (
+    "NUMBA_CPU_NAME",
+    "NPY_DISABLE_CPU_FEATURES",
+    "ATEN_CPU_CAPABILITY",
+    "MKL_ENABLE_INSTRUCTIONS",
+    "ONEDNN_MAX_CPU_ISA",
+)
 
 
 FEATURES = cpu_features()
@@ -287,6 +304,18 @@ def test_essential_diameter_exact(benchmark, embeddings):
     # float64 result (before the cast to the input's float32) against pdist: float rounding
     got64 = essential_diameter(sl.astype(np.float64))
     np.testing.assert_allclose(got64, reference_diameter(sl), rtol=4e-15, atol=0)
+
+
+def test_essential_diameter_tensor_path(benchmark, embeddings, monkeypatch):
+    """The exact estimator's tensor path (the one CUDA runs) on CPU, beside the compiled one."""
+    monkeypatch.setattr(diameter_kernel, "CPU_KERNEL", False)
+    sl = embeddings[:REF_GROUPS]
+    ref_s = best_time(reference_diameter, sl, rounds=1) * N_GROUPS / REF_GROUPS
+    floor_s = best_time(gram_floor, embeddings)
+    got = run_cpu_time(benchmark, essential_diameter, embeddings)
+    report(benchmark, "essential_diameter (exact, tensor path)", embeddings.nbytes, ref_s, floor_s)
+    exact = diameter_kernel.all_pairs_quantile(torch.from_numpy(sl), 0.99).numpy()
+    np.testing.assert_array_equal(got[:REF_GROUPS], exact.astype(np.float32))
 
 
 def test_essential_diameter_float32_screen(benchmark, embeddings):

@@ -3,13 +3,15 @@ not typed.
 
     python -m pytest benchmarks/bench_theory_estimators.py --benchmark-only -p no:cacheprovider \\
         --benchmark-json=bench.json
-    python benchmarks/to_markdown.py bench.json > docs/BENCHMARKS.md
+    python benchmarks/to_markdown.py bench.json [bench-avx2.json ...] > tables.md
 
 One row per benchmark: its name, the best round (pytest-benchmark's ``min``; the theory
 estimators time process CPU seconds), then every ``extra_info`` number the benchmark recorded
 (GB/s, speed-up against the reference measured in the same run, ours/floor, passages/s, ...).
 The header states the machine (``machine_info``: CPU brand, cores) and the CPU features the
-benchmarks recorded (AVX-512, bf16), so a reader knows which machine a ratio belongs to.
+benchmarks recorded (AVX-512, bf16, and any instruction-set restriction such as
+``benchmarks/isa_avx2.sh``), so a reader knows which machine a ratio belongs to. Several files
+give one table each, in the order given.
 """
 
 from __future__ import annotations
@@ -65,16 +67,20 @@ def to_markdown(data: dict) -> str:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python benchmarks/to_markdown.py BENCH.json", file=sys.stderr)
+    if not argv:
+        print(
+            "usage: python benchmarks/to_markdown.py BENCH.json [BENCH.json ...]", file=sys.stderr
+        )
         return 2
-    path = Path(argv[0])
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        print(f"{path}: cannot read a benchmark JSON ({err})", file=sys.stderr)
-        return 2
-    sys.stdout.write(to_markdown(data))
+    tables = []
+    for arg in argv:
+        path = Path(arg)
+        try:
+            tables.append(to_markdown(json.loads(path.read_text())))
+        except (OSError, json.JSONDecodeError, ValueError) as err:
+            print(f"{path}: cannot read a benchmark JSON ({err})", file=sys.stderr)
+            return 2
+    sys.stdout.write("\n".join(tables))
     return 0
 
 

@@ -52,3 +52,33 @@ def test_a_file_without_benchmarks_is_refused(tmp_path, capsys):
     bad.write_text("{not json")
     assert _module().main([str(bad)]) == 2
     assert "cannot read a benchmark JSON" in capsys.readouterr().err
+
+
+def test_several_files_give_one_table_each_in_order(tmp_path, capsys):
+    def doc(features: str, name: str) -> dict:
+        return {
+            "machine_info": {"cpu": {"brand_raw": "AMD EPYC", "count": 2}},
+            "benchmarks": [
+                {"name": name, "stats": {"min": 0.2}, "extra_info": {"cpu_features": features}}
+            ],
+        }
+
+    paths = []
+    for n, (features, name) in enumerate(
+        [("avx2+avx512f; torch AVX512", "test_a"), ("avx2; restricted: NUMBA_CPU_NAME=x", "test_b")]
+    ):
+        paths.append(tmp_path / f"{n}.json")
+        paths[-1].write_text(json.dumps(doc(features, name)))
+    assert _module().main([str(p) for p in paths]) == 0
+    out = capsys.readouterr().out
+    assert out.count("| benchmark | best (s) |") == 2
+    assert (
+        out.index("torch AVX512")
+        < out.index("test_a")
+        < out.index("restricted")
+        < out.index("test_b")
+    )
+    bad = tmp_path / "bad.json"
+    bad.write_text("[")
+    assert _module().main([str(paths[0]), str(bad)]) == 2
+    assert _module().main([]) == 2

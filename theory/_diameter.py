@@ -47,28 +47,15 @@ path for every pair of its chunk, which also raises the validation errors. Reduc
 float32 matmul (TF32 on CUDA, bf16 on CPU, ``torch.set_float32_matmul_precision`` below
 "highest") would void the bound: the screen switches it off around its matmul.
 
-Speed (issue 15 asks for ≥ 20× the per-group ``pdist`` loop; not met). Measured on 100,000
-groups × 16 × 384 float32, one core, process CPU time, a 2-core AMD EPYC (AVX-512, AVX512-BF16)
-shared with other jobs: the pdist loop 4.7–5.2 s; this exact path 0.58–0.69 s (7.5–8.8×;
-1.3 s = 3.7× before the recompute worked in :class:`RowBuffers`); ``precision="float32"``
-0.37–0.40 s (13×);
-the float32 Gram matrices alone (``torch.bmm``, the benchmark's floor) 0.34 s, i.e. 14× — so
-20× (≤ 0.24 s) would need the whole estimator cheaper than the one matmul pass it starts with.
-That pass is compute-bound: the same bmm on data already in cache still takes 0.23 s (9.8 GFMA
-at ~42 GFMA/s). The exact path's remaining ~0.25 s over the Gram: the float64 recompute of the
-~2.07 candidate pairs per group (the two deciding pairs are the minimum) 0.13–0.16 s, mostly
-gathering their rows out of the chunk; masks, candidate bookkeeping, the screening sort and
-cosines 0.12 s (numpy instead of torch for the bookkeeping saved only 0.01 s: not kept). A
-bf16 Gram (0.085 s in cache on this CPU) has a screen bound of ~2⁻⁷ instead of ~5·10⁻⁵ and would
-leave ~8 candidates per group to recompute, more than it saves; CPUs without native bf16 (the
-issue's AVX2 machine) would lose outright. Only the Gram's upper triangle is needed, but as
-blocks it is not cheaper (same machine, ``torch.set_num_threads(1)``, process CPU time, chunks of
-the benchmark's floor, twice): the full bmm 0.34 s; rows in halves A, B as A·Aᵀ, A·Bᵀ, B·Bᵀ
-(75% of the FMAs, 3 bmm) 0.47–0.48 s; A·Xᵀ and B·Bᵀ (75%, 2 bmm) 0.34–0.36 s; quarters
-Q_i·X[4i:]ᵀ (62.5%, 4 bmm) 0.39–0.41 s — a batched GEMM this small is bound by its per-block
-work, not by the FMAs: not kept. Re-measured with the benchmark (same machine, 2026-11-29):
-this exact path 0.57 s (8.7× the pdist loop's 4.9 s), ``precision="float32"`` 0.37 s (12.8×),
-the floor 0.33 s.
+Where it runs. On CPU the exact estimator runs the same algorithm fused per group in compiled
+code (``theory/_diameter_cpu.py``: 0.21 s, 27× the per-group ``pdist`` loop on 100,000 groups ×
+16 × 384 float32, one core). The tensor code here is the CUDA path and the ``precision="float32"``
+option. Measured on CPU (same machine, 2026-11-29), it took 0.57 s (8.7×): the float32
+``torch.bmm`` alone 0.33 s (a batched GEMM of 16 × 384 blocks is bound by its per-block work;
+computing only the upper triangle as smaller blocks was slower, 0.34–0.48 s), the recompute of
+the ~2.07 candidate pairs per group 0.13–0.16 s (mostly gathering their rows), the masks,
+bookkeeping and screening sort 0.12 s. A bf16 Gram has a screen bound of ~2⁻⁷ instead of
+~5·10⁻⁵ and would leave ~8 candidates per group; CPUs without native bf16 would lose outright.
 """
 
 from __future__ import annotations
@@ -82,7 +69,15 @@ import torch
 from .pairs import pair_index_torch
 
 _U32 = 2.0**-24
+# CPU tensors run the compiled kernels of ``_diameter_cpu``; tests switch this off to run the
+# tensor path (the CUDA one) on CPU.
+CPU_KERNEL = True
 _SCREEN_MIN, _SCREEN_MAX = 2.0**-60, 2.0**60
+
+
+def use_cpu_kernel(device: torch.device) -> bool:
+    """True where the compiled kernels run (CPU, unless :data:`CPU_KERNEL` is off)."""
+    return device.type == "cpu" and CPU_KERNEL
 
 
 def screen_bound(dim: int, input_is_float32: bool) -> float:
@@ -221,8 +216,20 @@ def kth(x: torch.Tensor, ranks: tuple[int, ...]) -> list[torch.Tensor]:
 
 
 def all_pairs_quantile(xc: torch.Tensor, alpha: float) -> torch.Tensor:
-    """Float64 quantile over every pair of each group of ``xc`` ``(c, k, D)`` → ``(c,)``."""
+    """Float64 quantile over every pair of each group of ``xc`` ``(c, k, D)`` → ``(c,)``.
+
+    On CPU the compiled kernel's distances (``_diameter_cpu``, the same bits on every CPU), else
+    :func:`pair_distances64`: the exactness reference of the path that runs.
+    """
     c, k, _ = xc.shape
+    if use_cpu_kernel(xc.device):
+        from . import _diameter_cpu
+
+        x = cpu_array(xc)
+        lo, hi, frac = quantile_ranks(k * (k - 1) // 2, alpha)
+        out = np.empty(c, dtype=np.float64)
+        _diameter_cpu.all_pairs_quantiles(x, lo, hi, frac, out)
+        return torch.from_numpy(out)
     i, j = pair_index_torch(k, xc.device)
     m = i.numel()
     lo, hi, frac = quantile_ranks(m, alpha)
@@ -230,6 +237,16 @@ def all_pairs_quantile(xc: torch.Tensor, alpha: float) -> torch.Tensor:
     d = pair_distances64(xc, g, i.repeat(c), j.repeat(c)).reshape(c, m)
     a, b = kth(d, (lo, hi))
     return lerp(a, b, frac)
+
+
+def cpu_array(x: torch.Tensor) -> np.ndarray:
+    """A C-contiguous float32 or float64 numpy view (or copy) of a CPU tensor for the kernels.
+
+    Other floating dtypes (float16, bfloat16) convert to float32 exactly.
+    """
+    if x.dtype not in (torch.float32, torch.float64):
+        x = x.to(torch.float32)
+    return np.ascontiguousarray(x.detach().numpy())
 
 
 def screenable(diag: torch.Tensor) -> bool:

@@ -94,6 +94,7 @@ def test_near_ties_at_the_quantile_across_small_chunks(monkeypatch, alpha, dtype
     # 3 groups per chunk: the candidate count changes from chunk to chunk (all 120 pairs of an
     # exactly tied frame, a few for the others), so the buffers grow and are reused
     monkeypatch.setattr(geometry, "_CHUNK_BYTES", 3 * k * dim * 4)
+    monkeypatch.setattr(D, "CPU_KERNEL", False)  # the tensor path: its chunks and buffers
     got = essential_diameter(emb, alpha=alpha)
     exact = D.all_pairs_quantile(torch.as_tensor(emb), alpha).numpy().astype(emb.dtype)
     np.testing.assert_array_equal(got, exact)

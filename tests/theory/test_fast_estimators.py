@@ -35,6 +35,13 @@ def pdist_quantile(emb: np.ndarray, alpha: float) -> np.ndarray:
     return np.array(out)
 
 
+@pytest.fixture(params=["compiled", "tensor"])
+def diameter_path(request, monkeypatch):
+    """Run a test on the compiled CPU kernel and on the tensor path (the one CUDA runs)."""
+    monkeypatch.setattr(D, "CPU_KERNEL", request.param == "compiled")
+    return request.param
+
+
 def check_exact(emb: np.ndarray, alpha: float) -> np.ndarray:
     got = essential_diameter(emb, alpha=alpha)
     exact = D.all_pairs_quantile(torch.as_tensor(emb), alpha).numpy().astype(emb.dtype)
@@ -52,14 +59,14 @@ def check_exact(emb: np.ndarray, alpha: float) -> np.ndarray:
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("k,dim", [(2, 5), (3, 384), (16, 384), (25, 64)])
 @pytest.mark.parametrize("alpha", [0.05, 0.5, 0.9, 0.99, 1.0])
-def test_diameter_exact_on_random_groups(dtype, k, dim, alpha):
+def test_diameter_exact_on_random_groups(dtype, k, dim, alpha, diameter_path):
     rng = np.random.default_rng(k * dim)
     emb = rng.standard_normal((30, 1, dim)) + 0.4 * rng.standard_normal((30, k, dim))
     check_exact((emb * rng.uniform(0.2, 5, size=(30, k, 1))).astype(dtype), alpha)
 
 
 @pytest.mark.parametrize("alpha", [0.5, 0.99, 1.0])
-def test_diameter_exact_on_ties_duplicates_and_near_equal_distances(alpha):
+def test_diameter_exact_on_ties_duplicates_and_near_equal_distances(alpha, diameter_path):
     rng = np.random.default_rng(11)
     k, dim = 16, 48
     groups = []
@@ -84,7 +91,7 @@ def test_diameter_exact_on_ties_duplicates_and_near_equal_distances(alpha):
     check_exact(emb.astype(np.float32), alpha)
 
 
-def test_diameter_extreme_norms_take_the_float64_path_and_stay_exact():
+def test_diameter_extreme_norms_take_the_float64_path_and_stay_exact(diameter_path):
     rng = np.random.default_rng(12)
     emb = rng.standard_normal((6, 8, 16))
     emb[1] *= 1e-30  # squared norms below the screen's proven range
@@ -129,7 +136,7 @@ def test_screen_bound_holds_on_every_pair(dim):
         assert err <= D.screen_bound(dim, input_is_float32=False)
 
 
-def test_diameter_torch_input_and_float32_option_unchanged():
+def test_diameter_torch_input_and_float32_option_unchanged(diameter_path):
     rng = np.random.default_rng(14)
     emb = rng.standard_normal((10, 16, 32))
     got = essential_diameter(torch.as_tensor(emb))

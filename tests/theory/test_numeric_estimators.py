@@ -213,20 +213,22 @@ def test_essential_diameter_normalises_embedding_axis_not_group_axis():
     assert essential_diameter(emb[:, :2], alpha=1.0)[0] == pytest.approx(0.0, abs=1e-7)
 
 
-def test_essential_diameter_chunking_batch_shape_and_torch():
+def test_essential_diameter_chunking_batch_shape_and_torch(monkeypatch):
+    import locent.theory._diameter as D
     import locent.theory.geometry as geometry
 
     rng = np.random.default_rng(4)
     emb = rng.standard_normal((2, 37, 6, 5))
     full = essential_diameter(emb)
-    old = geometry._CHUNK_BYTES
-    try:
-        geometry._CHUNK_BYTES = 6 * 5 * 4 * 3  # three groups per chunk, last chunk ragged
+    with monkeypatch.context() as m:  # the tensor path (CUDA's): one chunk, then three groups each
+        m.setattr(D, "CPU_KERNEL", False)
+        tensor_full = essential_diameter(emb)
+        m.setattr(geometry, "_CHUNK_BYTES", 6 * 5 * 4 * 3)  # last chunk ragged
         chunked = essential_diameter(emb)
-    finally:
-        geometry._CHUNK_BYTES = old
     assert full.shape == (2, 37)
-    np.testing.assert_array_equal(full, chunked)
+    np.testing.assert_array_equal(tensor_full, chunked)
+    # two float64 distance functions (compiled lanes, torch's norms): equal to rounding
+    np.testing.assert_allclose(full, tensor_full, rtol=4e-15, atol=0)
     t = essential_diameter(torch.tensor(emb))
     assert isinstance(t, torch.Tensor)
     np.testing.assert_allclose(t.numpy(), full, rtol=0, atol=1e-15)
