@@ -97,9 +97,8 @@ class BM25Index:
         vocab = self.retriever.vocab_dict
         empty = np.array([not any(t in vocab for t in q) for q in tokens])
         tokens = [[t for t in q if t in vocab] or [next(iter(vocab))] for q in tokens]
-        rows, scores = self.retriever.retrieve(tokens, k=k, show_progress=False, n_threads=1)
+        rows, scores = self._ranked(tokens, k)
         scores = np.where(empty[:, None], 0.0, scores).astype(np.float32)
-        rows = np.asarray(rows, dtype=np.int64)
         # only queries with zero-score slots (rare) are visited one by one
         for i in np.flatnonzero((scores <= 0).any(axis=1)):
             matched = rows[i][scores[i] > 0]
@@ -114,6 +113,41 @@ class BM25Index:
                 file=sys.stderr,
             )
         return self.doc_ids[rows], scores
+
+    def _ranked(self, tokens: list, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """bm25s top-``k`` rows ``(n, k)`` int64 and scores float32, ties by index row, best first.
+
+        BM25 scores tie exactly (documents with the same term statistics), and bm25s picks among
+        equal scores at the cut by its selection routine, which numpy dispatches by CPU: with
+        numpy, torch and numba restricted to AVX2 (``benchmarks/isa_avx2.sh``) the BM25 top-200
+        of 280 of 400 MS MARCO training queries held other documents than with AVX-512 code,
+        and every sampler built on that pool changed with it. So each query is retrieved deep
+        enough that its k-th score's tie group is complete (the last score retrieved is below
+        it; a tie at score 0 is left to the caller's fill), deeper for the few that are not,
+        then ordered by (score descending, row ascending): the same top-k on every CPU.
+        """
+        n_docs = len(self.doc_ids)
+        rows_out = np.empty((len(tokens), k), dtype=np.int64)
+        scores_out = np.empty((len(tokens), k), dtype=np.float32)
+        pending = np.arange(len(tokens))
+        depth = min(n_docs, k + max(16, k // 4))
+        while pending.size:
+            rows, scores = self.retriever.retrieve(
+                [tokens[i] for i in pending], k=depth, show_progress=False, n_threads=1
+            )
+            rows, scores = np.asarray(rows, dtype=np.int64), np.asarray(scores, dtype=np.float32)
+            cut = np.sort(scores, axis=1)[:, ::-1][:, k - 1]  # the k-th best score
+            complete = (scores.min(axis=1) < cut) | (cut <= 0) | (depth == n_docs)
+            by_row = np.argsort(rows, axis=1)  # rows are distinct: then stable by score
+            rows = np.take_along_axis(rows, by_row, axis=1)
+            scores = np.take_along_axis(scores, by_row, axis=1)
+            best = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+            done = pending[complete]
+            rows_out[done] = np.take_along_axis(rows, best, axis=1)[complete]
+            scores_out[done] = np.take_along_axis(scores, best, axis=1)[complete]
+            pending = pending[~complete]
+            depth = min(n_docs, 2 * depth)
+        return rows_out, scores_out
 
 
 def bm25_candidates(dataset_id: str, depth: int = 100, out=None, query_ids=None):

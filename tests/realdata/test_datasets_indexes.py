@@ -114,6 +114,56 @@ def test_bm25_zero_score_fill_is_the_same_in_processes_with_other_hash_seeds(ird
     assert outs[0] == outs[1]
 
 
+class _TiesRetriever:
+    """A bm25s stand-in over fixed scores that breaks ties its own way (as selection routines
+    dispatched by CPU do): ``order`` ranks the rows among equal scores."""
+
+    def __init__(self, scores: np.ndarray, order: np.ndarray):
+        self.scores, self.order, self.depths = scores, order, []
+        self.vocab_dict = {"wing": 0}
+
+    def retrieve(self, tokens, k, **_):
+        self.depths.append(k)
+        rank = np.lexsort((self.order, -self.scores))[:k]
+        return np.tile(rank, (len(tokens), 1)), np.tile(self.scores[rank], (len(tokens), 1))
+
+
+def test_bm25_top_k_breaks_ties_by_row_whatever_the_retrievers_order():
+    from locent.realdata.indexes import BM25Index
+
+    # 200 documents; rows 50..149 tie at 2.0 (a tie group wider than the first retrieval's
+    # padding), so the cut at k = 60 falls inside it
+    scores = np.full(200, 1.0, dtype=np.float32)
+    scores[:50] = np.linspace(9, 3, 50)
+    scores[50:150] = 2.0
+    got = []
+    for seed in (0, 1):
+        order = np.random.default_rng(seed).permutation(200)
+        index = BM25Index(_TiesRetriever(scores, order), [f"d{i}" for i in range(200)], "x", "h")
+        ids, top = index.search(["wing", "wing"], k=60)
+        got.append(list(ids[0]))
+        assert index.retriever.depths[0] < 150 <= index.retriever.depths[-1]  # retrieved deeper
+        np.testing.assert_array_equal(top[0], np.sort(scores)[::-1][:60])
+    assert got[0] == got[1] == [f"d{i}" for i in range(60)]  # ties by row ascending
+
+
+def test_bm25_top_k_equals_a_stable_sort_of_every_score(irds, tmp_path):
+    """On a real index: the top-k is the full score vector sorted by (score desc, row asc)."""
+    from locent.realdata.indexes import BM25Index
+
+    index = BM25Index.build("cranfield", tmp_path)
+    queries = ["boundary layer", "supersonic flow over a wedge", "heat transfer"]
+    ids, top = index.search(queries, k=50)
+    import bm25s
+
+    tokens = bm25s.tokenize(queries, stopwords="en", stemmer=index.stemmer, return_ids=False)
+    for q, toks in enumerate(tokens):
+        full = np.asarray(index.retriever.get_scores(toks), dtype=np.float32)
+        want = np.argsort(-full, kind="stable")[:50]
+        assert list(ids[q]) == list(index.doc_ids[want])
+        np.testing.assert_array_equal(top[q], full[want])
+
+
 def test_faiss_and_torch_dense_search_agree():
     from locent.realdata.indexes import dense_search
 
