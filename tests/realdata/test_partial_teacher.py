@@ -194,14 +194,17 @@ def _checked(plan, out, docs, tmp_path, samplers=("bm25",), role="training", **c
 def test_query_with_fewer_than_k_covered_docs_is_named(tiny, tmp_path):
     plan, top, out = tiny
     docs = {q: top[q][:10] for q in QIDS}
-    docs["4"] = top["4"][:3]
+    # query 4 judges docs 4, 8 and 12 (its topic among the first 12): two of them and one
+    # negative from its BM25 top-20, whatever BM25's order among the topic's tied documents
+    judged = [d for d in top["4"] if d in {"4", "8", "12"}][:2]
+    docs["4"] = judged + [d for d in top["4"] if d not in {"4", "8", "12"}][:1]
     with pytest.raises(
         ValueError, match=r"scores fewer than k=4 candidates of 1 of 8 queries"
     ) as e:
         _checked(plan, out, docs, tmp_path)
     assert "first '4' (3)" in str(e.value) and "smaller --k" in str(e.value)
     assert "(training queries, BM25 top-20 universe)" in str(e.value)
-    # k=3 fits the count, but docs 4 and 8 of its 3 are judged: one negative, a pool too short
+    # k=3 fits the count, but two of its 3 are judged: one negative, a pool too short
     with pytest.raises(ValueError, match=r"sampler 'bm25' has fewer than k-1=2 .* first '4' \(1\)"):
         _checked(plan, out, docs, tmp_path, k=3)
     assert _checked(plan, out, docs, tmp_path, k=2).n_covered.tolist() == [10] * 4 + [3] + [10] * 3
