@@ -293,15 +293,22 @@ NAIVE_LOSSES = {
 # --------------------------------------------------------------------------- benchmarks
 
 
-def test_essential_diameter_exact(benchmark, embeddings):
+def _time_exact_diameter(benchmark, embeddings, label: str) -> None:
+    """Time the exact estimator (whichever path runs) against the pdist loop and the bmm floor,
+    and assert its exactness on the reference slice."""
     sl = embeddings[:REF_GROUPS]
     ref_s = best_time(reference_diameter, sl, rounds=1) * N_GROUPS / REF_GROUPS
     floor_s = best_time(gram_floor, embeddings)
     got = run_cpu_time(benchmark, essential_diameter, embeddings)
-    report(benchmark, "essential_diameter (exact)", embeddings.nbytes, ref_s, floor_s)
+    report(benchmark, label, embeddings.nbytes, ref_s, floor_s)
     exact = diameter_kernel.all_pairs_quantile(torch.from_numpy(sl), 0.99).numpy()
     np.testing.assert_array_equal(got[:REF_GROUPS], exact.astype(np.float32))
+
+
+def test_essential_diameter_exact(benchmark, embeddings):
+    _time_exact_diameter(benchmark, embeddings, "essential_diameter (exact)")
     # float64 result (before the cast to the input's float32) against pdist: float rounding
+    sl = embeddings[:REF_GROUPS]
     got64 = essential_diameter(sl.astype(np.float64))
     np.testing.assert_allclose(got64, reference_diameter(sl), rtol=4e-15, atol=0)
 
@@ -309,13 +316,7 @@ def test_essential_diameter_exact(benchmark, embeddings):
 def test_essential_diameter_tensor_path(benchmark, embeddings, monkeypatch):
     """The exact estimator's tensor path (the one CUDA runs) on CPU, beside the compiled one."""
     monkeypatch.setattr(diameter_kernel, "CPU_KERNEL", False)
-    sl = embeddings[:REF_GROUPS]
-    ref_s = best_time(reference_diameter, sl, rounds=1) * N_GROUPS / REF_GROUPS
-    floor_s = best_time(gram_floor, embeddings)
-    got = run_cpu_time(benchmark, essential_diameter, embeddings)
-    report(benchmark, "essential_diameter (exact, tensor path)", embeddings.nbytes, ref_s, floor_s)
-    exact = diameter_kernel.all_pairs_quantile(torch.from_numpy(sl), 0.99).numpy()
-    np.testing.assert_array_equal(got[:REF_GROUPS], exact.astype(np.float32))
+    _time_exact_diameter(benchmark, embeddings, "essential_diameter (exact, tensor path)")
 
 
 def test_essential_diameter_float32_screen(benchmark, embeddings):

@@ -96,14 +96,18 @@ def _two_order_stats(v, m, r1, r2, buf):
 
 
 @njit(cache=True)
-def _lerp(a, b, frac):
-    """numpy's two-sided linear interpolation (from the upper point when frac ≥ ½)."""
+def _lerp(a, b, frac, w_upper, w_lower):
+    """numpy's two-sided linear interpolation (from the upper point when frac ≥ ½).
+
+    ``w_upper = 1 − frac`` and ``w_lower = frac`` in the arithmetic's dtype: float64 for the
+    exact quantile, float32 for ``precision="float32"`` (as torch rounds a scalar weight).
+    """
     if frac == 0.0:
         return a
     diff = b - a
     if frac >= 0.5:
-        return b - diff * (1.0 - frac)
-    return a + diff * frac
+        return b - diff * w_upper
+    return a + diff * w_lower
 
 
 @njit(cache=True)
@@ -188,7 +192,7 @@ def screened_quantiles(x, lo, hi, frac, margin, out, unscreened, wide):
                     n_cand += 1
         recompute(xg, ci, cj, n_cand, norms, rows, zero_row, dist)
         _insertion_sort(dist, n_cand)
-        out[g] = _lerp(dist[lo - n_near], dist[hi - n_near], frac)
+        out[g] = _lerp(dist[lo - n_near], dist[hi - n_near], frac, 1.0 - frac, frac)
     return n_bad
 
 
@@ -219,19 +223,8 @@ def screened_float32_quantiles(x, lo, hi, frac, out, unscreened, wide):
         for p in range(m):
             dist[p] = np.sqrt(max(two - two * cos[p], zero))
         a, b = _two_order_stats(dist, m, lo, hi, buf)
-        out[g] = _lerp32(a, b, frac)
+        out[g] = _lerp(a, b, frac, np.float32(1.0 - frac), np.float32(frac))
     return n_bad
-
-
-@njit(cache=True)
-def _lerp32(a, b, frac):
-    """:func:`_lerp` in float32 (the weights rounded to float32, as torch does for a scalar)."""
-    if frac == 0.0:
-        return a
-    diff = b - a
-    if frac >= 0.5:
-        return b - diff * np.float32(1.0 - frac)
-    return a + diff * np.float32(frac)
 
 
 @njit(cache=True)
@@ -261,4 +254,4 @@ def all_pairs_quantiles(x, lo, hi, frac, out):
     for g in range(n):
         all_pair_distances(x[g : g + 1], dist)
         a, b = _two_order_stats(dist[0], m, lo, hi, buf)
-        out[g] = _lerp(a, b, frac)
+        out[g] = _lerp(a, b, frac, 1.0 - frac, frac)
