@@ -25,11 +25,13 @@ the exactness of the diameter is asserted (it is a correctness property).
 
 The exact diameter is timed on both paths: the compiled CPU kernel (``theory/_diameter_cpu.py``,
 what CPU input runs) and the tensor path (``(exact, tensor path)``: what CUDA runs, here on CPU).
-The pair estimators are timed on both paths: the numpy kernel (CPU input without gradient, the
-targets below) and the torch path (``(torch path)`` rows: the same input needing a gradient,
-forward only; CUDA input always takes it). ``soft_ranknet (close student)`` times the soft RankNet
-numpy kernel where its fast path keeps no group (student 0.1 logits from the teacher); the soft
-RankNet rows store the share of groups the fast path kept (``fast_path_groups``).
+The pair estimators are timed on both paths: the CPU kernel (CPU input without gradient, the
+targets below; in float64 the compiled kernels of ``theory/_pairs_cpu.py`` for pairwise entropy,
+hard and soft RankNet, numpy for the others) and the torch path (``(torch path)`` rows: the same
+input needing a gradient, forward only; CUDA input always takes it). ``soft_ranknet (close
+student)`` times soft RankNet where the log-product form keeps no group (student 0.1 logits from
+the teacher) and every group takes the per-pair kernel; the soft RankNet rows store the share of
+groups the log-product form kept (``fast_path_groups``).
 
 At the end of the module one table lists every row of the run — time, GB/s, speed-up against the
 reference, ours/floor — with the targets of issue 15 (diameter exact ≥ 20× the pdist loop; each
@@ -53,7 +55,7 @@ from locent.theory import (
     pairwise_entropy,
 )
 from locent.theory import _diameter as diameter_kernel
-from locent.theory import _soft_ranknet_np as soft_ranknet_np
+from locent.theory import _pairs_cpu as pairs_cpu
 from scipy.spatial.distance import pdist
 
 N_GROUPS = int(os.environ.get("LOCENT_BENCH_GROUPS", "100000"))
@@ -373,14 +375,16 @@ def test_pair_loss(benchmark, scores, loss):
 
 
 def fast_path_share(student: np.ndarray, teacher: np.ndarray) -> float:
-    """Share of the groups the soft RankNet numpy kernel's fast path keeps (float64)."""
-    _, kept = soft_ranknet_np.soft_ranknet_sums(student, teacher, 1.0, 2**17)
+    """Share of the groups the compiled soft RankNet kernel keeps (float64; the others take its
+    per-pair kernel)."""
+    _, kept = pairs_cpu.soft_sums(student, teacher, np.ones(len(student)), False)
     return float(kept.mean())
 
 
 def test_soft_ranknet_close_student(benchmark, scores):
     """The benchmark's teachers with a student 0.1 logits away per item (mean KL ~1e-3, the regime
-    distillation ends in): the fast path cannot vouch for these sums, the per-pair kernel runs."""
+    distillation ends in): the log-product form cannot vouch for these sums, so the compiled
+    kernel's pass is followed by its per-pair kernel on every group."""
     _, teacher = scores
     student = teacher + 0.1 * np.random.default_rng(2).standard_normal(teacher.shape)
     ref_s = best_time(naive_soft_ranknet, student, teacher)

@@ -2,6 +2,9 @@
 (internal).
 
 - :func:`prefetch_group`: ``llvm.prefetch`` of one group's rows ahead of its use;
+- :func:`fma64`: the fused multiply-add, rounded once (``_libm64``'s polynomial);
+- :func:`float64_bits`, :func:`float64_from_bits`: a float64 read as its int64 bit pattern and
+  back (2ⁿ from the exponent bits in ``_libm64``);
 - :func:`lane_sums`, :func:`lane_sums2`: eight-lane float64 sums of squares written as
   ``<8 x double>`` vector IR without fast-math flags, so every lane is an IEEE sequential sum
   whatever vector width the CPU lowers it to (one zmm, two ymm, four xmm): vector speed with the
@@ -159,5 +162,57 @@ def lane_sums2(typingctx, a, b, scale_ab, c, d, scale_cd, n_blocks):
         rows = [args[u] for u in (0, 1, 3, 4)]
         lanes = _emit_lane_sums(context, builder, row_types, rows, [args[2], args[5]], args[6])
         return context.make_tuple(builder, signature.return_type, lanes[0] + lanes[1])
+
+    return sig, codegen
+
+
+@intrinsic
+def float64_from_bits(typingctx, bits):
+    """The float64 whose IEEE bit pattern is the int64 ``bits`` (an LLVM ``bitcast``).
+
+    numba has no scalar bit reinterpretation; this one inlines to a register move, so a loop
+    that builds 2ⁿ from its exponent bits (``_libm64``) still vectorises.
+    """
+    if bits != types.int64:
+        return None
+    sig = types.float64(types.int64)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return sig, codegen
+
+
+@intrinsic
+def float64_bits(typingctx, x):
+    """The IEEE bit pattern of the float64 ``x`` as an int64 (an LLVM ``bitcast``)."""
+    if x != types.float64:
+        return None
+    sig = types.int64(types.float64)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return sig, codegen
+
+
+@intrinsic
+def fma64(typingctx, a, b, c):
+    """a·b + c rounded once (``llvm.fma.f64``): an IEEE operation with one result on every CPU.
+
+    Vectorised loops lower it to ``vfmadd`` (every AVX2 CPU has FMA3); a CPU without FMA gets
+    libm's software fma: slower, same bits. numba's own ``a * b + c`` rounds twice, and LLVM may
+    contract it only under fast-math, which would make the bits depend on the CPU.
+    """
+    if not (a == types.float64 and b == types.float64 and c == types.float64):
+        return None
+    sig = types.float64(types.float64, types.float64, types.float64)
+
+    def codegen(context, builder, signature, args):
+        d = ir.DoubleType()
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(d, [d, d, d]), "llvm.fma.f64"
+        )
+        return builder.call(fn, list(args))
 
     return sig, codegen

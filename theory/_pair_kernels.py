@@ -1,11 +1,13 @@
 """Compute cores of the pair-based estimators and losses, numpy (CPU) and torch (internal).
 
 Every function takes validated tensors ``(n, k)`` (groups flattened) and returns per-group
-tensors ``(n,)``. Dispatch: a CPU input that needs no gradient runs the **numpy** kernel on a
-zero-copy view; a CUDA input, or one that needs a gradient, runs the **torch** kernel (the
-formulas of ``_special``, chunked on CPU by ``_chunks.map_groups``). Both evaluate the same
-element-wise formulas; they differ only in the exp/log1p implementation and the summation
-order, i.e. by float rounding.
+tensors ``(n,)``. Dispatch: a CPU input that needs no gradient runs, in float64, the
+**compiled** kernel of ``_pairs_cpu`` (pairwise entropy, hard and soft RankNet; while
+:data:`COMPILED` is on) and otherwise the **numpy** kernel on a zero-copy view; a CUDA input, or
+one that needs a gradient, runs the **torch** kernel (the formulas of ``_special``, chunked on
+CPU by ``_chunks.map_groups``). All evaluate the same element-wise formulas; they differ only in
+the exp/log1p implementation and the summation order, i.e. by float rounding. The compiled
+kernels give the same bits on every CPU (``_pairs_cpu``); numpy's exp/log1p do not.
 
 Why the numpy kernel is fast (5–10× the per-pair torch code on one core):
 
@@ -27,11 +29,25 @@ import functools
 import numpy as np
 import torch
 
-from . import _np_chunks
 from ._chunks import map_groups
 from ._np_chunks import _Chunks, _divide_tau, _neg_abs, _sign_bit
 from ._special import _SATURATED, binary_entropy_logit, kl_bernoulli_logits
 from .pairs import margins_any_order as torch_margins
+
+# The compiled float64 kernels (``_pairs_cpu``) serve CPU input; off, float64 takes the numpy
+# kernels as float32 does (tests switch it to cover both).
+COMPILED = True
+
+
+def _compiled(x: np.ndarray) -> bool:
+    return COMPILED and x.dtype == np.float64
+
+
+def _taus(tau, n: int) -> tuple[np.ndarray, bool]:
+    """τ as a float64 array ``(n,)`` and whether to divide by it (τ = 1 skips it: same bits)."""
+    if isinstance(tau, float):
+        return np.full(n, tau), tau != 1.0
+    return np.ascontiguousarray(tau, dtype=np.float64), True
 
 
 def use_numpy(*tensors: torch.Tensor) -> bool:
@@ -93,6 +109,8 @@ def pairwise_entropy_mean(t: torch.Tensor, tau, *, saturate: bool = False) -> to
 
         return map_groups(per_chunk, [t], (t.shape[0],), cost_per_group=k * (k - 1) // 2, tau=tau)
     x, tau = _np(t), _tau_np(tau)
+    if _compiled(x):
+        return torch.from_numpy(_compiled_entropy(x, tau))
     ch = _Chunks([x], 3)
     out = np.empty(ch.n, dtype=x.dtype)
     rows = _PRODUCT_ROWS[x.dtype.type]
@@ -119,6 +137,19 @@ def pairwise_entropy_mean(t: torch.Tensor, tau, *, saturate: bool = False) -> to
             total[redo] = _entropy_sums_log1p(ch, items[:, redo], tau, sl, redo, saturate)
     out /= ch.pairs
     return torch.from_numpy(out)
+
+
+def _compiled_entropy(x: np.ndarray, tau) -> np.ndarray:
+    """Mean pair entropy per group by ``_pairs_cpu`` (the saturating clamp always on: it changes
+    no finite result); the groups outside its log-product bound take log1p per pair."""
+    from . import _pairs_cpu
+
+    taus, divide = _taus(tau, x.shape[0])
+    sums, kept = _pairs_cpu.entropy_sums(x, taus, divide)
+    redo = np.flatnonzero(~kept)
+    if redo.size:
+        sums[redo] = _pairs_cpu.entropy_sums_log1p(x, taus, divide, redo)
+    return sums / (x.shape[1] * (x.shape[1] - 1) // 2)
 
 
 # Rows per product in pairwise_entropy_mean: a product of 1 + e ∈ [1, 2] factors stays finite.
@@ -231,26 +262,15 @@ def soft_ranknet_mean(s: torch.Tensor, t: torch.Tensor, tau, *, saturate: bool =
     infinite teacher logit is the saturated p ∈ {0, 1}: KL = sp(−bf)) and bf = +inf beside a
     saturated af becomes af (KL = 0). Both change no finite result, so ordinary input skips them.
 
-    numpy paths. float64: the teacher-sorted fast path of ``_soft_ranknet_np`` (per-item
-    exponentials, log-products, no transcendental per pair), whose error per group is bounded
-    there; a group outside 2⁻⁴⁰ of its sum (a student very close to the teacher, a logit range
-    over 700, an overflowed logit) is recomputed by the per-pair kernel below. float32, and those
-    groups: the per-pair kernel ``_soft_ranknet_np.per_pair_means`` (the formula above, the series
-    where |δ| < 0.02).
+    CPU paths. float64: the compiled kernel ``_pairs_cpu.soft_sums`` (the closed form with the
+    two log1p sums as log-products, under a proven per-group bound); a group outside 2⁻⁴⁰ of its
+    sum (a student close to the teacher, an overflowed logit) is recomputed pair by pair by
+    ``_pairs_cpu.soft_sums_per_pair`` (the closed form with ``log1p64``, the series where
+    |δ| < 0.02). float32, or :data:`COMPILED` off: the numpy per-pair kernel
+    ``_soft_ranknet_np.per_pair_means`` (the same formula).
 
-    Speed (issue 15: ≥ 0.5 GB/s of input scores per core). 100,000 groups of 16, float64, one
-    core, process CPU time on the shared 2-core EPYC (AVX-512), benchmark
-    ``bench_theory_estimators``: 43–45 ms, 0.56–0.59 GB/s, 10.4–10.7× the naive numpy reference,
-    0.97–1.03× the float32 matmul floor; before: 77–86 ms, 0.30–0.33 GB/s. Its close-student row
-    (no group on the fast path): 90–92 ms, 0.28 GB/s. Profile of the fast path (ms):
-    three pair passes shaped like the margins (δ, e, y) 10; argsort 5.5; the gathers of the
-    sorted items 4; 1 + y, 1 + e, σ = e/(1 + e), σ·δ ~10; block products, logs and halving sums
-    ~7; per-item exps, filter and bound ~4. Measured alternatives: the per-pair formula with one
-    log1p and one expm1 (log1p(σ·expm1(−δf)) + σδf) 59–62 ms; the same with the log-product
-    55 ms; its |δ| < 0.02 mask + series alone ~11 ms, which the absolute error bound of the
-    sorted form makes unnecessary. ``BUFFER_ELEMENTS`` 2^16/2^17/2^18/2^19: 48/40/38–42/49 ms
-    (2^17 kept, shared with the other kernels). Students close to the teacher (mean KL ≲ 1e-3)
-    take the per-pair kernel at its speed (``_soft_ranknet_np`` has the numbers).
+    Speed (issue 15: ≥ 0.5 GB/s of input scores per core on any CPU): see ``_pairs_cpu`` and
+    ``docs/BENCHMARKS.md``.
     """
     if not use_numpy(s, t):
         k = s.shape[-1]
@@ -265,21 +285,22 @@ def soft_ranknet_mean(s: torch.Tensor, t: torch.Tensor, tau, *, saturate: bool =
     if sn.dtype != tn.dtype:
         tn = tn.astype(sn.dtype)
     # imported here: ``_soft_ranknet_np`` uses this module's chunks and bit tricks
-    from ._soft_ranknet_np import per_pair_means, soft_ranknet_sums
+    from ._soft_ranknet_np import per_pair_means
 
-    if sn.dtype != np.float64:
+    if not _compiled(sn):
         return torch.from_numpy(per_pair_means(sn, tn, tau, saturate))
-    # the fast path (float64): a group it does not keep — outside its proven accuracy, or with an
-    # overflowed logit (``saturate``: its ranges are then inf) — takes the per-pair formula
-    sums, kept = soft_ranknet_sums(sn, tn, tau, _np_chunks.BUFFER_ELEMENTS)
-    out = sums / (sn.shape[1] * (sn.shape[1] - 1) // 2)
+    from . import _pairs_cpu
+
+    # the compiled path (float64): a group it does not keep — outside its proven accuracy, or
+    # with an overflowed logit (its sum is then not finite) — takes the per-pair formula
+    taus, divide = _taus(tau, sn.shape[0])
+    sums, kept = _pairs_cpu.soft_sums(sn, tn, taus, divide)
     redo = np.flatnonzero(~kept)
-    if redo.size == len(out):
-        out = per_pair_means(sn, tn, tau, saturate)
+    if redo.size == len(sums):
+        sums = _pairs_cpu.soft_sums_per_pair(sn, tn, taus, divide, saturate)
     elif redo.size:
-        tau_r = tau if isinstance(tau, float) else tau[redo]
-        out[redo] = per_pair_means(sn[redo], tn[redo], tau_r, saturate)
-    return torch.from_numpy(out)
+        sums[redo] = _pairs_cpu.soft_sums_per_pair(sn[redo], tn[redo], taus[redo], divide, saturate)
+    return torch.from_numpy(sums / (sn.shape[1] * (sn.shape[1] - 1) // 2))
 
 
 @_quiet
@@ -294,6 +315,8 @@ def hard_ranknet_sums(s: torch.Tensor, t: torch.Tensor):
     sn, tn = _np(s), _np(t)
     if sn.dtype != tn.dtype:
         tn = tn.astype(sn.dtype)
+    if _compiled(sn):
+        return _compiled_hard(s, t, sn, tn)
     uint, sign = _sign_bit(sn.dtype)
     ch = _Chunks([sn, tn], 3, bool_buffers=1)
     zero = np.zeros((1, ch.cols), dtype=sn.dtype)
@@ -324,6 +347,22 @@ def hard_ranknet_sums(s: torch.Tensor, t: torch.Tensor):
         rows = torch.from_numpy(np.flatnonzero(bad))
         fixed, _ = _torch_hard(s[rows], t[rows])
         total[bad] = fixed.numpy()
+    return torch.from_numpy(total), torch.from_numpy(comparable)
+
+
+def _compiled_hard(s, t, sn: np.ndarray, tn: np.ndarray):
+    """hard_ranknet_sums by ``_pairs_cpu`` (groups outside its log-product bound: log1p per
+    pair; a non-finite sum, e.g. opposite infinite student scores: the torch path)."""
+    from . import _pairs_cpu
+
+    total, comparable, kept = _pairs_cpu.hard_sums(sn, tn)
+    redo = np.flatnonzero(~kept)
+    if redo.size:
+        total[redo] = _pairs_cpu.hard_sums_log1p(sn, tn, redo)
+    bad = np.flatnonzero(~np.isfinite(total))
+    if bad.size:
+        rows = torch.from_numpy(bad)
+        total[bad] = _torch_hard(s[rows], t[rows])[0].numpy()
     return torch.from_numpy(total), torch.from_numpy(comparable)
 
 

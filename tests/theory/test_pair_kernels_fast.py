@@ -1,4 +1,6 @@
-"""The fast paths of the numpy pair kernels against their per-pair formulas.
+"""The fast paths of the numpy pair kernels against their per-pair formulas (the kernels of
+float32 input, and of float64 with ``_pair_kernels.COMPILED`` off, as here; the compiled float64
+kernels are tested in ``test_pairs_cpu.py``).
 
 - ``pairwise_entropy``: Σ_p log1p(e_p) is taken as log Π_p (1 + e_p); the result must stay within
   the proven bound (``_log_product_bound``, ``_ULPS_OF_SUM`` ulps of the sum) of the per-pair
@@ -16,6 +18,11 @@ import pytest
 import torch
 from locent.theory import _np_chunks as nc
 from locent.theory import _pair_kernels as pk
+
+
+@pytest.fixture(autouse=True)
+def numpy_kernels(monkeypatch):
+    monkeypatch.setattr(pk, "COMPILED", False)
 
 
 def teacher(n: int, k: int, scale: float, dtype, seed: int = 0) -> torch.Tensor:

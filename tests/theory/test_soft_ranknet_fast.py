@@ -1,4 +1,5 @@
-"""The fast float64 path of the soft RankNet numpy kernel (``theory/_soft_ranknet_np.py``).
+"""The compiled float64 soft RankNet kernel (``theory/_pairs_cpu.soft_sums``) and the numpy
+per-pair kernel that takes the groups it does not keep (``theory/_soft_ranknet_np.py``).
 
 - every group it keeps is within ``_ACCEPT`` (2⁻⁴⁰) of the exact KL sum of the float inputs,
   computed with mpmath at 200 bits, on extreme inputs: teacher margins up to ~700 logits, every
@@ -7,7 +8,8 @@
 - it keeps the ordinary groups (otherwise it would be a slow path in disguise) and rejects those
   its bound cannot vouch for (a near-deterministic teacher, a student within a few 0.02 of the
   teacher: KL sums ~1e-2 and below), which then take the per-pair kernel bit for bit;
-- chunking changes nothing; the per-pair kernel keeps the |δ| < 0.02 series in the last,
+- a group's result does not depend on the other groups of the call (chunks of the compiled
+  kernel, of the per-pair kernel); the per-pair kernel keeps the |δ| < 0.02 series in the last,
   column-sliced chunk (it used to write it into a ravel() copy and lose it).
 """
 
@@ -21,7 +23,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from locent.theory import _np_chunks as nc
 from locent.theory import _pair_kernels as pk
+from locent.theory import _pairs_cpu as pc
 from locent.theory import _soft_ranknet_np as fast
+
+
+def soft_sums(s: np.ndarray, t: np.ndarray, tau):
+    """(sums, kept) of the compiled kernel, τ a float or an array (n,)."""
+    return pc.soft_sums(s, t, *pk._taus(tau, len(s)))
 
 
 def exact_sums(s: np.ndarray, t: np.ndarray, tau) -> np.ndarray:
@@ -45,10 +53,10 @@ def exact_sums(s: np.ndarray, t: np.ndarray, tau) -> np.ndarray:
 
 
 def check_kept_within_bound(s, t, tau) -> np.ndarray:
-    sums, kept = fast.soft_ranknet_sums(s, t, tau, nc.BUFFER_ELEMENTS)
+    sums, kept = soft_sums(s, t, tau)
     want = exact_sums(s[kept], t[kept], tau if isinstance(tau, float) else tau[kept])
     err = np.abs(sums[kept] - want)
-    assert (err <= fast._ACCEPT * want).all(), (err / want).max()
+    assert (err <= pc._SOFT_ACCEPT * want).all(), (err / want).max()
     return kept
 
 
@@ -95,18 +103,24 @@ def test_kept_groups_are_within_the_bound_of_the_exact_sum(case, tau):
 def test_rejected_groups_take_the_per_pair_kernel_bit_for_bit(tau):
     parts = [groups(case, seed=i) for i, case in enumerate(KEPT + REJECTED)]
     s, t = (np.concatenate(x) for x in zip(*parts))
-    _, kept = fast.soft_ranknet_sums(s, t, tau, nc.BUFFER_ELEMENTS)
+    _, kept = soft_sums(s, t, tau)
     assert kept.any() and not kept.all()
     got = pk.soft_ranknet_mean(torch.as_tensor(s), torch.as_tensor(t), tau).numpy()
-    per_pair = fast.per_pair_means(s[~kept], t[~kept], tau, False)
+    taus, divide = pk._taus(tau, int((~kept).sum()))
+    per_pair = pc.soft_sums_per_pair(s[~kept], t[~kept], taus, divide, False) / 120
     np.testing.assert_array_equal(got[~kept], per_pair)
-    want = exact_sums(s[kept], t[kept], tau) / 120
-    np.testing.assert_allclose(got[kept], want, rtol=fast._ACCEPT, atol=0)
+    exact = exact_sums(s, t, tau) / 120
+    np.testing.assert_allclose(got[kept], exact[kept], rtol=pc._SOFT_ACCEPT, atol=0)
+    # the per-pair formula (closed form, series for |δ| < 0.02) as accurate as numpy's
+    numpy_err = np.abs(fast.per_pair_means(s[~kept], t[~kept], tau, False) - exact[~kept])
+    assert (
+        np.abs(per_pair - exact[~kept]) <= np.maximum(4 * numpy_err, 1e-12 * exact[~kept])
+    ).all()
 
 
 def test_the_fast_path_keeps_ordinary_groups():
     s, t = groups("ordinary", n=2000)
-    _, kept = fast.soft_ranknet_sums(s, t, 1.0, nc.BUFFER_ELEMENTS)
+    _, kept = soft_sums(s, t, 1.0)
     assert kept.mean() >= 0.99
 
 
@@ -139,45 +153,21 @@ def test_random_groups_kept_are_within_the_bound(k, teacher_scale, noise, shift,
     check_kept_within_bound(s, t, tau)
 
 
-def test_the_filters_reject_only_groups_the_bound_rejects():
-    """``_hopeful`` (after the sort) and ``_rows_worth_sorting`` (before it) skip a group only
-    when the bound would reject it: over students from far to very close to the teacher."""
+def test_a_groups_result_does_not_depend_on_the_other_groups():
+    """Over more than one compiled chunk (512 groups) of far and close students: any slice of
+    the groups gives the same bits as the whole call, kept flags included."""
     rng = np.random.default_rng(7)
-    t = rng.standard_normal((3000, 16)) * 3
-    s = t + rng.standard_normal((3000, 16)) * np.geomspace(1e-3, 3, 3000)[:, None]
-    tau = rng.uniform(0.3, 3, 3000)
-    big_t, gap = fast._sorted_items(s, t, tau, np.arange(3000) * 16)
-    bufs = [np.empty((120, 3000)) for _ in range(4)]
-    sums, kept = np.zeros(3000), np.zeros(3000, dtype=bool)
-    fast._kept_sums(big_t, gap, bufs, sums, kept, slice(None))  # every group, no filter
-    hope = fast._hopeful(gap, 120)
-    rough = np.zeros(3000, dtype=bool)
-    rough[fast._rows_worth_sorting(s, t, tau, 120)] = True
-    assert not kept[~hope].any() and not hope[~rough].any()
-    assert kept.any() and not hope.all() and not rough.all()  # all three cases occur
-
-
-def test_chunks_of_mixed_students_take_every_path(monkeypatch):
-    """Chunks of 4 groups: all far (tried as they are); far and close (the hopeful ones gathered
-    into full chunks, the filter before the sort switched on); half close (filtered, the rest
-    sorted and tried); mostly close (no try); far again (the filter switched off)."""
-    far_s, far_t = groups("ordinary", n=10, seed=11)
-    close_s, close_t = groups("close_student", n=7, seed=12)
-    mid_s, mid_t = groups("delta_above_series", n=1, seed=13)
-    order = [("f", 0, 4), ("f", 4, 6), ("c", 0, 2), ("c", 2, 4), ("f", 6, 8), ("c", 4, 7)]
-    order += [("m", 0, 1), ("f", 8, 10)]
-    src = {"f": (far_s, far_t), "c": (close_s, close_t), "m": (mid_s, mid_t)}
-    s = torch.as_tensor(np.concatenate([src[k][0][a:b] for k, a, b in order]))
-    t = torch.as_tensor(np.concatenate([src[k][1][a:b] for k, a, b in order]))
-    far = np.concatenate([np.full(b - a, k == "f") for k, a, b in order])
-    close = np.concatenate([np.full(b - a, k == "c") for k, a, b in order])
-    whole = pk.soft_ranknet_mean(s, t, 0.8).numpy()
-    monkeypatch.setattr(nc, "BUFFER_ELEMENTS", 4 * 120)
-    chunked = pk.soft_ranknet_mean(s, t, 0.8).numpy()
-    _, kept = fast.soft_ranknet_sums(s.numpy(), t.numpy(), 0.8, nc.BUFFER_ELEMENTS)
-    assert kept[far].all() and not kept[close].any()
-    np.testing.assert_allclose(chunked, whole, rtol=1e-14, atol=0)
-    want = exact_sums(s.numpy(), t.numpy(), 0.8) / 120
-    np.testing.assert_allclose(chunked[kept], want[kept], rtol=fast._ACCEPT, atol=0)
-    torch_path = pk.soft_ranknet_mean(s.clone().requires_grad_(True), t, 0.8).detach().numpy()
-    np.testing.assert_allclose(chunked, torch_path, rtol=1e-11, atol=0)
+    t = rng.standard_normal((1300, 16)) * 3
+    s = t + rng.standard_normal((1300, 16)) * np.geomspace(1e-3, 3, 1300)[:, None]
+    tau = rng.uniform(0.3, 3, 1300)
+    sums, kept = soft_sums(s, t, tau)
+    assert kept.any() and not kept.all()
+    for a, b in [(0, 1), (3, 517), (511, 1300), (700, 701)]:
+        part, part_kept = soft_sums(s[a:b], t[a:b], tau[a:b])
+        np.testing.assert_array_equal(part[part_kept], sums[a:b][kept[a:b]])
+        np.testing.assert_array_equal(part_kept, kept[a:b])
+    whole = pk.soft_ranknet_mean(torch.as_tensor(s), torch.as_tensor(t), torch.as_tensor(tau))
+    torch_path = pk.soft_ranknet_mean(
+        torch.as_tensor(s).requires_grad_(True), torch.as_tensor(t), torch.as_tensor(tau)
+    )
+    np.testing.assert_allclose(whole.numpy(), torch_path.detach().numpy(), rtol=1e-11, atol=0)
