@@ -181,8 +181,9 @@ def measure_one(item: DiagnoseInput, target, student, tau: float) -> tuple[dict,
     if tau != 1.0:  # group_measures states H at τ = 1 (as measure does); recompute at τ
         from locent.theory import listwise_entropy, pairwise_entropy
 
-        m[results.PAIRWISE_ENTROPY] = pairwise_entropy(g.teacher_scores, tau=tau)
-        m[results.LISTWISE_ENTROPY] = listwise_entropy(g.teacher_scores, tau=tau)
+        teacher = np.asarray(g.teacher_scores, dtype=np.float64)  # as group_measures
+        m[results.PAIRWISE_ENTROPY] = pairwise_entropy(teacher, tau=tau)
+        m[results.LISTWISE_ENTROPY] = listwise_entropy(teacher, tau=tau)
     # float64 before any aggregate, as measure does (essential_diameter keeps float32 input)
     d99 = np.asarray(m[results.DIAMETER_99], dtype=np.float64)
     d100 = np.asarray(m[results.DIAMETER_100], dtype=np.float64)

@@ -92,12 +92,15 @@ def group_measures(groups, embeddings: np.ndarray) -> dict[str, np.ndarray]:
     from locent.theory import essential_diameter, listwise_entropy, pairwise_entropy
 
     radius, twonn = local_density(embeddings)
+    # float64 (exact widening of float32 scores): the compiled kernels, whose bits do not depend
+    # on the CPU (numpy's float32 exp differs in its last bit between AVX2 and AVX-512)
+    teacher = np.asarray(groups.teacher_scores, dtype=np.float64)
     return {
         results.DIAMETER_99: essential_diameter(embeddings, alpha=0.99),
         results.DIAMETER_100: essential_diameter(embeddings, alpha=1.0),
-        results.PAIRWISE_ENTROPY: pairwise_entropy(groups.teacher_scores, tau=1.0),
-        results.LISTWISE_ENTROPY: listwise_entropy(groups.teacher_scores, tau=1.0),
-        "listwise_entropy_norm": listwise_entropy(groups.teacher_scores, tau=1.0, normalise=True),
+        results.PAIRWISE_ENTROPY: pairwise_entropy(teacher, tau=1.0),
+        results.LISTWISE_ENTROPY: listwise_entropy(teacher, tau=1.0),
+        "listwise_entropy_norm": listwise_entropy(teacher, tau=1.0, normalise=True),
         "knn_radius": radius,
         "twonn_dimension": twonn,
     }
