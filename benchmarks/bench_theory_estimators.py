@@ -55,7 +55,9 @@ from locent.theory import (
     pairwise_entropy,
 )
 from locent.theory import _diameter as diameter_kernel
+from locent.theory import _pair_kernels as pair_kernels
 from locent.theory import _pairs_cpu as pairs_cpu
+from locent.theory._chunks import map_groups
 from scipy.spatial.distance import pdist
 
 N_GROUPS = int(os.environ.get("LOCENT_BENCH_GROUPS", "100000"))
@@ -402,9 +404,21 @@ def _grad_input(x: np.ndarray) -> torch.Tensor:
     return torch.tensor(x, requires_grad=True)
 
 
+def torch_misordering_rate(s: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """The torch kernel of misordering_rate (what CUDA runs), called directly: on CPU an input
+    needing a gradient is detached and takes the numpy kernel (counts have no gradient)."""
+    mis, comp, _ = map_groups(
+        pair_kernels._torch_counts,
+        [s.detach(), t.detach()],
+        (s.shape[0],),
+        cost_per_group=K * (K - 1) // 2,
+    )
+    return mis / comp
+
+
 TORCH_PATH = {
     "pairwise_entropy": (lambda s, t: pairwise_entropy(t), 1),
-    "misordering_rate": (misordering_rate, 2),
+    "misordering_rate": (torch_misordering_rate, 2),
     "hard_ranknet": (lambda s, t: LOSSES["hard_ranknet"](s, t, tau=1.0), 2),
     "soft_ranknet": (lambda s, t: LOSSES["soft_ranknet"](s, t, tau=1.0), 2),
 }

@@ -65,9 +65,8 @@ def _pow2(n):
 
 
 @njit(inline="always")
-def exp64(x):
-    """e^x (float64 → float64), within 1 ulp, the same bits on every CPU; see the module."""
-    x = -746.0 if x < -746.0 else (710.0 if x > 710.0 else x)  # NaN passes unchanged
+def _exp_reduced(x):
+    """e^r and n with e^x = e^r·2ⁿ (x already clamped to [−746, 710]); see the module."""
     n = (x * _LOG2E + _ROUND) - _ROUND  # nearest integer (ties to even), in IEEE arithmetic
     r = (x - n * _LN2_HI) - n * _LN2_LO
     p = fma64(_C13, r, _C12)
@@ -81,7 +80,24 @@ def exp64(x):
     p = fma64(p, r, _C4)
     p = fma64(p, r, _C3)
     p = fma64(p, r, _C2)
-    p = 1.0 + fma64(r * r, p, r)  # e^r − 1 first: its rounding is scaled by |e^r − 1| ≤ 0.42
+    return 1.0 + fma64(r * r, p, r), n  # e^r − 1 first: its rounding is scaled by ≤ 0.42
+
+
+@njit(inline="always")
+def exp64_flush(x):
+    """e^x for x ≤ 0 with the results below 2⁻¹⁰²² (x < −708) flushed to 0: one scaling
+    instead of two (measured, the pairwise-entropy loop with AVX2 code: 19.6 → 16.8 ms per
+    100,000 groups of 16). Equal to :func:`exp64` for x ≥ −708; a caller states what the flush
+    costs it (e^x·(1 + |x|) < 2.4e-305 per value, ``_pairs_cpu.entropy_sums``)."""
+    p, n = _exp_reduced(-708.0 if x < -708.0 else x)
+    return 0.0 if x < -708.0 else p * _pow2(n)
+
+
+@njit(inline="always")
+def exp64(x):
+    """e^x (float64 → float64), within 1 ulp, the same bits on every CPU; see the module."""
+    x = -746.0 if x < -746.0 else (710.0 if x > 710.0 else x)  # NaN passes unchanged
+    p, n = _exp_reduced(x)
     n1 = -1022.0 if n < -1022.0 else (1023.0 if n > 1023.0 else n)
     return (p * _pow2(n1)) * _pow2(n - n1)
 

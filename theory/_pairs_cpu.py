@@ -44,7 +44,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ._libm64 import exp64, log1p64
+from ._libm64 import exp64, exp64_flush, log1p64
 
 # Groups per transposed chunk: k × c float64 per input stays in the L1/L2 cache (k = 16: 64 KiB).
 _CHUNK = 512
@@ -57,6 +57,9 @@ _ULPS_OF_SUM = 256.0
 # numpy fast path of ``_soft_ranknet_np``).
 _SOFT_ACCEPT = 2.0**-40
 _U = 2.0**-53
+# What exp64_flush's flush can drop from one pair's entropy (a > 708: h ≤ e^{−a}·(1 + a)
+# < 2.4e-305), in units of u: a group is kept only if m times this is within its bound too.
+_FLUSHED_PAIR_U = 2.4e-305 / 2.0**-53
 # |logit| at which σ has saturated (``_special._SATURATED``): no finite result changes.
 _SATURATED = 1e4
 # below this |δ| the soft RankNet per-pair kernel takes the Taylor series (``_special``)
@@ -87,7 +90,8 @@ def _transpose(x, g0, c, out):
 def entropy_sums(t, taus, divide):
     """Per group Σ_{i<j} h(σ((t_i − t_j)/τ)) (nats) and whether it is kept; ``t`` float64 (n, k).
 
-    h(σ(z)) = log1p(e) + a·e/(1 + e), a = min(|z|, ``_SATURATED``), e = e^{−a}.
+    h(σ(z)) = log1p(e) + a·e/(1 + e), a = min(|z|, ``_SATURATED``), e = e^{−a} by
+    ``exp64_flush`` (a pair with a > 708 counts 0, < 2.4e-305 from its h, within the bound).
     ``taus`` (n,) float64, used when ``divide`` (τ = 1 skips the division: same bits).
     Returns ``(sums (n,), kept (n,) bool)``.
     """
@@ -116,7 +120,7 @@ def entropy_sums(t, taus, divide):
                     if divide:
                         a = a / tau_c[g]
                     a = min(a, _SATURATED)
-                    e = exp64(-a)
+                    e = exp64_flush(-a)
                     w = 1.0 + e
                     prod[g] *= w
                     lin[g] += a * (e / w)
@@ -129,7 +133,8 @@ def entropy_sums(t, taus, divide):
         for g in range(c):
             total = logs[g] + lin[g]
             sums[g0 + g] = total
-            kept[g0 + g] = total * _ULPS_OF_SUM >= log_product_bound(m, blocks, max(logs[g], 0.0))
+            bound = log_product_bound(m, blocks, max(logs[g], 0.0)) + m * _FLUSHED_PAIR_U
+            kept[g0 + g] = total * _ULPS_OF_SUM >= bound
     return sums, kept
 
 

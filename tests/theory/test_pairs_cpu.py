@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from locent.theory import _pair_kernels as pk
 from locent.theory import _pairs_cpu as pc
-from locent.theory._libm64 import exp64
+from locent.theory._libm64 import exp64, exp64_flush
 from locent.theory._special import binary_entropy_logit
 from locent.theory.pairs import margins_any_order
 from numba import njit
@@ -37,10 +37,25 @@ def _exp_all(x, out):
         out[i] = exp64(x[i])
 
 
-def exp_array(x: np.ndarray) -> np.ndarray:
+@njit(cache=True, error_model="numpy")
+def _exp_flush_all(x, out):
+    for i in range(x.shape[0]):
+        out[i] = exp64_flush(x[i])
+
+
+def exp_array(x: np.ndarray, flush: bool = False) -> np.ndarray:
     out = np.empty_like(x)
-    _exp_all(x, out)
+    (_exp_flush_all if flush else _exp_all)(x, out)
     return out
+
+
+def test_exp64_flush_is_exp64_down_to_minus_708_and_zero_below():
+    rng = np.random.default_rng(4)
+    x = np.concatenate([rng.uniform(-708.0, 0.0, 200_000), [0.0, -708.0, -1e-300]])
+    np.testing.assert_array_equal(exp_array(x, flush=True), exp_array(x))
+    below = np.concatenate([rng.uniform(-800.0, -708.0, 1000), [np.nextafter(-708.0, -np.inf), -np.inf]])
+    assert (exp_array(below, flush=True) == 0.0).all()
+    assert (exp_array(below[:-2]) > 0.0).any()  # exp64 keeps the subnormals that this flushes
 
 
 def ulp_error(got: np.ndarray, x: np.ndarray) -> np.ndarray:
