@@ -60,6 +60,8 @@ _U = 2.0**-53
 # What exp64_flush's flush can drop from one pair's entropy (a > 708: h ≤ e^{−a}·(1 + a)
 # < 2.4e-305), in units of u: a group is kept only if m times this is within its bound too.
 _FLUSHED_PAIR_U = 2.4e-305 / 2.0**-53
+# e^{−708} (> every value exp64_flush flushes to 0) in units of u
+_FLUSHED_EXP_U = 3.4e-308 / 2.0**-53
 # |logit| at which σ has saturated (``_special._SATURATED``): no finite result changes.
 _SATURATED = 1e4
 # below this |δ| the soft RankNet per-pair kernel takes the Taylor series (``_special``)
@@ -248,7 +250,9 @@ def soft_sums(s, t, taus, divide):
     - the linear terms L_p = σ·(bf − af) + max(−bf, 0): σ within 4u (exp64 2u, 1 + e_a and the
       division u each), bf − af and the product u each, the addition u: ≤ 7u·A_p with
       A_p = |σ·(bf − af)| + max(−bf, 0); their sequential sum ≤ (m − 1)u·Σ A_p;
-    - the final two additions: ≤ 2u·(|Σ L| + log P_a + log P_b).
+    - the final two additions: ≤ 2u·(|Σ L| + log P_a + log P_b);
+    - ``exp64_flush`` sets e_a, e_b < 2⁻¹⁰²² to 0: per pair at most e^{−708}·(2 + |bf − af|)
+      (two log1p terms and σ·(bf − af)), taken with the group's largest |bf − af|.
 
     Not kept: that bound fails (a student close to the teacher), or the sum is not finite (an
     overflowed logit). Returns ``(sums (n,), kept (n,) bool)``.
@@ -261,6 +265,7 @@ def soft_sums(s, t, taus, divide):
     ti = np.empty((k, _CHUNK))
     lin = np.empty(_CHUNK)
     mag = np.empty(_CHUNK)
+    spread = np.empty(_CHUNK)
     prod_a = np.empty(_CHUNK)
     prod_b = np.empty(_CHUNK)
     log_a = np.empty(_CHUNK)
@@ -273,6 +278,7 @@ def soft_sums(s, t, taus, divide):
         for g in range(c):
             lin[g] = 0.0
             mag[g] = 0.0
+            spread[g] = 0.0
             prod_a[g] = 1.0
             prod_b[g] = 1.0
             log_a[g] = 0.0
@@ -289,8 +295,8 @@ def soft_sums(s, t, taus, divide):
                         b = b / tau_c[g]
                     bf = -b if a < 0.0 else b
                     af = abs(a)
-                    ea = exp64(-af)
-                    eb = exp64(-abs(bf))
+                    ea = exp64_flush(-af)
+                    eb = exp64_flush(-abs(bf))
                     wa = 1.0 + ea
                     prod_a[g] *= wa
                     prod_b[g] *= 1.0 + eb
@@ -298,6 +304,7 @@ def soft_sums(s, t, taus, divide):
                     hinge = max(-bf, 0.0)
                     lin[g] += sd + hinge
                     mag[g] += abs(sd) + hinge
+                    spread[g] = max(spread[g], abs(bf - af))
                 p += 1
                 if p % _BLOCK == 0 or p == m:
                     for g in range(c):
@@ -315,6 +322,7 @@ def soft_sums(s, t, taus, divide):
                 + log_product_bound(m, blocks, lb)
                 + (m + 6.0) * mag[g]
                 + 2.0 * (abs(lin[g]) + la + lb)
+                + m * (2.0 + spread[g]) * _FLUSHED_EXP_U
             )
             kept[g0 + g] = math.isfinite(total) and bound * _U <= _SOFT_ACCEPT * total
     return sums, kept
