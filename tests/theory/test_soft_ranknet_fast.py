@@ -77,13 +77,18 @@ def groups(case: str, n: int = 12, k: int = 16, seed: int = 0):
     elif case == "mixed_signs_small_tau":
         t = rng.standard_normal((n, k)) * 2 + rng.choice([-300.0, 300.0], size=(n, 1))
         s = -t[:, ::-1] + rng.standard_normal((n, k))
+    elif case == "far_items":  # half the items ≥ 800 logits from the rest: exp64_flush zeroes
+        near = rng.standard_normal((n, k // 2)) * 3  # their e_a, e_b; the near half carries KL
+        far = 800.0 + 60.0 * np.arange(k - k // 2) + rng.standard_normal((n, k - k // 2))
+        t = rng.permuted(np.concatenate([near, far], axis=1), axis=1)
+        s = t + rng.standard_normal((n, k))
     else:  # "close_student": KL sums ~1e-12, far below what the bound can vouch for
         t = rng.standard_normal((n, k)) * 3
         s = t + 1e-7 * rng.standard_normal((n, k))
     return s, t
 
 
-KEPT = ["ordinary", "large_margins", "mixed_signs_small_tau"]  # the bound vouches for most
+KEPT = ["ordinary", "large_margins", "mixed_signs_small_tau", "far_items"]  # bound vouches
 REJECTED = ["peaked_teacher", "delta_above_series", "close_student"]  # KL sums too small
 
 
