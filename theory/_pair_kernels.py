@@ -90,16 +90,19 @@ def pairwise_entropy_mean(t: torch.Tensor, tau, *, saturate: bool = False) -> to
     ``binary_entropy_logit`` (h = 0 there, its exact value, not inf·0 = NaN). The clamp changes no
     finite result, so ordinary input skips it.
 
-    numpy kernel: the pair sum Σ_p log1p(e_p) is taken as log Π_p (1 + e_p) — the factors 1 + e_p
-    are needed for σ(−a) = e/(1 + e) anyway, so one product reduction replaces a log1p per pair
-    (measured on 100,000 groups of 16, one core: 30 → 23 ms; log1p alone is ~7 ms of 12M pairs).
-    Its error is bounded per group (:func:`_log_product_bound`); a group whose bound exceeds
+    float64 CPU input (:data:`COMPILED`): ``_pairs_cpu.entropy_sums``, the same log-product form
+    compiled, with the clamp always on; its groups outside the bound take log1p per pair there.
+
+    numpy kernel (float32): the pair sum Σ_p log1p(e_p) is taken as log Π_p (1 + e_p) — the factors
+    1 + e_p are needed for σ(−a) = e/(1 + e) anyway, so one product reduction replaces a log1p per
+    pair (measured on 100,000 groups of 16, one core: 30 → 23 ms; log1p alone is ~7 ms of 12M
+    pairs). Its error is bounded per group (:func:`_log_product_bound`); a group whose bound exceeds
     ``_ULPS_OF_SUM`` ulps of its pair sum (float64, k = 16: a mean entropy below ~0.008 nats, an
-    almost deterministic teacher) is recomputed with log1p per pair, bit for bit the former
-    result. Measured (100,000 groups of 16, scores N(0, σ²)): σ = 3, 10, 20 → no group recomputed,
-    ~25 ms against ~30 before; σ = 60 (mean entropy 0.015 nats) → 17% recomputed, 32 ms as before.
-    Results move from the former ones by float rounding only (≤ 3e-14 relative in float64 over
-    k = 2…50, σ = 0.01…100; float32 ≤ 2e-6).
+    almost deterministic teacher) is recomputed with log1p per pair, bit for bit the former result.
+    Measured (100,000 groups of 16, scores N(0, σ²)): σ = 3, 10, 20 → no group recomputed, ~25 ms
+    against ~30 before; σ = 60 (mean entropy 0.015 nats) → 17% recomputed, 32 ms as before. Results
+    move from the former ones by float rounding only (≤ 3e-14 relative in float64 over k = 2…50, σ =
+    0.01…100; float32 ≤ 2e-6).
     """
     if not use_numpy(t):
         k = t.shape[-1]
@@ -311,7 +314,9 @@ def soft_ranknet_mean(s: torch.Tensor, t: torch.Tensor, tau, *, saturate: bool =
 def hard_ranknet_sums(s: torch.Tensor, t: torch.Tensor):
     """Per group (Σ over pairs with t_i ≠ t_j of −ln σ(sign(t_i − t_j)(s_i − s_j)), their count).
 
-    −ln σ(x) = log1p(e^{−|x|}) − min(x, 0) (torch's ``logsigmoid``, negated).
+    −ln σ(x) = log1p(e^{−|x|}) − min(x, 0) (torch's ``logsigmoid``, negated). float64 CPU
+    input (:data:`COMPILED`): ``_pairs_cpu.hard_sums`` (Σ log1p as a log-product under its bound,
+    log1p per pair for the groups outside it); float32: the numpy kernel below.
     """
     if not use_numpy(s, t):
         k = s.shape[-1]
