@@ -31,7 +31,9 @@ hard and soft RankNet, numpy for the others) and the torch path (``(torch path)`
 input needing a gradient, forward only; CUDA input always takes it). ``soft_ranknet (close
 student)`` times soft RankNet where the log-product form keeps no group (student 0.1 logits from
 the teacher) and every group takes the per-pair kernel; the soft RankNet rows store the share of
-groups the log-product form kept (``fast_path_groups``).
+groups the log-product form kept (``fast_path_groups``). ``(forward + backward)`` rows time one
+training step's loss work on CPU (float64 student needing a gradient): the compiled kernels and
+their derivatives against torch's autograd through the same formulas as the reference.
 
 At the end of the module one table lists every row of the run — time, GB/s, speed-up against the
 reference, ours/floor — with the targets of issue 15 (diameter exact ≥ 20× the pdist loop; each
@@ -413,7 +415,7 @@ def torch_misordering_rate(s: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         (s.shape[0],),
         cost_per_group=K * (K - 1) // 2,
     )
-    return mis / comp
+    return mis.to(torch.float64) / comp
 
 
 TORCH_PATH = {
@@ -431,9 +433,11 @@ NAIVE_TORCH_PATH = {
 
 
 @pytest.mark.parametrize("name", sorted(TORCH_PATH))
-def test_pair_kernel_torch_path(benchmark, scores, name):
-    """The same pair estimators on their torch path (input needing a gradient; on CUDA every
-    input takes it): forward only, so the number compares with the numpy kernel's row."""
+def test_pair_kernel_torch_path(benchmark, scores, name, monkeypatch):
+    """The same pair estimators on their torch path (what CUDA runs; on CPU, with the compiled
+    kernels switched off, an input needing a gradient): forward only, so the number compares
+    with the CPU kernel's row."""
+    monkeypatch.setattr(pair_kernels, "COMPILED", False)
     student, teacher = scores
     fn, n_inputs = TORCH_PATH[name]
     naive = NAIVE_TORCH_PATH[name]
@@ -443,3 +447,35 @@ def test_pair_kernel_torch_path(benchmark, scores, name):
     got = run_cpu_time(benchmark, fn, s, t)
     report(benchmark, f"{name} (torch path)", teacher.nbytes * n_inputs, ref_s, floor_s)
     np.testing.assert_allclose(got.detach().numpy(), naive(student, teacher), rtol=1e-9)
+
+
+GRADIENT_LOSSES = {
+    "soft_ranknet": lambda s, t: LOSSES["soft_ranknet"](s, t, tau=1.0),
+    "hard_ranknet": lambda s, t: LOSSES["hard_ranknet"](s, t, tau=1.0),
+}
+
+
+def forward_backward(fn, student: np.ndarray, teacher: torch.Tensor) -> torch.Tensor:
+    """One training step's loss work: the mean loss over the groups and its gradient in the
+    student scores (a fresh leaf each call)."""
+    s = torch.tensor(student, requires_grad=True)
+    fn(s, teacher).mean().backward()
+    return s.grad
+
+
+@pytest.mark.parametrize("name", sorted(GRADIENT_LOSSES))
+def test_pair_loss_gradient(benchmark, scores, name, monkeypatch):
+    """Forward and backward on CPU, float64 student needing a gradient: the compiled kernels with
+    their closed-form derivatives (``theory/_pairs_autograd.py``) against torch's autograd
+    through the same formulas (the reference, measured in the same run: the compiled kernels
+    switched off)."""
+    student, teacher = scores
+    fn, t = GRADIENT_LOSSES[name], torch.as_tensor(teacher)
+    monkeypatch.setattr(pair_kernels, "COMPILED", False)
+    want = forward_backward(fn, student, t)
+    ref_s = best_time(forward_backward, fn, student, t)
+    monkeypatch.setattr(pair_kernels, "COMPILED", True)
+    floor_s = best_time(margin_floor, student, teacher)
+    got = run_cpu_time(benchmark, forward_backward, fn, student, t)
+    report(benchmark, f"{name} (forward + backward)", student.nbytes * 2, ref_s, floor_s)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-9, atol=1e-18)

@@ -5,9 +5,12 @@ tensors ``(n,)``. Dispatch: a CPU input that needs no gradient runs, in float64,
 **compiled** kernel of ``_pairs_cpu`` (pairwise entropy, hard and soft RankNet; while
 :data:`COMPILED` is on) and otherwise the **numpy** kernel on a zero-copy view; a CUDA input, or
 one that needs a gradient, runs the **torch** kernel (the formulas of ``_special``, chunked on
-CPU by ``_chunks.map_groups``). All evaluate the same element-wise formulas; they differ only in
-the exp/log1p implementation and the summation order, i.e. by float rounding. The compiled
-kernels give the same bits on every CPU (``_pairs_cpu``); numpy's exp/log1p do not.
+CPU by ``_chunks.map_groups``). A CPU float64 student that needs a gradient in soft or hard
+RankNet (a fixed teacher and τ) takes the compiled kernels with their closed-form derivatives
+(``_pairs_autograd``) instead of the torch kernel. All evaluate the same element-wise formulas;
+they differ only in the exp/log1p implementation and the summation order, i.e. by float
+rounding. The compiled kernels give the same bits on every CPU (``_pairs_cpu``); numpy's
+exp/log1p do not.
 
 Why the numpy kernel is fast (5–10× the per-pair torch code on one core):
 
@@ -29,6 +32,7 @@ import functools
 import numpy as np
 import torch
 
+from . import _pairs_autograd
 from ._chunks import map_groups
 from ._np_chunks import _Chunks, _divide_tau, _neg_abs, _sign_bit
 from ._special import _SATURATED, binary_entropy_logit, kl_bernoulli_logits
@@ -279,6 +283,8 @@ def soft_ranknet_mean(s: torch.Tensor, t: torch.Tensor, tau, *, saturate: bool =
     Speed (issue 15: ≥ 0.5 GB/s of input scores per core on any CPU): see ``_pairs_cpu`` and
     ``docs/BENCHMARKS.md``.
     """
+    if COMPILED and _pairs_autograd.applies(s, t, tau, saturate):
+        return _pairs_autograd.SoftRankNetMean.apply(s, t, tau)
     if not use_numpy(s, t):
         k = s.shape[-1]
 
@@ -318,6 +324,8 @@ def hard_ranknet_sums(s: torch.Tensor, t: torch.Tensor):
     input (:data:`COMPILED`): ``_pairs_cpu.hard_sums`` (Σ log1p as a log-product under its bound,
     log1p per pair for the groups outside it); float32: the numpy kernel below.
     """
+    if COMPILED and _pairs_autograd.applies(s, t, 1.0):
+        return _pairs_autograd.HardRankNetSums.apply(s, t)
     if not use_numpy(s, t):
         k = s.shape[-1]
         return map_groups(_torch_hard, [s, t], (s.shape[0],), cost_per_group=k * (k - 1) // 2)

@@ -238,3 +238,57 @@ def test_the_bits_do_not_depend_on_the_cpus_vector_width(tmp_path):
         "-avx512dq,-avx512vl,-avx512cd,-evex512",
     }
     assert _bits(avx2) == here
+
+
+# --------------------------------------------------------------------------- autograd (CPU float64)
+
+
+@pytest.mark.parametrize("name", ["soft", "hard"])
+@pytest.mark.parametrize("tau", [1.0, 0.6, "per_group"])
+def test_compiled_autograd_matches_the_torch_path(name, tau, monkeypatch):
+    s, t = scores(900, 16, seed=8)  # 900 groups: two compiled chunks
+    if tau == "per_group":
+        tau = torch.as_tensor(np.random.default_rng(5).uniform(0.3, 3, 900))
+    weights = torch.as_tensor(np.random.default_rng(6).standard_normal(900))
+    tt = torch.as_tensor(t)
+
+    def value_and_grad():
+        st_ = torch.as_tensor(s).clone().requires_grad_(True)
+        if name == "soft":
+            out = pk.soft_ranknet_mean(st_, tt, tau)
+        else:
+            out = pk.hard_ranknet_sums(st_, tt)[0]
+        (out * weights).sum().backward()
+        return out.detach(), st_.grad, type(out.grad_fn).__name__
+
+    value, grad, fn = value_and_grad()
+    assert fn == ("SoftRankNetMeanBackward" if name == "soft" else "HardRankNetSumsBackward")
+    monkeypatch.setattr(pk, "COMPILED", False)
+    want_value, want_grad, torch_fn = value_and_grad()
+    assert "RankNet" not in torch_fn  # the torch path really ran
+    np.testing.assert_allclose(value, want_value, rtol=1e-13, atol=0)
+    np.testing.assert_allclose(grad, want_grad, rtol=1e-12, atol=1e-15)
+
+
+def test_compiled_autograd_passes_gradcheck():
+    s, t = scores(12, 6, seed=9, ties=True)
+    tt, tau = torch.as_tensor(t), torch.as_tensor(np.linspace(0.5, 2, 12))
+    x = torch.as_tensor(s).requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda v: pk.soft_ranknet_mean(v, tt, tau), (x,))
+    assert torch.autograd.gradcheck(lambda v: pk.hard_ranknet_sums(v, tt)[0], (x,))
+
+
+def test_the_compiled_autograd_takes_only_what_it_can_differentiate():
+    s, t = scores(10, 8, seed=10)
+    st_, tt = torch.as_tensor(s).requires_grad_(True), torch.as_tensor(t)
+    torch_path = [
+        (st_, tt.clone().requires_grad_(True), 1.0, False),  # teacher needs a gradient
+        (st_, tt, torch.full((10,), 0.7, dtype=torch.float64, requires_grad=True), False),  # τ
+        (st_.detach().float().requires_grad_(True), tt.float(), 1.0, False),  # float32
+        (st_, tt, 1.0, True),  # possibly overflowed logits
+    ]
+    for s_, t_, tau, saturate in torch_path:
+        out = pk.soft_ranknet_mean(s_, t_, tau, saturate=saturate)
+        assert "RankNet" not in type(out.grad_fn).__name__
+    out = pk.soft_ranknet_mean(st_, tt, 1.0)
+    assert type(out.grad_fn).__name__ == "SoftRankNetMeanBackward"
