@@ -405,12 +405,14 @@ def soft_grad(s, t, taus, divide, weights):
     ti = np.empty((k, _CHUNK))
     gi = np.empty((k, _CHUNK))
     scale = np.empty(_CHUNK)
+    tau_c = np.empty(_CHUNK)
     for g0 in range(0, n, _CHUNK):
         c = min(_CHUNK, n - g0)
         _transpose(s, g0, c, si)
         _transpose(t, g0, c, ti)
         for g in range(c):
-            scale[g] = weights[g0 + g] / taus[g0 + g] if divide else weights[g0 + g]
+            tau_c[g] = taus[g0 + g]
+            scale[g] = weights[g0 + g] / tau_c[g] if divide else weights[g0 + g]
             for i in range(k):
                 gi[i, g] = 0.0
         for i in range(k - 1):
@@ -419,8 +421,8 @@ def soft_grad(s, t, taus, divide, weights):
                     a = ti[i, g] - ti[j, g]
                     b = si[i, g] - si[j, g]
                     if divide:
-                        a = a / taus[g0 + g]
-                        b = b / taus[g0 + g]
+                        a = a / tau_c[g]
+                        b = b / tau_c[g]
                     ea = exp64(-abs(a))
                     eb = exp64(-abs(b))
                     ha = 1.0 / (1.0 + ea)
