@@ -452,6 +452,7 @@ def test_pair_kernel_torch_path(benchmark, scores, name, monkeypatch):
 GRADIENT_LOSSES = {
     "soft_ranknet": lambda s, t: LOSSES["soft_ranknet"](s, t, tau=1.0),
     "hard_ranknet": lambda s, t: LOSSES["hard_ranknet"](s, t, tau=1.0),
+    "pairwise_entropy": lambda s, t: pairwise_entropy(s),  # the gradient in the teacher scores
 }
 
 
@@ -465,17 +466,20 @@ def forward_backward(fn, student: np.ndarray, teacher: torch.Tensor) -> torch.Te
 
 @pytest.mark.parametrize("name", sorted(GRADIENT_LOSSES))
 def test_pair_loss_gradient(benchmark, scores, name, monkeypatch):
-    """Forward and backward on CPU, float64 student needing a gradient: the compiled kernels with
-    their closed-form derivatives (``theory/_pairs_autograd.py``) against torch's autograd
-    through the same formulas (the reference, measured in the same run: the compiled kernels
-    switched off)."""
+    """Forward and backward on CPU, float64 scores needing a gradient (the student's; the
+    teacher's for the entropy): the compiled kernels with their closed-form derivatives
+    (``theory/_pairs_autograd.py``) against torch's autograd through the same formulas (the
+    reference, measured in the same run: the compiled kernels switched off)."""
     student, teacher = scores
+    if name == "pairwise_entropy":  # one input: the teacher scores, differentiated
+        student = teacher
+    inputs = [teacher] if name == "pairwise_entropy" else [student, teacher]
     fn, t = GRADIENT_LOSSES[name], torch.as_tensor(teacher)
     monkeypatch.setattr(pair_kernels, "COMPILED", False)
     want = forward_backward(fn, student, t)
     ref_s = best_time(forward_backward, fn, student, t)
     monkeypatch.setattr(pair_kernels, "COMPILED", True)
-    floor_s = best_time(margin_floor, student, teacher)
+    floor_s = best_time(margin_floor, *inputs)
     got = run_cpu_time(benchmark, forward_backward, fn, student, t)
-    report(benchmark, f"{name} (forward + backward)", student.nbytes * 2, ref_s, floor_s)
+    report(benchmark, f"{name} (forward + backward)", teacher.nbytes * len(inputs), ref_s, floor_s)
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-9, atol=1e-18)

@@ -1,16 +1,15 @@
 """Compute cores of the pair-based estimators and losses, numpy (CPU) and torch (internal).
 
-Every function takes validated tensors ``(n, k)`` (groups flattened) and returns per-group
-tensors ``(n,)``. Dispatch: a CPU input that needs no gradient runs, in float64, the
-**compiled** kernel of ``_pairs_cpu`` (pairwise entropy, hard and soft RankNet; while
-:data:`COMPILED` is on) and otherwise the **numpy** kernel on a zero-copy view; a CUDA input, or
-one that needs a gradient, runs the **torch** kernel (the formulas of ``_special``, chunked on
-CPU by ``_chunks.map_groups``). A CPU float64 student that needs a gradient in soft or hard
-RankNet (a fixed teacher and τ) takes the compiled kernels with their closed-form derivatives
-(``_pairs_autograd``) instead of the torch kernel. All evaluate the same element-wise formulas;
-they differ only in the exp/log1p implementation and the summation order, i.e. by float
-rounding. The compiled kernels give the same bits on every CPU (``_pairs_cpu``); numpy's
-exp/log1p do not.
+Every function takes validated tensors ``(n, k)`` (groups flattened) and returns per-group tensors
+``(n,)``. Dispatch: a CPU input that needs no gradient runs, in float64, the **compiled** kernel of
+``_pairs_cpu`` (pairwise entropy, hard and soft RankNet; while :data:`COMPILED` is on) and otherwise
+the **numpy** kernel on a zero-copy view; a CUDA input, or one that needs a gradient, runs the
+**torch** kernel (the formulas of ``_special``, chunked on CPU by ``_chunks.map_groups``). A CPU
+float64 input that needs a gradient (the student in soft or hard RankNet, the teacher in the
+pairwise entropy; a fixed τ) takes the compiled kernels with their closed-form derivatives
+(``_pairs_autograd``) instead of the torch kernel. All evaluate the same element-wise formulas; they
+differ only in the exp/log1p implementation and the summation order, i.e. by float rounding. The
+compiled kernels give the same bits on every CPU (``_pairs_cpu``); numpy's exp/log1p do not.
 
 Why the numpy kernel is fast (5–10× the per-pair torch code on one core):
 
@@ -108,6 +107,8 @@ def pairwise_entropy_mean(t: torch.Tensor, tau, *, saturate: bool = False) -> to
     move from the former ones by float rounding only (≤ 3e-14 relative in float64 over k = 2…50, σ =
     0.01…100; float32 ≤ 2e-6).
     """
+    if COMPILED and _pairs_autograd.applies(t, t.detach(), tau, saturate):
+        return _pairs_autograd.EntropyMean.apply(t, tau)
     if not use_numpy(t):
         k = t.shape[-1]
 

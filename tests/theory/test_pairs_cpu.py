@@ -292,3 +292,28 @@ def test_the_compiled_autograd_takes_only_what_it_can_differentiate():
         assert "RankNet" not in type(out.grad_fn).__name__
     out = pk.soft_ranknet_mean(st_, tt, 1.0)
     assert type(out.grad_fn).__name__ == "SoftRankNetMeanBackward"
+
+
+@pytest.mark.parametrize("tau", [1.0, 0.6, "per_group"])
+def test_compiled_entropy_autograd_matches_the_torch_path(tau, monkeypatch):
+    _, t = scores(900, 16, seed=11)
+    if tau == "per_group":
+        tau = torch.as_tensor(np.random.default_rng(7).uniform(0.3, 3, 900))
+    weights = torch.as_tensor(np.random.default_rng(8).standard_normal(900))
+
+    def value_and_grad():
+        tt = torch.as_tensor(t).clone().requires_grad_(True)
+        out = pk.pairwise_entropy_mean(tt, tau)
+        (out * weights).sum().backward()
+        return out.detach(), tt.grad, type(out.grad_fn).__name__
+
+    value, grad, fn = value_and_grad()
+    assert fn == "EntropyMeanBackward"
+    monkeypatch.setattr(pk, "COMPILED", False)
+    want_value, want_grad, torch_fn = value_and_grad()
+    assert "Entropy" not in torch_fn
+    np.testing.assert_allclose(value, want_value, rtol=1e-13, atol=0)
+    np.testing.assert_allclose(grad, want_grad, rtol=1e-12, atol=1e-15)
+    x = torch.as_tensor(t[:10, :6]).clone().requires_grad_(True)
+    taus = torch.as_tensor(np.linspace(0.5, 2, 10))
+    assert torch.autograd.gradcheck(lambda v: pk.pairwise_entropy_mean(v, taus), (x,))
