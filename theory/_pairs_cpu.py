@@ -90,6 +90,14 @@ def _transpose(x, g0, c, out):
 
 
 @njit(cache=True, error_model="numpy")
+def _take_logs(c, prod, logs):
+    """The end of a block of pairs: logs[:c] += log(prod[:c]), prod[:c] = 1."""
+    for g in range(c):
+        logs[g] += math.log(prod[g])
+        prod[g] = 1.0
+
+
+@njit(cache=True, error_model="numpy")
 def entropy_sums(t, taus, divide):
     """Per group Σ_{i<j} h(σ((t_i − t_j)/τ)) (nats) and whether it is kept; ``t`` float64 (n, k).
 
@@ -129,9 +137,7 @@ def entropy_sums(t, taus, divide):
                     lin[g] += a * (e / w)
                 p += 1
                 if p % _BLOCK == 0 or p == m:
-                    for g in range(c):
-                        logs[g] += math.log(prod[g])
-                        prod[g] = 1.0
+                    _take_logs(c, prod, logs)
         blocks = (m + _BLOCK - 1) // _BLOCK
         for g in range(c):
             total = logs[g] + lin[g]
@@ -205,9 +211,7 @@ def hard_sums(s, t):
                     cnt[g] += 1.0 if dt != 0.0 else 0.0
                 p += 1
                 if p % _BLOCK == 0 or p == m:
-                    for g in range(c):
-                        logs[g] += math.log(prod[g])
-                        prod[g] = 1.0
+                    _take_logs(c, prod, logs)
         blocks = (m + _BLOCK - 1) // _BLOCK
         for g in range(c):
             total = logs[g] + lin[g]
@@ -308,11 +312,8 @@ def soft_sums(s, t, taus, divide):
                     spread[g] = max(spread[g], abs(bf - af))
                 p += 1
                 if p % _BLOCK == 0 or p == m:
-                    for g in range(c):
-                        log_a[g] += math.log(prod_a[g])
-                        log_b[g] += math.log(prod_b[g])
-                        prod_a[g] = 1.0
-                        prod_b[g] = 1.0
+                    _take_logs(c, prod_a, log_a)
+                    _take_logs(c, prod_b, log_b)
         blocks = (m + _BLOCK - 1) // _BLOCK
         for g in range(c):
             total = lin[g] + log_b[g] - log_a[g]

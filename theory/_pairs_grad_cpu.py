@@ -19,6 +19,24 @@ from ._pairs_cpu import _CHUNK, _transpose
 
 
 @njit(cache=True, error_model="numpy")
+def _start_chunk(taus, weights, divide, g0, c, tau_c, scale, gi):
+    """A chunk's τ, its per-group factor weights/τ (weights when not ``divide``), zero gradients."""
+    for g in range(c):
+        tau_c[g] = taus[g0 + g]
+        scale[g] = weights[g0 + g] / tau_c[g] if divide else weights[g0 + g]
+        for i in range(gi.shape[0]):
+            gi[i, g] = 0.0
+
+
+@njit(cache=True, error_model="numpy")
+def _untranspose(gi, g0, c, out):
+    """out[g0 : g0 + c] = gi[:, :c].T."""
+    for g in range(c):
+        for i in range(gi.shape[0]):
+            out[g0 + g, i] = gi[i, g]
+
+
+@njit(cache=True, error_model="numpy")
 def soft_grad(s, t, taus, divide, weights):
     """∂/∂s of Σ_g weights_g·Σ_p KL(a_p, b_p), float64 (n, k) → (n, k) (the backward pass of
     :func:`soft_sums`).
@@ -39,11 +57,7 @@ def soft_grad(s, t, taus, divide, weights):
         c = min(_CHUNK, n - g0)
         _transpose(s, g0, c, si)
         _transpose(t, g0, c, ti)
-        for g in range(c):
-            tau_c[g] = taus[g0 + g]
-            scale[g] = weights[g0 + g] / tau_c[g] if divide else weights[g0 + g]
-            for i in range(k):
-                gi[i, g] = 0.0
+        _start_chunk(taus, weights, divide, g0, c, tau_c, scale, gi)
         for i in range(k - 1):
             for j in range(i + 1, k):
                 for g in range(c):
@@ -61,9 +75,7 @@ def soft_grad(s, t, taus, divide, weights):
                     d = (sig_b - sig_a) * scale[g]
                     gi[i, g] += d
                     gi[j, g] -= d
-        for g in range(c):
-            for i in range(k):
-                out[g0 + g, i] = gi[i, g]
+        _untranspose(gi, g0, c, out)
     return out
 
 
@@ -100,9 +112,7 @@ def hard_grad(s, t, weights):
                     d = d if dt != 0.0 else 0.0
                     gi[i, g] += d
                     gi[j, g] -= d
-        for g in range(c):
-            for i in range(k):
-                out[g0 + g, i] = gi[i, g]
+        _untranspose(gi, g0, c, out)
     return out
 
 
@@ -123,11 +133,7 @@ def entropy_grad(t, taus, divide, weights):
     for g0 in range(0, n, _CHUNK):
         c = min(_CHUNK, n - g0)
         _transpose(t, g0, c, ti)
-        for g in range(c):
-            tau_c[g] = taus[g0 + g]
-            scale[g] = weights[g0 + g] / tau_c[g] if divide else weights[g0 + g]
-            for i in range(k):
-                gi[i, g] = 0.0
+        _start_chunk(taus, weights, divide, g0, c, tau_c, scale, gi)
         for i in range(k - 1):
             for j in range(i + 1, k):
                 for g in range(c):
@@ -139,7 +145,5 @@ def entropy_grad(t, taus, divide, weights):
                     d = -z * (e * h * h) * scale[g]
                     gi[i, g] += d
                     gi[j, g] -= d
-        for g in range(c):
-            for i in range(k):
-                out[g0 + g, i] = gi[i, g]
+        _untranspose(gi, g0, c, out)
     return out
