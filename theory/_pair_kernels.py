@@ -31,7 +31,7 @@ import functools
 import numpy as np
 import torch
 
-from . import _pairs_autograd
+from . import _pairs_autograd, _pairs_cpu
 from ._chunks import map_groups
 from ._np_chunks import _Chunks, _divide_tau, _neg_abs, _sign_bit
 from ._special import _SATURATED, binary_entropy_logit, kl_bernoulli_logits
@@ -44,13 +44,6 @@ COMPILED = True
 
 def _compiled(x: np.ndarray) -> bool:
     return COMPILED and x.dtype == np.float64
-
-
-def _taus(tau, n: int) -> tuple[np.ndarray, bool]:
-    """τ as a float64 array ``(n,)`` and whether to divide by it (τ = 1 skips it: same bits)."""
-    if isinstance(tau, float):
-        return np.full(n, tau), tau != 1.0
-    return np.ascontiguousarray(tau, dtype=np.float64), True
 
 
 def use_numpy(*tensors: torch.Tensor) -> bool:
@@ -118,7 +111,8 @@ def pairwise_entropy_mean(t: torch.Tensor, tau, *, saturate: bool = False) -> to
         return map_groups(per_chunk, [t], (t.shape[0],), cost_per_group=k * (k - 1) // 2, tau=tau)
     x, tau = _np(t), _tau_np(tau)
     if _compiled(x):
-        return torch.from_numpy(_compiled_entropy(x, tau))
+        # the saturating clamp is always on in the compiled kernel: it changes no finite result
+        return torch.from_numpy(_pairs_cpu.entropy_means(x, *_pairs_cpu.tau_array(tau, len(x))))
     ch = _Chunks([x], 3)
     out = np.empty(ch.n, dtype=x.dtype)
     rows = _PRODUCT_ROWS[x.dtype.type]
@@ -145,19 +139,6 @@ def pairwise_entropy_mean(t: torch.Tensor, tau, *, saturate: bool = False) -> to
             total[redo] = _entropy_sums_log1p(ch, items[:, redo], tau, sl, redo, saturate)
     out /= ch.pairs
     return torch.from_numpy(out)
-
-
-def _compiled_entropy(x: np.ndarray, tau) -> np.ndarray:
-    """Mean pair entropy per group by ``_pairs_cpu`` (the saturating clamp always on: it changes
-    no finite result); the groups outside its log-product bound take log1p per pair."""
-    from . import _pairs_cpu
-
-    taus, divide = _taus(tau, x.shape[0])
-    sums, kept = _pairs_cpu.entropy_sums(x, taus, divide)
-    redo = np.flatnonzero(~kept)
-    if redo.size:
-        sums[redo] = _pairs_cpu.entropy_sums_log1p(x, taus, divide, redo)
-    return sums / (x.shape[1] * (x.shape[1] - 1) // 2)
 
 
 # Rows per product in pairwise_entropy_mean: a product of 1 + e ∈ [1, 2] factors stays finite.
@@ -303,18 +284,8 @@ def soft_ranknet_mean(s: torch.Tensor, t: torch.Tensor, tau, *, saturate: bool =
 
     if not _compiled(sn):
         return torch.from_numpy(per_pair_means(sn, tn, tau, saturate))
-    from . import _pairs_cpu
-
-    # the compiled path (float64): a group it does not keep — outside its proven accuracy, or
-    # with an overflowed logit (its sum is then not finite) — takes the per-pair formula
-    taus, divide = _taus(tau, sn.shape[0])
-    sums, kept = _pairs_cpu.soft_sums(sn, tn, taus, divide)
-    redo = np.flatnonzero(~kept)
-    if redo.size == len(sums):
-        sums = _pairs_cpu.soft_sums_per_pair(sn, tn, taus, divide, saturate)
-    elif redo.size:
-        sums[redo] = _pairs_cpu.soft_sums_per_pair(sn[redo], tn[redo], taus[redo], divide, saturate)
-    return torch.from_numpy(sums / (sn.shape[1] * (sn.shape[1] - 1) // 2))
+    taus, divide = _pairs_cpu.tau_array(tau, sn.shape[0])
+    return torch.from_numpy(_pairs_cpu.soft_means(sn, tn, taus, divide, saturate))
 
 
 @_quiet
@@ -371,12 +342,7 @@ def hard_ranknet_sums(s: torch.Tensor, t: torch.Tensor):
 def _compiled_hard(s, t, sn: np.ndarray, tn: np.ndarray):
     """hard_ranknet_sums by ``_pairs_cpu`` (groups outside its log-product bound: log1p per
     pair; a non-finite sum, e.g. opposite infinite student scores: the torch path)."""
-    from . import _pairs_cpu
-
-    total, comparable, kept = _pairs_cpu.hard_sums(sn, tn)
-    redo = np.flatnonzero(~kept)
-    if redo.size:
-        total[redo] = _pairs_cpu.hard_sums_log1p(sn, tn, redo)
+    total, comparable = _pairs_cpu.hard_totals(sn, tn)
     bad = np.flatnonzero(~np.isfinite(total))
     if bad.size:
         rows = torch.from_numpy(bad)

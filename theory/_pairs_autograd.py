@@ -36,10 +36,9 @@ def applies(s: torch.Tensor, t: torch.Tensor, tau, saturate: bool = False) -> bo
     )
 
 
-def _taus(tau, n: int) -> tuple[np.ndarray, bool]:
-    if isinstance(tau, torch.Tensor):
-        return np.ascontiguousarray(tau.detach().to(torch.float64).numpy()).reshape(n), True
-    return np.full(n, float(tau)), float(tau) != 1.0
+def _plain(tau):
+    """τ for ``_pairs_cpu.tau_array``: a float, or a detached float64 array."""
+    return tau if isinstance(tau, float) else tau.detach().to(torch.float64).numpy()
 
 
 class SoftRankNetMean(torch.autograd.Function):
@@ -49,16 +48,10 @@ class SoftRankNetMean(torch.autograd.Function):
     @staticmethod
     def forward(ctx, s, t, tau):
         sn, tn = s.detach().contiguous().numpy(), t.detach().contiguous().numpy()
-        taus, divide = _taus(tau, sn.shape[0])
-        sums, kept = _pairs_cpu.soft_sums(sn, tn, taus, divide)
-        redo = np.flatnonzero(~kept)
-        if redo.size:
-            sums[redo] = _pairs_cpu.soft_sums_per_pair(
-                sn[redo], tn[redo], taus[redo], divide, False
-            )
+        taus, divide = _pairs_cpu.tau_array(_plain(tau), sn.shape[0])
         ctx.save_for_backward(s.detach(), t.detach())
         ctx.taus, ctx.divide = taus, divide
-        return torch.from_numpy(sums / (sn.shape[1] * (sn.shape[1] - 1) // 2))
+        return torch.from_numpy(_pairs_cpu.soft_means(sn, tn, taus, divide, False))
 
     @staticmethod
     @once_differentiable
@@ -77,10 +70,7 @@ class HardRankNetSums(torch.autograd.Function):
     @staticmethod
     def forward(ctx, s, t):
         sn, tn = s.detach().contiguous().numpy(), t.detach().contiguous().numpy()
-        total, counts, kept = _pairs_cpu.hard_sums(sn, tn)
-        redo = np.flatnonzero(~kept)
-        if redo.size:
-            total[redo] = _pairs_cpu.hard_sums_log1p(sn, tn, redo)
+        total, counts = _pairs_cpu.hard_totals(sn, tn)
         ctx.save_for_backward(s.detach(), t.detach())
         counts = torch.from_numpy(counts)
         ctx.mark_non_differentiable(counts)
@@ -101,14 +91,10 @@ class EntropyMean(torch.autograd.Function):
     @staticmethod
     def forward(ctx, t, tau):
         tn = t.detach().contiguous().numpy()
-        taus, divide = _taus(tau, tn.shape[0])
-        sums, kept = _pairs_cpu.entropy_sums(tn, taus, divide)
-        redo = np.flatnonzero(~kept)
-        if redo.size:
-            sums[redo] = _pairs_cpu.entropy_sums_log1p(tn, taus, divide, redo)
+        taus, divide = _pairs_cpu.tau_array(_plain(tau), tn.shape[0])
         ctx.save_for_backward(t.detach())
         ctx.taus, ctx.divide = taus, divide
-        return torch.from_numpy(sums / (tn.shape[1] * (tn.shape[1] - 1) // 2))
+        return torch.from_numpy(_pairs_cpu.entropy_means(tn, taus, divide))
 
     @staticmethod
     @once_differentiable

@@ -389,3 +389,48 @@ def soft_sums_per_pair(s, t, taus, divide, saturate):
         for g in range(c):
             sums[g0 + g] = acc[g]
     return sums
+
+
+# --------------------------------------------------------------------------- entry points
+# The kernel, then the groups it does not keep recomputed per pair: one place for both callers
+# (``_pair_kernels`` without a gradient, ``_pairs_autograd`` with one).
+
+
+def tau_array(tau, n: int) -> tuple[np.ndarray, bool]:
+    """τ as a float64 array ``(n,)`` and whether to divide by it (a float τ = 1 skips the
+    division: the same bits). ``tau``: a float, or ``n`` values (array or CPU tensor)."""
+    if isinstance(tau, float):
+        return np.full(n, tau), tau != 1.0
+    return np.ascontiguousarray(np.asarray(tau, dtype=np.float64)).reshape(n), True
+
+
+def entropy_means(t: np.ndarray, taus: np.ndarray, divide: bool) -> np.ndarray:
+    """Mean pair entropy per group (nats), ``(n, k)`` → ``(n,)``: :func:`entropy_sums`, the groups
+    outside its bound by :func:`entropy_sums_log1p`."""
+    sums, kept = entropy_sums(t, taus, divide)
+    redo = np.flatnonzero(~kept)
+    if redo.size:
+        sums[redo] = entropy_sums_log1p(t, taus, divide, redo)
+    return sums / (t.shape[1] * (t.shape[1] - 1) // 2)
+
+
+def hard_totals(s: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per group (hard RankNet sum over the comparable pairs, their int64 count): :func:`hard_sums`,
+    the groups outside its bound by :func:`hard_sums_log1p`."""
+    total, counts, kept = hard_sums(s, t)
+    redo = np.flatnonzero(~kept)
+    if redo.size:
+        total[redo] = hard_sums_log1p(s, t, redo)
+    return total, counts
+
+
+def soft_means(s, t, taus: np.ndarray, divide: bool, saturate: bool) -> np.ndarray:
+    """Mean soft RankNet KL per group, ``(n, k)`` → ``(n,)``: :func:`soft_sums`, the groups it does
+    not keep (outside 2⁻⁴⁰, or an overflowed logit) by :func:`soft_sums_per_pair`."""
+    sums, kept = soft_sums(s, t, taus, divide)
+    redo = np.flatnonzero(~kept)
+    if redo.size == len(sums):
+        sums = soft_sums_per_pair(s, t, taus, divide, saturate)
+    elif redo.size:
+        sums[redo] = soft_sums_per_pair(s[redo], t[redo], taus[redo], divide, saturate)
+    return sums / (s.shape[1] * (s.shape[1] - 1) // 2)

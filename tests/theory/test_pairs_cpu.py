@@ -117,7 +117,7 @@ def test_entropy_kernel_agrees_with_the_torch_path(k, tau):
     _, t = scores(600, k, seed=k)
     if tau == "per_group":
         tau = np.random.default_rng(2).uniform(0.2, 5, len(t))
-    sums, kept = pc.entropy_sums(t, *pk._taus(tau, len(t)))
+    sums, kept = pc.entropy_sums(t, *pc.tau_array(tau, len(t)))
     want = torch_entropy_sums(t, tau)
     # k = 2: one pair, whose entropy is often too small (a margin ≳ 8 logits) for the bound
     assert kept.any() if k == 2 else kept.mean() > 0.99
@@ -150,7 +150,7 @@ def test_groups_outside_the_log_product_bound_take_log1p_per_pair():
     student that orders every pair far apart: sums too small for the log-product to vouch for."""
     _, t = scores(300, 16, seed=3, teacher_scale=300.0)
     s = 40.0 * t
-    taus, divide = pk._taus(1.0, len(t))
+    taus, divide = pc.tau_array(1.0, len(t))
     _, kept = pc.entropy_sums(t, taus, divide)
     assert not kept.all()
     rows = np.flatnonzero(~kept)
@@ -193,7 +193,7 @@ def test_compiled_and_numpy_kernels_agree(name, monkeypatch):
 
 def test_a_groups_result_does_not_depend_on_the_other_groups():
     s, t = scores(1200, 16, seed=6)
-    taus, divide = pk._taus(np.random.default_rng(3).uniform(0.5, 2, 1200), 1200)
+    taus, divide = pc.tau_array(np.random.default_rng(3).uniform(0.5, 2, 1200), 1200)
     whole_e = pc.entropy_sums(t, taus, divide)[0]
     whole_h = pc.hard_sums(s, t)[0]
     for a, b in [(0, 1), (5, 600), (511, 1200)]:
@@ -210,7 +210,7 @@ _BITS_SCRIPT = textwrap.dedent(
     rng = np.random.default_rng(11)
     t = rng.standard_normal((700, 16)) * 3
     s = t + rng.standard_normal((700, 16))
-    taus, divide = pk._taus(rng.uniform(0.5, 2, 700), 700)
+    taus, divide = pc.tau_array(rng.uniform(0.5, 2, 700), 700)
     out = [pc.entropy_sums(t, taus, divide)[0], pc.hard_sums(s, t)[0],
            pc.soft_sums(s, t, taus, divide)[0]]
     print(json.dumps([o.view(np.int64).tolist() for o in out]))

@@ -29,7 +29,7 @@ from locent.theory import _soft_ranknet_np as fast
 
 def soft_sums(s: np.ndarray, t: np.ndarray, tau):
     """(sums, kept) of the compiled kernel, τ a float or an array (n,)."""
-    return pc.soft_sums(s, t, *pk._taus(tau, len(s)))
+    return pc.soft_sums(s, t, *pc.tau_array(tau, len(s)))
 
 
 def exact_sums(s: np.ndarray, t: np.ndarray, tau) -> np.ndarray:
@@ -111,7 +111,7 @@ def test_rejected_groups_take_the_per_pair_kernel_bit_for_bit(tau):
     _, kept = soft_sums(s, t, tau)
     assert kept.any() and not kept.all()
     got = pk.soft_ranknet_mean(torch.as_tensor(s), torch.as_tensor(t), tau).numpy()
-    taus, divide = pk._taus(tau, int((~kept).sum()))
+    taus, divide = pc.tau_array(tau, int((~kept).sum()))
     per_pair = pc.soft_sums_per_pair(s[~kept], t[~kept], taus, divide, False) / 120
     np.testing.assert_array_equal(got[~kept], per_pair)
     exact = exact_sums(s, t, tau) / 120
